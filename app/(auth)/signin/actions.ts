@@ -1,0 +1,36 @@
+"use server";
+
+import { AuthError } from "next-auth";
+import { devLoginSchema, signIn } from "@/lib/auth";
+import { safeCallbackPath } from "@/lib/auth/base-config";
+import { getConfig } from "@/lib/config";
+
+export interface DevSignInState {
+  errors?: { email?: string[]; name?: string[]; form?: string[] };
+  values?: { email: string; name: string };
+}
+
+export async function devSignIn(_prev: DevSignInState, formData: FormData): Promise<DevSignInState> {
+  const values = { email: String(formData.get("email") ?? "").trim(), name: String(formData.get("name") ?? "").trim() };
+  if (!getConfig().auth.dev_login) return { values, errors: { form: ["The development sign-in is turned off."] } };
+  const parsed = devLoginSchema.safeParse({ email: values.email, name: values.name || undefined });
+  if (!parsed.success) {
+    const f = parsed.error.flatten().fieldErrors;
+    return { values, errors: { email: f.email, name: f.name } };
+  }
+  try {
+    await signIn("dev", {
+      email: parsed.data.email,
+      name: parsed.data.name ?? "",
+      redirectTo: safeCallbackPath(formData.get("callbackUrl")),
+    });
+  } catch (err) {
+    if (err instanceof AuthError) return { values, errors: { form: ["Sign-in failed. Check the e-mail address."] } };
+    throw err; // the redirect after a successful sign-in
+  }
+  return {};
+}
+
+export async function oidcSignIn(formData: FormData): Promise<void> {
+  await signIn("oidc", { redirectTo: safeCallbackPath(formData.get("callbackUrl")) });
+}

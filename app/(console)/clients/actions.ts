@@ -1,0 +1,35 @@
+"use server";
+
+import { redirect } from "next/navigation";
+import { revalidatePath } from "next/cache";
+import { currentViewer } from "@/lib/auth/session";
+import { createClient } from "@/lib/clients/commands";
+import { addClientEntry } from "@/lib/config/writer";
+import { getDb } from "@/lib/db/client";
+import { isDomainError } from "@/lib/errors";
+import { log } from "@/lib/log";
+
+export interface CreateClientState {
+  errors?: { name?: string[]; form?: string[] };
+  values?: { name: string };
+}
+
+export async function createClientAction(_prev: CreateClientState, formData: FormData): Promise<CreateClientState> {
+  const raw = formData.get("name");
+  const values = { name: typeof raw === "string" ? raw : "" };
+  let created: { id: string; name: string };
+  try {
+    const viewer = await currentViewer();
+    created = await createClient(await getDb(), viewer, raw);
+  } catch (err) {
+    if (isDomainError(err)) {
+      return { values, errors: err.fieldErrors ?? { form: [err.message] } };
+    }
+    log.error("create client failed", { error: (err as Error).message });
+    return { values, errors: { form: ["Something went wrong while creating the client. Please try again."] } };
+  }
+  const written = await addClientEntry(created.name);
+  if (!written.written) log.warn("config.yaml not updated for new client", { client: created.name, reason: written.reason });
+  revalidatePath("/clients");
+  redirect(`/clients/${created.id}?created=1${written.written ? "" : "&config=manual"}`);
+}

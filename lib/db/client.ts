@@ -1,0 +1,103 @@
+import path from "node:path";
+import fs from "node:fs";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type { SQL } from "drizzle-orm";
+import * as schema from "./schema";
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+export type Tx = Parameters<Parameters<Db["transaction"]>[0]>[0];
+/** Anything queries can run on: the database or an open transaction. */
+export type Executor = Db | Tx;
+
+export interface DbHandle {
+  db: Db;
+  kind: "pglite" | "postgres";
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  /** postgres:// URL; when absent an embedded PGlite database is used. */
+  url?: string;
+  /** PGlite data folder; absent means in memory (tests). */
+  pgliteDir?: string;
+  /** postgres.js pool size. */
+  max?: number;
+}
+
+const MIGRATION_LOCK_ID = 727_274_001;
+export const migrationsFolder = () => path.join(process.cwd(), "drizzle");
+
+/** Opens a database and applies pending migrations (under an advisory lock on PostgreSQL). */
+export async function openDatabase(opts: OpenOptions): Promise<DbHandle> {
+  if (opts.url) {
+    const { default: postgres } = await import("postgres");
+    const { drizzle } = await import("drizzle-orm/postgres-js");
+    const { migrate } = await import("drizzle-orm/postgres-js/migrator");
+    const client = postgres(opts.url, {
+      max: opts.max ?? 10,
+      onnotice: () => {},
+      connection: { application_name: "lumen" },
+    });
+    const db = drizzle(client, { schema }) as unknown as Db;
+    const lock = await client.reserve();
+    try {
+      await lock`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
+      await migrate(drizzle(client, { schema }), { migrationsFolder: migrationsFolder() });
+    } finally {
+      await lock`select pg_advisory_unlock(${MIGRATION_LOCK_ID})`.catch(() => {});
+      lock.release();
+    }
+    return { db, kind: "postgres", close: () => client.end({ timeout: 5 }) };
+  }
+  const { PGlite } = await import("@electric-sql/pglite");
+  const { drizzle } = await import("drizzle-orm/pglite");
+  const { migrate } = await import("drizzle-orm/pglite/migrator");
+  if (opts.pgliteDir) fs.mkdirSync(opts.pgliteDir, { recursive: true });
+  const client = opts.pgliteDir ? new PGlite(opts.pgliteDir) : new PGlite();
+  await client.waitReady;
+  const pg = drizzle(client, { schema });
+  await migrate(pg, { migrationsFolder: migrationsFolder() });
+  return { db: pg as unknown as Db, kind: "pglite", close: () => client.close() };
+}
+
+type GlobalDb = { lumenDb?: Promise<DbHandle> };
+const g = globalThis as unknown as GlobalDb;
+
+/**
+ * The process-wide database, opened on first use (never at import or during `next build`).
+ * DATABASE_URL selects PostgreSQL; otherwise PGlite in `<data_dir>/pgdata`.
+ */
+export function getDbHandle(): Promise<DbHandle> {
+  if (!g.lumenDb) {
+    g.lumenDb = (async () => {
+      const url = process.env.DATABASE_URL?.trim();
+      let handle: DbHandle;
+      if (url) {
+        handle = await openDatabase({ url, max: Number(process.env.DATABASE_POOL_SIZE) || 10 });
+      } else {
+        const { dataDir } = await import("@/lib/config");
+        handle = await openDatabase({ pgliteDir: path.join(dataDir(), "pgdata") });
+      }
+      const shutdown = () => {
+        handle.close().catch(() => {});
+      };
+      process.once("SIGTERM", shutdown);
+      process.once("SIGINT", shutdown);
+      return handle;
+    })();
+    g.lumenDb.catch(() => {
+      g.lumenDb = undefined;
+    });
+  }
+  return g.lumenDb;
+}
+
+export async function getDb(): Promise<Db> {
+  return (await getDbHandle()).db;
+}
+
+/** Rows of a raw `execute()`, whatever the driver (postgres.js returns an array, PGlite `{rows}`). */
+export async function rows<T>(ex: Executor, query: SQL): Promise<T[]> {
+  const result = (await ex.execute(query)) as unknown;
+  return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}

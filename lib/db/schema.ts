@@ -1,0 +1,240 @@
+import { sql } from "drizzle-orm";
+import {
+  bigint,
+  bigserial,
+  boolean,
+  date,
+  index,
+  integer,
+  numeric,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+
+/** Coins: exact decimal, 6 places. Drizzle returns numeric as string; never parse to float for arithmetic. */
+const coins = (name: string) => numeric(name, { precision: 20, scale: 6 });
+const counter = (name: string) => bigint(name, { mode: "number" });
+const ts = (name: string) => timestamp(name, { withTimezone: true });
+
+export const users = pgTable(
+  "users",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    email: text("email").notNull(),
+    name: text("name"),
+    image: text("image"),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    lastSignInAt: ts("last_sign_in_at"),
+  },
+  (t) => [
+    // E-mails are stored lower-cased (see normalizeEmail), so a plain unique index is case-insensitive.
+    uniqueIndex("users_email_idx").on(t.email),
+  ],
+);
+
+/**
+ * A client and its usage counters. Counters live on the row (kept in step with request_log in the
+ * settlement transaction) so the Clients page reads totals without scanning the log. No indexes on
+ * counters: updates stay HOT, and top-N sorts over 100k rows are cheap.
+ */
+export const clients = pgTable(
+  "clients",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    name: text("name").notNull(),
+    active: boolean("active").notNull().default(true),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    deactivatedAt: ts("deactivated_at"),
+    /** Kept in step with client_managers in the same transaction, so sorting by it needs no join. */
+    managerCount: integer("manager_count").notNull().default(0),
+    requests: counter("requests").notNull().default(0),
+    inputTokens: counter("input_tokens").notNull().default(0),
+    outputTokens: counter("output_tokens").notNull().default(0),
+    coinsSpent: coins("coins_spent").notNull().default("0"),
+    refusals: counter("refusals").notNull().default(0),
+    lastUsedAt: ts("last_used_at"),
+  },
+  (t) => [
+    uniqueIndex("clients_name_lower_idx").on(sql`lower(${t.name})`),
+    index("clients_created_at_idx").on(t.createdAt),
+  ],
+);
+
+export const clientManagers = pgTable(
+  "client_managers",
+  {
+    clientId: uuid("client_id")
+      .notNull()
+      .references(() => clients.id, { onDelete: "cascade" }),
+    userId: uuid("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    addedAt: ts("added_at").notNull().defaultNow(),
+    addedBy: uuid("added_by").references(() => users.id, { onDelete: "set null" }),
+  },
+  (t) => [primaryKey({ columns: [t.clientId, t.userId] }), index("client_managers_user_idx").on(t.userId)],
+);
+
+export const apiKeys = pgTable(
+  "api_keys",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    clientId: uuid("client_id")
+      .notNull()
+      .references(() => clients.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** HMAC-SHA256(server secret, plaintext key), hex. The plaintext is never stored. */
+    keyHash: text("key_hash").notNull(),
+    /** "sk_AbCd…wxyz" */
+    hint: text("hint").notNull(),
+    requests: counter("requests").notNull().default(0),
+    inputTokens: counter("input_tokens").notNull().default(0),
+    outputTokens: counter("output_tokens").notNull().default(0),
+    coinsSpent: coins("coins_spent").notNull().default("0"),
+    lastUsedAt: ts("last_used_at"),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
+    revokedAt: ts("revoked_at"),
+    revokedBy: uuid("revoked_by").references(() => users.id, { onDelete: "set null" }),
+  },
+  (t) => [
+    uniqueIndex("api_keys_hash_idx").on(t.keyHash),
+    index("api_keys_client_idx").on(t.clientId, t.createdAt),
+  ],
+);
+
+/** A client's coin balance. Refill is lazy: computed in SQL from `refilled_at` (the refill anchor). */
+export const coinPools = pgTable("coin_pools", {
+  clientId: uuid("client_id")
+    .primaryKey()
+    .references(() => clients.id, { onDelete: "cascade" }),
+  balance: coins("balance").notNull(),
+  refilledAt: ts("refilled_at").notNull().defaultNow(),
+  createdAt: ts("created_at").notNull().defaultNow(),
+});
+
+/** Coins held by admitted requests that have not settled yet; the sweeper returns stale ones. */
+export const coinReservations = pgTable(
+  "coin_reservations",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    clientId: uuid("client_id")
+      .notNull()
+      .references(() => clients.id, { onDelete: "cascade" }),
+    amount: coins("amount").notNull(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    expiresAt: ts("expires_at").notNull(),
+  },
+  (t) => [index("coin_reservations_expires_idx").on(t.expiresAt)],
+);
+
+/** Per-client, per-model counters (model access table on the detail page). */
+export const clientModelUsage = pgTable(
+  "client_model_usage",
+  {
+    clientId: uuid("client_id")
+      .notNull()
+      .references(() => clients.id, { onDelete: "cascade" }),
+    model: text("model").notNull(),
+    requests: counter("requests").notNull().default(0),
+    inputTokens: counter("input_tokens").notNull().default(0),
+    outputTokens: counter("output_tokens").notNull().default(0),
+    coinsSpent: coins("coins_spent").notNull().default("0"),
+    lastUsedAt: ts("last_used_at"),
+  },
+  (t) => [primaryKey({ columns: [t.clientId, t.model] })],
+);
+
+/** Daily rollup per client and model, written with the log row: the usage chart reads ≤ 30 × models rows. */
+export const clientDailyUsage = pgTable(
+  "client_daily_usage",
+  {
+    clientId: uuid("client_id")
+      .notNull()
+      .references(() => clients.id, { onDelete: "cascade" }),
+    day: date("day").notNull(),
+    model: text("model").notNull(),
+    requests: counter("requests").notNull().default(0),
+    inputTokens: counter("input_tokens").notNull().default(0),
+    outputTokens: counter("output_tokens").notNull().default(0),
+    coinsSpent: coins("coins_spent").notNull().default("0"),
+  },
+  (t) => [primaryKey({ columns: [t.clientId, t.day, t.model] })],
+);
+
+/** One row per request that reached an upstream. The counters above always equal its sums. */
+export const requestLog = pgTable(
+  "request_log",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    clientId: uuid("client_id")
+      .notNull()
+      .references(() => clients.id, { onDelete: "cascade" }),
+    keyId: uuid("key_id").references(() => apiKeys.id, { onDelete: "set null" }),
+    model: text("model").notNull(),
+    endpoint: text("endpoint"),
+    status: integer("status").notNull(),
+    inputTokens: integer("input_tokens").notNull().default(0),
+    outputTokens: integer("output_tokens").notNull().default(0),
+    coins: coins("coins").notNull().default("0"),
+    durationMs: integer("duration_ms").notNull().default(0),
+    ttftMs: integer("ttft_ms"),
+    streamed: boolean("streamed").notNull().default(false),
+    usageEstimated: boolean("usage_estimated").notNull().default(false),
+    errorCode: text("error_code"),
+  },
+  (t) => [
+    index("request_log_client_time_idx").on(t.clientId, t.createdAt),
+    index("request_log_key_time_idx").on(t.keyId, t.createdAt),
+  ],
+);
+
+/** A manager's acknowledgement, for a client, of a model that needs it. Once per client and model. */
+export const consents = pgTable(
+  "consents",
+  {
+    clientId: uuid("client_id")
+      .notNull()
+      .references(() => clients.id, { onDelete: "cascade" }),
+    model: text("model").notNull(),
+    userId: uuid("user_id").references(() => users.id, { onDelete: "set null" }),
+    ackMessage: text("ack_message"),
+    createdAt: ts("created_at").notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.clientId, t.model] })],
+);
+
+/** Models and endpoints synced from config.yaml (secrets stay in the config, never here). */
+export const models = pgTable("models", {
+  name: text("name").primaryKey(),
+  disabled: boolean("disabled").notNull().default(false),
+  removedAt: ts("removed_at"),
+  updatedAt: ts("updated_at").notNull().defaultNow(),
+});
+
+export const endpoints = pgTable(
+  "endpoints",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    model: text("model")
+      .notNull()
+      .references(() => models.name, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    upstreamModel: text("upstream_model"),
+    healthy: boolean("healthy"),
+    lastCheckAt: ts("last_check_at"),
+    lastError: text("last_error"),
+  },
+  (t) => [uniqueIndex("endpoints_model_url_idx").on(t.model, t.url, t.upstreamModel)],
+);
+
+export type User = typeof users.$inferSelect;
+export type Client = typeof clients.$inferSelect;
+export type ApiKey = typeof apiKeys.$inferSelect;
+export type RequestLogRow = typeof requestLog.$inferSelect;

@@ -1,0 +1,215 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Db } from "@/lib/db/client";
+import { backends, type TestDatabase } from "../helpers/db";
+import { clientByName, clientCount, insertClient, makeUser, viewerFor } from "../helpers/fixtures";
+import { listClients, findVisibleClient, clientSummary } from "@/lib/clients/queries";
+import { parseClientListParams, SORT_COLUMNS, type SortColumn } from "@/lib/clients/list-params";
+import { createClient } from "@/lib/clients/commands";
+import { addManager, removeManager } from "@/lib/clients/managers";
+import { canUseClientsSection } from "@/lib/auth/permissions";
+import { upsertUser } from "@/lib/auth/users";
+import { DomainError } from "@/lib/errors";
+import type { Viewer } from "@/lib/auth/permissions";
+
+const day = (n: number) => new Date(Date.UTC(2026, 0, n));
+
+describe.each(backends())("clients on $name", (backend) => {
+  let t: TestDatabase;
+  let db: Db;
+  let admin: Viewer;
+  let manager: Viewer;
+  let other: Viewer;
+  const ids: Record<string, string> = {};
+
+  beforeAll(async () => {
+    t = await backend.open();
+    db = t.handle.db;
+    admin = await viewerFor(db, "admin@example.com", true);
+    manager = await viewerFor(db, "Manager@Example.com", false);
+    other = await viewerFor(db, "other@example.com", false);
+    const rows: [string, Parameters<typeof insertClient>[2]][] = [
+      ["alpha", { requests: 10, input: 100, output: 50, coins: "1.500000", createdAt: day(1) }],
+      ["Beta", { requests: 30, input: 10, output: 10, coins: "0.250000", createdAt: day(3) }],
+      ["gamma", { requests: 20, input: 1000, output: 0, coins: "12.345678", createdAt: day(2), active: false }],
+      ["50%_off", { requests: 0, createdAt: day(4) }],
+      ["500off", { requests: 0, createdAt: day(5) }],
+      ["x_y", { requests: 5, createdAt: day(6) }],
+      ["xzy", { requests: 5, createdAt: day(7) }],
+      ["Ärger-bot", { requests: 1, createdAt: day(8) }],
+      ["o'brien", { requests: 2, createdAt: day(9) }],
+    ];
+    for (const [name, usage] of rows) ids[name] = (await insertClient(db, name, usage)).id;
+    await addManager(db, admin, ids.alpha!, manager.user.id);
+    await addManager(db, admin, ids.gamma!, manager.user.id);
+    await addManager(db, admin, ids.gamma!, other.user.id);
+    await removeManager(db, admin, ids.gamma!, other.user.id);
+  });
+  afterAll(async () => t?.cleanup());
+
+  const list = (viewer: Viewer, q: Record<string, string> = {}) => listClients(db, viewer, parseClientListParams(q));
+  const names = async (viewer: Viewer, q: Record<string, string> = {}) => (await list(viewer, q)).rows.map((r) => r.name);
+
+  it("admins see every client, managers only theirs, others none", async () => {
+    expect((await list(admin)).total).toBe(9);
+    expect(await names(manager)).toEqual(["alpha", "gamma"]);
+    expect((await list(other)).total).toBe(0);
+    expect(await canUseClientsSection(db, admin)).toBe(true);
+    expect(await canUseClientsSection(db, manager)).toBe(true);
+    expect(await canUseClientsSection(db, other)).toBe(false);
+  });
+
+  it("detail lookup follows the same visibility (404 for others, bad ids)", async () => {
+    expect(await findVisibleClient(db, admin, ids.Beta!)).not.toBeNull();
+    expect(await findVisibleClient(db, manager, ids.alpha!)).not.toBeNull();
+    expect(await findVisibleClient(db, manager, ids.Beta!)).toBeNull();
+    expect(await findVisibleClient(db, other, ids.alpha!)).toBeNull();
+    expect(await findVisibleClient(db, admin, "not-a-uuid")).toBeNull();
+    expect(await findVisibleClient(db, admin, "00000000-0000-0000-0000-000000000000")).toBeNull();
+  });
+
+  it("summary cards add up the visible clients exactly, independent of search", async () => {
+    const all = await clientSummary(db, admin);
+    expect(all).toEqual({ totalClients: 9, totalRequests: "73", totalTokens: "1170", coinsSpent: "14.095678" });
+    const mine = await list(manager, { q: "zzz" });
+    expect(mine.summary).toEqual({ totalClients: 2, totalRequests: "30", totalTokens: "1150", coinsSpent: "13.845678" });
+    expect(mine.total).toBe(0);
+  });
+
+  it("manager counts follow add and remove", async () => {
+    const rows = (await list(admin, { sort: "managers" })).rows;
+    expect(rows.slice(0, 2).map((r) => [r.name, r.managers])).toEqual([
+      ["alpha", 1],
+      ["gamma", 1],
+    ]);
+    expect(rows[2]!.managers).toBe(0);
+  });
+
+  const expected: Record<SortColumn, string[]> = {
+    // byte order of lower(name) (C collation on both backends): "%" < digits < letters < non-ASCII
+    name: ["50%_off", "500off", "alpha", "Beta", "gamma", "o'brien", "x_y", "xzy", "Ärger-bot"],
+    managers: ["alpha", "gamma", "50%_off", "500off", "Beta", "o'brien", "x_y", "xzy", "Ärger-bot"],
+    active: ["50%_off", "500off", "alpha", "Beta", "o'brien", "x_y", "xzy", "Ärger-bot", "gamma"],
+    requests: ["Beta", "gamma", "alpha", "x_y", "xzy", "o'brien", "Ärger-bot", "50%_off", "500off"],
+    tokens: ["gamma", "alpha", "Beta", "50%_off", "500off", "o'brien", "x_y", "xzy", "Ärger-bot"],
+    coins: ["gamma", "alpha", "Beta", "50%_off", "500off", "o'brien", "x_y", "xzy", "Ärger-bot"],
+    created: ["o'brien", "Ärger-bot", "xzy", "x_y", "500off", "50%_off", "Beta", "gamma", "alpha"],
+  };
+
+  it.each(SORT_COLUMNS.map((c) => [c]))("sorts by %s, and reverses, with ties broken by name", async (column) => {
+    const want = expected[column as SortColumn];
+    expect(await names(admin, { sort: column })).toEqual(want);
+    const reversed = await names(admin, { sort: column, order: column === "name" ? "desc" : "asc" });
+    if (column === "name") expect(reversed).toEqual([...want].reverse());
+    else {
+      // reversing the column keeps the ascending-name tie-break inside equal values
+      const byKey = await list(admin, { sort: column, order: "asc" });
+      expect(byKey.rows.length).toBe(9);
+      expect(new Set(reversed)).toEqual(new Set(want));
+    }
+  });
+
+  it("ascending requests: ties keep name order", async () => {
+    expect(await names(admin, { sort: "requests", order: "asc" })).toEqual([
+      "50%_off", "500off", "Ärger-bot", "o'brien", "x_y", "xzy", "alpha", "gamma", "Beta",
+    ]);
+  });
+
+  it("search is a case-insensitive substring where % and _ are literal", async () => {
+    expect(await names(admin, { q: "ALP" })).toEqual(["alpha"]);
+    expect(await names(admin, { q: "%" })).toEqual(["50%_off"]);
+    expect(await names(admin, { q: "_" })).toEqual(["50%_off", "x_y"]);
+    expect(await names(admin, { q: "x_y" })).toEqual(["x_y"]);
+    expect(await names(admin, { q: "'" })).toEqual(["o'brien"]);
+    expect(await names(admin, { q: "o'b" })).toEqual(["o'brien"]);
+    expect(await names(admin, { q: "ärger" })).toEqual(["Ärger-bot"]);
+    expect(await names(admin, { q: "\\" })).toEqual([]);
+    expect(await names(admin, { q: "a", sort: "requests" })).toEqual(["Beta", "gamma", "alpha"]);
+    expect(await names(manager, { q: "et" })).toEqual([]);
+  });
+
+  it("paging is stable and clamps out-of-range pages", async () => {
+    const extra = await Promise.all(
+      Array.from({ length: 120 }, (_, i) => insertClient(db, `page-${String(i).padStart(3, "0")}`, { requests: 7 })),
+    );
+    try {
+      const seen: string[] = [];
+      for (let page = 1; page <= 3; page++) {
+        const r = await list(admin, { sort: "requests", q: "page-", page: String(page) });
+        expect(r.total).toBe(120);
+        expect(r.pageCount).toBe(3);
+        seen.push(...r.rows.map((x) => x.name));
+      }
+      expect(seen).toEqual(extra.map((c) => c.name));
+      const beyond = await list(admin, { q: "page-", page: "99" });
+      expect(beyond.page).toBe(3);
+      expect(beyond.rows).toHaveLength(20);
+    } finally {
+      const { inArray } = await import("drizzle-orm");
+      const { clients } = await import("@/lib/db/schema");
+      await db.delete(clients).where(inArray(clients.id, extra.map((c) => c.id)));
+    }
+  });
+
+  describe("createClient", () => {
+    it("refuses non-admins and creates nothing", async () => {
+      const before = await clientCount(db);
+      for (const v of [manager, other, null]) {
+        await expect(createClient(db, v, "sneaky")).rejects.toMatchObject({ code: "forbidden" });
+      }
+      expect(await clientCount(db)).toBe(before);
+      expect(await clientByName(db, "sneaky")).toBeUndefined();
+    });
+
+    it.each([
+      ["", "Enter a name."],
+      ["   ", "Enter a name."],
+      ["-lead", "Start with a letter or a digit."],
+      ["has space", "Use only letters"],
+      ["<script>", "Start with a letter or a digit."],
+      ["a".repeat(65), "at most 64"],
+      ["Default", "reserved"],
+    ])("rejects %j with a field error", async (name, message) => {
+      const before = await clientCount(db);
+      const err = await createClient(db, admin, name).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DomainError);
+      expect((err as DomainError).code).toBe("invalid");
+      expect((err as DomainError).fieldErrors?.name?.join(" ")).toContain(message);
+      expect(await clientCount(db)).toBe(before);
+    });
+
+    it("trims, accepts 64 characters, and refuses a name taken ignoring case", async () => {
+      const made = await createClient(db, admin, "  my-service.app_1  ");
+      expect(made.name).toBe("my-service.app_1");
+      expect((await clientByName(db, "my-service.app_1"))?.createdBy).toBe(admin.user.id);
+      await expect(createClient(db, admin, "MY-SERVICE.APP_1")).rejects.toMatchObject({
+        code: "invalid",
+        fieldErrors: { name: [expect.stringContaining("already exists")] },
+      });
+      const long = "b".repeat(64);
+      expect((await createClient(db, admin, long)).name).toBe(long);
+    });
+
+    it("two admins racing for one name: exactly one wins", async () => {
+      const results = await Promise.allSettled(
+        Array.from({ length: 8 }, (_, i) => createClient(db, admin, i % 2 ? "race-app" : "RACE-APP")),
+      );
+      expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+      for (const r of results) if (r.status === "rejected") expect(r.reason).toMatchObject({ code: "invalid" });
+    });
+  });
+
+  it("users are matched by e-mail ignoring case", async () => {
+    const a = await upsertUser(db, { email: "Case@Example.COM", name: "First" });
+    const b = await upsertUser(db, { email: "case@example.com", name: null });
+    expect(b.id).toBe(a.id);
+    expect(b.name).toBe("First");
+    expect(b.email).toBe("case@example.com");
+    expect((await makeUser(db, "manager@example.com")).id).toBe(manager.user.id);
+  });
+
+  it("adding a manager twice is a clear conflict; only admins may", async () => {
+    await expect(addManager(db, admin, ids.alpha!, manager.user.id)).rejects.toMatchObject({ code: "conflict" });
+    await expect(addManager(db, manager, ids.Beta!, manager.user.id)).rejects.toMatchObject({ code: "forbidden" });
+    expect(await names(manager)).toEqual(["alpha", "gamma"]);
+  });
+});
