@@ -30,7 +30,7 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
           </nav>
           <div className="ml-auto flex items-center gap-3 text-sm">
             <span className="hidden sm:inline" data-testid="signed-in-user">
-              <span className="font-medium">{viewer.user.name ?? viewer.user.email}</span>{" "}
+              {viewer.user.name && <span className="font-medium">{viewer.user.name} </span>}
               <span className="text-muted-foreground">{viewer.user.email}</span>
             </span>
             {viewer.isAdmin && <Badge variant="secondary">Admin</Badge>}

@@ -1,4 +1,3 @@
-import Link from "next/link";
 import { ChevronLeft, ChevronRight } from "lucide-react";
 import { Button } from "@/components/ui/button";
 import { formatCount } from "@/lib/format";
@@ -32,9 +31,9 @@ export function Pagination({
           </span>
           {page > 1 ? (
             <Button asChild variant="outline" size="sm">
-              <Link href={href(page - 1)} rel="prev">
+              <a href={href(page - 1)} rel="prev">
                 <ChevronLeft aria-hidden /> Previous
-              </Link>
+              </a>
             </Button>
           ) : (
             <Button variant="outline" size="sm" disabled>
@@ -43,9 +42,9 @@ export function Pagination({
           )}
           {page < pageCount ? (
             <Button asChild variant="outline" size="sm">
-              <Link href={href(page + 1)} rel="next">
+              <a href={href(page + 1)} rel="next">
                 Next <ChevronRight aria-hidden />
-              </Link>
+              </a>
             </Button>
           ) : (
             <Button variant="outline" size="sm" disabled>

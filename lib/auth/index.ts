@@ -28,10 +28,8 @@ function providers(): NextAuthConfig["providers"] {
             name: typeof raw?.name === "string" && raw.name.trim() ? raw.name : undefined,
           });
           if (!parsed.success) return null;
-          const user = await upsertUser(await getDb(), {
-            email: parsed.data.email,
-            name: parsed.data.name ?? parsed.data.email.split("@")[0],
-          });
+          // No name typed: keep the stored one (upsert coalesces), or show the e-mail.
+          const user = await upsertUser(await getDb(), { email: parsed.data.email, name: parsed.data.name });
           return { id: user.id, email: user.email, name: user.name };
         },
       }),

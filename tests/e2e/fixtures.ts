@@ -1,0 +1,38 @@
+import { sql } from "drizzle-orm";
+import type { Db } from "@/lib/db/client";
+import { clients } from "@/lib/db/schema";
+import { upsertUser } from "@/lib/auth/users";
+import { addManager } from "@/lib/clients/managers";
+
+export const USERS = {
+  admin: "admin@example.com",
+  manager: "manager@example.com",
+  plain: "plain@example.com",
+} as const;
+
+/** What the browser tests expect to find; written before the server starts. */
+export async function seedE2e(db: Db) {
+  const admin = await upsertUser(db, { email: USERS.admin, name: "Ada Admin" });
+  const manager = await upsertUser(db, { email: USERS.manager, name: "Max Manager" });
+  await upsertUser(db, { email: USERS.plain, name: "Pat Plain" });
+  const adminViewer = { user: admin, isAdmin: true };
+  const rows = [
+    { name: "research-bot", requests: 1200, inputTokens: 500_000, outputTokens: 250_000, coinsSpent: "312.500000" },
+    { name: "data-pipeline", requests: 45_000, inputTokens: 9_000_000, outputTokens: 1_000_000, coinsSpent: "1234.567891" },
+    { name: "ci-runner", requests: 7, inputTokens: 700, outputTokens: 300, coinsSpent: "0.001000", active: false },
+    { name: "translation-bot", requests: 300, inputTokens: 30_000, outputTokens: 90_000, coinsSpent: "45.000000" },
+    { name: "<script>alert(1)</script>", requests: 1, inputTokens: 10, outputTokens: 10, coinsSpent: "0.000020" },
+  ];
+  const ids: Record<string, string> = {};
+  for (const [i, r] of rows.entries()) {
+    const [row] = await db
+      .insert(clients)
+      .values({ ...r, createdAt: sql`now() - ${`${rows.length - i} days`}::interval` })
+      .returning({ id: clients.id });
+    ids[r.name] = row!.id;
+  }
+  await addManager(db, adminViewer, ids["research-bot"]!, manager.id);
+  await addManager(db, adminViewer, ids["ci-runner"]!, manager.id);
+  await addManager(db, adminViewer, ids["research-bot"]!, admin.id);
+  return ids;
+}

@@ -1,0 +1,99 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import type { TestProject } from "vitest/node";
+import { openDatabase } from "@/lib/db/client";
+import { createServerDatabase } from "../helpers/db";
+import { seedE2e } from "./fixtures";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    baseURL: string;
+    clientIds: Record<string, string>;
+    configFile: string;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+async function waitHealthy(url: string, child: ChildProcess, logFile: string) {
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`next start exited (${child.exitCode}); see ${logFile}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`server did not become healthy; see ${logFile}`);
+}
+
+/**
+ * Seeds a fresh database (PGlite folder, or a new PostgreSQL database when E2E_DATABASE_URL is set),
+ * then starts the built app with `next start` against it. Requires `npm run build` first.
+ */
+export default async function setup(project: TestProject) {
+  const root = process.cwd();
+  if (!fs.existsSync(path.join(root, ".next", "BUILD_ID"))) throw new Error("Run `npm run build` before the e2e suite.");
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lumen-e2e-"));
+  const configFile = path.join(tmp, "config.yaml");
+  fs.copyFileSync(path.join(root, "config.yaml"), configFile);
+  const dataDir = path.join(tmp, "data");
+
+  let databaseUrl: string | undefined;
+  let drop: (() => Promise<void>) | undefined;
+  const serverBase = process.env.E2E_DATABASE_URL?.trim();
+  if (serverBase) {
+    const created = await createServerDatabase(serverBase);
+    databaseUrl = created.url;
+    drop = created.drop;
+  }
+  // Seed before the server starts: a PGlite folder must never be open in two processes.
+  const handle = await openDatabase(databaseUrl ? { url: databaseUrl } : { pgliteDir: path.join(dataDir, "pgdata") });
+  const clientIds = await seedE2e(handle.db);
+  await handle.close();
+
+  const port = await freePort();
+  const baseURL = `http://127.0.0.1:${port}`;
+  const logFile = path.join(tmp, "server.log");
+  const log = fs.openSync(logFile, "a");
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    LUMEN_CONFIG: configFile,
+    LUMEN_DATA_DIR: dataDir,
+    LUMEN_SECRET: "e2e-secret-e2e-secret-e2e-secret-0123456789",
+    PORT: String(port),
+  };
+  delete env.DATABASE_URL;
+  if (databaseUrl) env.DATABASE_URL = databaseUrl;
+  const child = spawn(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "start", "-p", String(port), "-H", "127.0.0.1"], {
+    cwd: root,
+    env,
+    stdio: ["ignore", log, log],
+  });
+  await waitHealthy(baseURL, child, logFile);
+  console.log(`e2e: server at ${baseURL} on ${databaseUrl ? "PostgreSQL" : "PGlite"} (log ${logFile})`);
+
+  project.provide("baseURL", baseURL);
+  project.provide("clientIds", clientIds);
+  project.provide("configFile", configFile);
+
+  return async () => {
+    child.kill("SIGTERM");
+    await new Promise((r) => (child.exitCode !== null ? r(null) : child.once("exit", r)));
+    if (drop) await drop();
+    if (!process.env.E2E_KEEP) fs.rmSync(tmp, { recursive: true, force: true });
+  };
+}
