@@ -5,6 +5,7 @@ import { formatCoins, formatCount } from "@/lib/format";
 import { clientListHref, defaultOrder, type ClientListParams, type SortColumn } from "@/lib/clients/list-params";
 import type { ClientRow } from "@/lib/clients/queries";
 import { LocalDate } from "./local-date";
+import { LinkPending } from "./link-pending";
 
 const COLUMNS: { key: SortColumn; label: string; numeric?: boolean }[] = [
   { key: "name", label: "Name" },
@@ -25,10 +26,10 @@ function SortHeader({ column, params }: { column: (typeof COLUMNS)[number]; para
       aria-sort={active ? (params.order === "asc" ? "ascending" : "descending") : "none"}
       className={column.numeric ? "text-right" : undefined}
     >
-      {/* A plain link (full server render): search-param-only soft navigations in Next 15 were seen to
-          drop clicks now and then; the table is server-rendered from the URL either way. */}
-      <a
+      <Link
         href={clientListHref({ sort: column.key, order: nextOrder, q: params.q })}
+        scroll={false}
+        prefetch={false}
         className={`inline-flex items-center gap-1 rounded-sm hover:text-foreground focus-visible:outline-none focus-visible:ring-2 focus-visible:ring-ring ${
           active ? "text-foreground" : ""
         }`}
@@ -40,7 +41,8 @@ function SortHeader({ column, params }: { column: (typeof COLUMNS)[number]; para
           {active ? `, sorted ${params.order === "asc" ? "ascending" : "descending"}` : ""}, click to sort{" "}
           {nextOrder === "asc" ? "ascending" : "descending"}
         </span>
-      </a>
+        <LinkPending />
+      </Link>
     </TableHead>
   );
 }

@@ -1,3 +1,4 @@
+import Link from "next/link";
 import { ChevronLeft, ChevronRight } from "lucide-react";
 import { Button } from "@/components/ui/button";
 import { formatCount } from "@/lib/format";
@@ -31,9 +32,9 @@ export function Pagination({
           </span>
           {page > 1 ? (
             <Button asChild variant="outline" size="sm">
-              <a href={href(page - 1)} rel="prev">
+              <Link href={href(page - 1)} rel="prev" prefetch={false}>
                 <ChevronLeft aria-hidden /> Previous
-              </a>
+              </Link>
             </Button>
           ) : (
             <Button variant="outline" size="sm" disabled>
@@ -42,9 +43,9 @@ export function Pagination({
           )}
           {page < pageCount ? (
             <Button asChild variant="outline" size="sm">
-              <a href={href(page + 1)} rel="next">
+              <Link href={href(page + 1)} rel="next" prefetch={false}>
                 Next <ChevronRight aria-hidden />
-              </a>
+              </Link>
             </Button>
           ) : (
             <Button variant="outline" size="sm" disabled>
