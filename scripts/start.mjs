@@ -39,4 +39,16 @@ const child = spawn(process.execPath, [nextBin, "start", "-p", port, ...process.
   stdio: "inherit",
 });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
+
+// Ask for /healthz once the port is open, so start-up checks (config.yaml, database migrations) run
+// now and a bad configuration stops the server at once instead of on the first visitor's request.
+(async () => {
+  for (let i = 0; i < 120 && child.exitCode === null; i++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (res.ok) return;
+    } catch {}
+    await new Promise((r) => setTimeout(r, 500));
+  }
+})();
 child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
