@@ -1,3 +1,5 @@
+CREATE EXTENSION IF NOT EXISTS pg_trgm;
+--> statement-breakpoint
 CREATE TABLE "api_keys" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"client_id" uuid NOT NULL,
@@ -48,6 +50,7 @@ CREATE TABLE "client_model_usage" (
 CREATE TABLE "clients" (
 	"id" uuid PRIMARY KEY DEFAULT gen_random_uuid() NOT NULL,
 	"name" text NOT NULL,
+	"name_lower" text GENERATED ALWAYS AS (lower(name)) STORED NOT NULL,
 	"active" boolean DEFAULT true NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"created_by" uuid,
@@ -148,7 +151,8 @@ ALTER TABLE "request_log" ADD CONSTRAINT "request_log_key_id_api_keys_id_fk" FOR
 CREATE UNIQUE INDEX "api_keys_hash_idx" ON "api_keys" USING btree ("key_hash");--> statement-breakpoint
 CREATE INDEX "api_keys_client_idx" ON "api_keys" USING btree ("client_id","created_at");--> statement-breakpoint
 CREATE INDEX "client_managers_user_idx" ON "client_managers" USING btree ("user_id");--> statement-breakpoint
-CREATE UNIQUE INDEX "clients_name_lower_idx" ON "clients" USING btree (lower("name"));--> statement-breakpoint
+CREATE UNIQUE INDEX "clients_name_lower_idx" ON "clients" USING btree ("name_lower");--> statement-breakpoint
+CREATE INDEX "clients_name_trgm_idx" ON "clients" USING gin ("name_lower" gin_trgm_ops);--> statement-breakpoint
 CREATE INDEX "clients_created_at_idx" ON "clients" USING btree ("created_at");--> statement-breakpoint
 CREATE INDEX "coin_reservations_expires_idx" ON "coin_reservations" USING btree ("expires_at");--> statement-breakpoint
 CREATE UNIQUE INDEX "endpoints_model_url_idx" ON "endpoints" USING btree ("model","url","upstream_model");--> statement-breakpoint

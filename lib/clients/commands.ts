@@ -33,7 +33,7 @@ export async function createClient(db: Db, viewer: Viewer | null, rawName: unkno
   const [existing] = await db
     .select({ id: clients.id })
     .from(clients)
-    .where(sql`lower(${clients.name}) = lower(${checked.name})`)
+    .where(sql`${clients.nameLower} = lower(${checked.name})`)
     .limit(1);
   if (existing) throw taken();
   try {

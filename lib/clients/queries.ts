@@ -46,7 +46,7 @@ function visibleTo(viewer: Viewer): SQL | undefined {
 }
 
 const tokensExpr = sql<string>`(${clients.inputTokens} + ${clients.outputTokens})`;
-const lowerName = sql`lower(${clients.name})`;
+const lowerName = clients.nameLower;
 
 function orderBy(params: ClientListParams): SQL[] {
   const dir = params.order === "asc" ? asc : desc;
@@ -90,7 +90,7 @@ export async function clientSummary(ex: Executor, viewer: Viewer): Promise<Clien
 /** The Clients page: cards over every visible client, one page of the table, and the match count. */
 export async function listClients(ex: Executor, viewer: Viewer, params: ClientListParams): Promise<ClientList> {
   const visible = visibleTo(viewer);
-  const search = params.q ? sql`${lowerName} like ${likeContains(params.q)} escape '\\'` : undefined;
+  const search = params.q ? sql`${lowerName} like lower(${likeContains(params.q)}) escape '\\'` : undefined;
   const where = and(visible, search);
 
   const summaryP = clientSummary(ex, viewer);

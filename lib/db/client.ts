@@ -50,10 +50,12 @@ export async function openDatabase(opts: OpenOptions): Promise<DbHandle> {
     return { db, kind: "postgres", close: () => client.end({ timeout: 5 }) };
   }
   const { PGlite } = await import("@electric-sql/pglite");
+  const { pg_trgm } = await import("@electric-sql/pglite/contrib/pg_trgm");
   const { drizzle } = await import("drizzle-orm/pglite");
   const { migrate } = await import("drizzle-orm/pglite/migrator");
   if (opts.pgliteDir) fs.mkdirSync(opts.pgliteDir, { recursive: true });
-  const client = opts.pgliteDir ? new PGlite(opts.pgliteDir) : new PGlite();
+  // Options-object form: `new PGlite(undefined, opts)` silently drops the extensions.
+  const client = new PGlite({ dataDir: opts.pgliteDir, extensions: { pg_trgm } });
   await client.waitReady;
   const pg = drizzle(client, { schema });
   await migrate(pg, { migrationsFolder: migrationsFolder() });

@@ -46,6 +46,10 @@ export const clients = pgTable(
   {
     id: uuid("id").primaryKey().defaultRandom(),
     name: text("name").notNull(),
+    /** lower(name), stored: the unique key, the sort key and the search target, computed once per write. */
+    nameLower: text("name_lower")
+      .notNull()
+      .generatedAlwaysAs(sql`lower(name)`),
     active: boolean("active").notNull().default(true),
     createdAt: ts("created_at").notNull().defaultNow(),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
@@ -60,7 +64,9 @@ export const clients = pgTable(
     lastUsedAt: ts("last_used_at"),
   },
   (t) => [
-    uniqueIndex("clients_name_lower_idx").on(sql`lower(${t.name})`),
+    uniqueIndex("clients_name_lower_idx").on(t.nameLower),
+    // Substring search (LIKE '%…%') through trigrams; needs the pg_trgm extension (see migrations).
+    index("clients_name_trgm_idx").using("gin", sql`${t.nameLower} gin_trgm_ops`),
     index("clients_created_at_idx").on(t.createdAt),
   ],
 );

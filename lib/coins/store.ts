@@ -1,0 +1,47 @@
+/**
+ * Coin pools in the database. The refill of pool.ts is applied lazily and atomically in SQL whenever
+ * a pool is read, so it is correct with any number of app instances and needs no background job.
+ */
+import { sql } from "drizzle-orm";
+import { rows, type Executor } from "@/lib/db/client";
+import { normalizeCoins } from "./decimal";
+import { hasPool, type PoolConfig, type PoolState } from "./pool";
+
+/**
+ * The client's pool after refill, creating it at `starting` on first use. null when the config
+ * gives no pool (max −2 unlimited, 0 blocked). `now` defaults to the database clock.
+ *
+ * One statement: the insert-or-update locks the row and its SET expressions read the row's latest
+ * committed version, so concurrent readers credit each whole hour exactly once. Inside a
+ * transaction the row stays locked until commit (admission relies on that).
+ */
+export async function readPool(
+  ex: Executor,
+  clientId: string,
+  cfg: PoolConfig,
+  now?: Date,
+): Promise<PoolState | null> {
+  if (!hasPool(cfg)) return null;
+  const at = now ? sql`${now.toISOString()}::timestamptz` : sql`now()`;
+  const max = sql`${normalizeCoins(cfg.max)}::numeric`;
+  const refresh = sql`${normalizeCoins(cfg.refresh)}::numeric`;
+  const starting = sql`${normalizeCoins(cfg.starting)}::numeric`;
+  // Whole hours since the anchor, never negative (another instance's clock may be ahead).
+  const hours = sql`greatest(0, floor(extract(epoch from (${at} - coin_pools.refilled_at)) / 3600))::int`;
+
+  // greatest(balance, …) keeps a balance that is already above max (max lowered in config);
+  // with 0 hours least(max, balance) could lower such a balance, hence the case.
+  const [row] = await rows<{ balance: string; refilled_at: string }>(
+    ex,
+    sql`insert into coin_pools (client_id, balance, refilled_at)
+        values (${clientId}, ${starting}, ${at})
+        on conflict (client_id) do update set
+          balance = case when ${hours} > 0
+            then greatest(coin_pools.balance, least(${max}, coin_pools.balance + ${refresh} * ${hours}))
+            else coin_pools.balance end,
+          refilled_at = coin_pools.refilled_at + ${hours} * interval '1 hour'
+        returning balance::text as balance, to_json(refilled_at)#>>'{}' as refilled_at`,
+  );
+  if (!row) throw new Error(`coin pool of client ${clientId} could not be read`);
+  return { balance: row.balance, refilledAt: new Date(row.refilled_at) };
+}
