@@ -1,5 +1,5 @@
-import Link from "next/link";
 import { ShieldX } from "lucide-react";
+import { signOutAction } from "./actions";
 
 export default function Forbidden() {
   return (
@@ -10,9 +10,12 @@ export default function Forbidden() {
         The Clients section is for people who run services and automated tools on Lumen. Your account has not been
         assigned as a manager of any client. Ask an administrator to add you as a manager if you need access.
       </p>
-      <p className="mt-6 text-sm text-muted-foreground">
-        Error 403 · <Link href="/signin" className="underline underline-offset-4">Sign in with another account</Link>
-      </p>
+      <form action={signOutAction} className="mt-6 text-sm text-muted-foreground">
+        Error 403 ·{" "}
+        <button type="submit" className="underline underline-offset-4 hover:text-foreground">
+          Sign in with another account
+        </button>
+      </form>
     </div>
   );
 }

@@ -140,6 +140,8 @@ describe("Clients page", () => {
     expect(await page.getByTestId("client-name").innerText()).toBe("my-service-app");
     expect(await page.getByText("Active", { exact: true }).count()).toBeGreaterThan(0);
     await screenshot(page, "client-created");
+    const fs = await import("node:fs");
+    expect(fs.readFileSync(inject("configFile"), "utf8")).toMatch(/^ {2}my-service-app: \{\}$/m);
     await page.getByRole("link", { name: "Clients" }).first().click();
     await eventually(async () => expect(await names(page)).toContain("my-service-app"));
     await page.context().close();
@@ -170,6 +172,30 @@ describe("Clients page", () => {
     await screenshot(page, "clients-forbidden");
     const ids = inject("clientIds");
     expect((await page.goto(`/clients/${ids["research-bot"]}`))?.status()).toBe(404);
+    await page.context().close();
+  });
+});
+
+describe("live configuration", () => {
+  it("a valid edit of config.yaml applies without restart; an invalid one is ignored", async () => {
+    const fs = await import("node:fs");
+    const file = inject("configFile");
+    const original = fs.readFileSync(file, "utf8");
+    const page = await pageFor(USERS.plain);
+    try {
+      expect((await page.goto("/clients"))?.status()).toBe(403);
+      fs.writeFileSync(file, original.replace("admins: [admin@example.com]", "admins: [admin@example.com, PLAIN@example.com]"));
+      await eventually(async () => expect((await page.goto("/clients"))?.status()).toBe(200), 8_000);
+      expect(await names(page)).toHaveLength(await page.locator("[data-testid=client-row]").count());
+      await expect(page.getByTestId("new-client").count()).resolves.toBe(1);
+      // a broken edit keeps the last good config (plain stays admin)
+      fs.writeFileSync(file, original.replace("admins: [admin@example.com]", "admins: [admin@example.com, PLAIN@example.com]\nmodels: 12"));
+      await new Promise((r) => setTimeout(r, 2_500));
+      expect((await page.goto("/clients"))?.status()).toBe(200);
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+    await eventually(async () => expect((await page.goto("/clients"))?.status()).toBe(403), 8_000);
     await page.context().close();
   });
 });

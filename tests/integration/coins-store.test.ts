@@ -105,6 +105,21 @@ describe.each(backends())("coin pool store on $name", (backend) => {
     expect(end).toEqual({ balance: later.balance, refilledAt: later.refilledAt });
   });
 
+  it("loses no concurrent charge and credits each hour once when reads and charges interleave", async () => {
+    const id = await newClient();
+    await setPool(id, "10", T0);
+    const cfg = pool(100, 2);
+    const charge = () => db.execute(sql`update coin_pools set balance = balance - 0.25 where client_id = ${id}`);
+    // Races are timing-dependent: several rounds make a lost update or a double credit show up.
+    for (let round = 0; round < 10; round++) {
+      const hour = (h: number) => at(60 * (4 * round + h) + 1);
+      await Promise.all(Array.from({ length: 20 }, (_, i) => [readPool(db, id, cfg, hour(1 + (i % 4))), charge()]).flat());
+      // Hours 1–4 of the round are credited once each (+8), the 20 charges all count (−5).
+      const end = await readPool(db, id, cfg, hour(4));
+      expect(end).toEqual({ balance: `${10 + 3 * (round + 1)}.000000`, refilledAt: at(60 * (4 * round + 4)) });
+    }
+  });
+
   it("creates a pool once under 20 concurrent first reads", async () => {
     const id = await newClient();
     const results = await Promise.all(Array.from({ length: 20 }, () => readPool(db, id, pool(50, 2, 7), T0)));

@@ -172,7 +172,9 @@ describe("resolveModelAccess: client entries", () => {
 
   it("a named entry replaces default entirely", () => {
     // research-bot's own entry has no list: clients.default's allowed: [m] does not apply; the group does.
-    expect(status(cfg, "research-bot", "m")).toBe("allowed");
+    expect(resolveModelAccess(cfg, "research-bot", "m", { consented: false }).reason).toBe(
+      "allowed by the default of group Research",
+    );
     const strict = config(
       "clients:\n  default: {model_access: {allowed: [m]}}\n  named: {model_access: {default: blocked}}",
     );
