@@ -8,6 +8,7 @@ import { findVisibleClient } from "@/lib/clients/queries";
 import { Badge } from "@/components/ui/badge";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { LocalDate } from "@/components/clients/local-date";
+import { ClientSections } from "@/components/client-detail/sections";
 
 type Props = {
   params: Promise<{ id: string }>;
@@ -32,7 +33,7 @@ export async function generateMetadata({ params }: Props): Promise<Metadata> {
 export default async function ClientPage({ params, searchParams }: Props) {
   const { id } = await params;
   const sp = await searchParams;
-  const { client } = await load(id);
+  const { viewer, client } = await load(id);
 
   return (
     <div className="space-y-6">
@@ -52,6 +53,7 @@ export default async function ClientPage({ params, searchParams }: Props) {
           ) : (
             <Badge variant="destructive">Deactivated</Badge>
           )}
+          <div id="client-header-actions" className="ml-auto" />
         </div>
         <p className="mt-1 text-sm text-muted-foreground">
           Created <LocalDate iso={client.createdAt.toISOString()} withTime />
@@ -77,6 +79,8 @@ export default async function ClientPage({ params, searchParams }: Props) {
           </AlertDescription>
         </Alert>
       )}
+
+      <ClientSections client={client} viewer={viewer} searchParams={sp} />
     </div>
   );
 }
