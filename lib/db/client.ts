@@ -53,13 +53,63 @@ export async function openDatabase(opts: OpenOptions): Promise<DbHandle> {
   const { pg_trgm } = await import("@electric-sql/pglite/contrib/pg_trgm");
   const { drizzle } = await import("drizzle-orm/pglite");
   const { migrate } = await import("drizzle-orm/pglite/migrator");
-  if (opts.pgliteDir) fs.mkdirSync(opts.pgliteDir, { recursive: true });
+  const release = opts.pgliteDir ? lockPgliteDir(opts.pgliteDir) : () => {};
   // Options-object form: `new PGlite(undefined, opts)` silently drops the extensions.
-  const client = new PGlite({ dataDir: opts.pgliteDir, extensions: { pg_trgm } });
-  await client.waitReady;
-  const pg = drizzle(client, { schema });
-  await migrate(pg, { migrationsFolder: migrationsFolder() });
-  return { db: pg as unknown as Db, kind: "pglite", close: () => client.close() };
+  try {
+    const client = new PGlite({ dataDir: opts.pgliteDir, extensions: { pg_trgm } });
+    await client.waitReady;
+    const pg = drizzle(client, { schema });
+    await migrate(pg, { migrationsFolder: migrationsFolder() });
+    return {
+      db: pg as unknown as Db,
+      kind: "pglite",
+      close: async () => {
+        try {
+          await client.close();
+        } finally {
+          release();
+        }
+      },
+    };
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * PGlite does not stop two processes from opening one folder (which corrupts it), so Lumen keeps a
+ * lock file holding the owner's pid. A lock left by a process that no longer runs is taken over.
+ */
+export function lockPgliteDir(dir: string): () => void {
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(path.dirname(path.resolve(dir)), `${path.basename(dir)}.lock`);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: "wx" });
+      return () => fs.rmSync(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const owner = Number(fs.readFileSync(file, "utf8").trim());
+      if (owner && owner !== process.pid && processAlive(owner)) {
+        throw new Error(
+          `The embedded database in ${dir} is in use by another process (pid ${owner}). ` +
+            "Stop it first, or set DATABASE_URL to use a PostgreSQL server.",
+        );
+      }
+      fs.rmSync(file, { force: true });
+    }
+  }
+  throw new Error(`Could not lock the embedded database in ${dir}`);
 }
 
 type GlobalDb = { lumenDb?: Promise<DbHandle> };
