@@ -1,5 +1,11 @@
 import type { Viewer } from "@/lib/auth/permissions";
 import type { ClientHeader } from "@/lib/clients/queries";
+import { UsageCards } from "./usage-cards";
+import { UsageOverTime } from "./usage-over-time";
+import { ManagersSection } from "./managers-section";
+import { ApiKeysSection } from "./api-keys-section";
+import { ModelAccessSection } from "./model-access-section";
+import { ConnectSection } from "./connect-section";
 
 export interface SectionProps {
   client: ClientHeader;
@@ -8,6 +14,17 @@ export interface SectionProps {
 }
 
 /** The detail page's sections, in page order. Each section loads its own data on the server. */
-export async function ClientSections(_props: SectionProps) {
-  return null;
+export async function ClientSections(props: SectionProps) {
+  return (
+    <>
+      <UsageCards {...props} />
+      <UsageOverTime {...props} />
+      <div className="grid gap-6 xl:grid-cols-[minmax(0,1fr)_minmax(0,2fr)]">
+        <ManagersSection {...props} />
+        <ApiKeysSection {...props} />
+      </div>
+      <ModelAccessSection {...props} />
+      <ConnectSection {...props} />
+    </>
+  );
 }

@@ -49,7 +49,19 @@ export default async function setup(project: TestProject) {
   if (!fs.existsSync(path.join(root, ".next", "BUILD_ID"))) throw new Error("Run `npm run build` before the e2e suite.");
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lumen-e2e-"));
   const configFile = path.join(tmp, "config.yaml");
-  fs.copyFileSync(path.join(root, "config.yaml"), configFile);
+  // The shipped config plus a model that needs consent (its text tries to inject markup).
+  fs.writeFileSync(
+    configFile,
+    fs.readFileSync(path.join(root, "config.yaml"), "utf8") +
+      `  - name: secure-llm
+    access: allowed
+    needs_ack: true
+    ack_message: "**Read this.** Outputs may be logged. <script>window.__pwned = 1</script> [Policy](https://example.org/policy)"
+    input_cost_per_million: 0.2
+    output_cost_per_million: 0.2
+    endpoints: [{url: "builtin:echo"}]
+`,
+  );
   const dataDir = path.join(tmp, "data");
 
   let databaseUrl: string | undefined;

@@ -9,6 +9,7 @@ import { Badge } from "@/components/ui/badge";
 import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
 import { LocalDate } from "@/components/clients/local-date";
 import { ClientSections } from "@/components/client-detail/sections";
+import { ActivationButton } from "@/components/client-detail/activation-button";
 
 type Props = {
   params: Promise<{ id: string }>;
@@ -53,7 +54,11 @@ export default async function ClientPage({ params, searchParams }: Props) {
           ) : (
             <Badge variant="destructive">Deactivated</Badge>
           )}
-          <div id="client-header-actions" className="ml-auto" />
+          {viewer.isAdmin && (
+            <div className="ml-auto">
+              <ActivationButton clientId={client.id} clientName={client.name} active={client.active} />
+            </div>
+          )}
         </div>
         <p className="mt-1 text-sm text-muted-foreground">
           Created <LocalDate iso={client.createdAt.toISOString()} withTime />

@@ -1,0 +1,35 @@
+"use server";
+
+import { revalidatePath } from "next/cache";
+import { z } from "zod";
+import { grantConsent } from "@/lib/access/consent";
+import { currentViewer } from "@/lib/auth/session";
+import { getDb } from "@/lib/db/client";
+import { isDomainError } from "@/lib/errors";
+import { log } from "@/lib/log";
+
+export interface GrantConsentState {
+  ok?: boolean;
+  error?: string;
+}
+
+const consentForm = z.object({
+  clientId: z.string().min(1).max(64),
+  model: z.string().min(1).max(500),
+});
+
+/** "Accept for this client" in the consent dialog. */
+export async function grantConsentAction(_prev: GrantConsentState, formData: FormData): Promise<GrantConsentState> {
+  const input = consentForm.safeParse({ clientId: formData.get("clientId"), model: formData.get("model") });
+  if (!input.success) return { error: "The consent form was incomplete. Reload the page and try again." };
+  const { clientId, model } = input.data;
+  try {
+    await grantConsent(await getDb(), await currentViewer(), clientId, model);
+  } catch (err) {
+    if (isDomainError(err)) return { error: err.message };
+    log.error("grant consent failed", { error: (err as Error).message });
+    return { error: "Something went wrong while recording the consent. Please try again." };
+  }
+  revalidatePath(`/clients/${clientId}`);
+  return { ok: true };
+}

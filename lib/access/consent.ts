@@ -1,0 +1,71 @@
+/**
+ * Granting a model consent for a client (SPEC sections 2 and 7): an admin or a manager of this
+ * client acknowledges, on the client's behalf, a model that needs it. Once per client and model.
+ */
+import { and, eq, sql } from "drizzle-orm";
+import type { Db } from "@/lib/db/client";
+import { clients, consents } from "@/lib/db/schema";
+import { canViewClient, type Viewer } from "@/lib/auth/permissions";
+import { getConfig } from "@/lib/config";
+import type { LumenConfig } from "@/lib/config/schema";
+import { findModel } from "@/lib/config/resolve";
+import { DomainError, forbidden, notFound } from "@/lib/errors";
+import { resolveModelAccess } from "./resolve";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface GrantConsentResult {
+  /** False when a consent was already recorded (nothing changed). */
+  created: boolean;
+}
+
+/**
+ * Records the viewer's consent for `model` on behalf of the client, with the acknowledgement text in
+ * force now. Only for a model whose status for this client is "needs consent" (per the access rules
+ * of section 7; the coin pool does not matter). A second consent is a no-op.
+ *
+ * Throws DomainError: forbidden (signed out, or neither admin nor manager of this client),
+ * not_found (client or model), invalid (the model is blocked for this client or needs no consent).
+ */
+export async function grantConsent(
+  db: Db,
+  viewer: Viewer | null,
+  clientId: string,
+  model: string,
+  config: LumenConfig = getConfig(),
+): Promise<GrantConsentResult> {
+  if (!viewer) throw forbidden("Sign in to grant consent.");
+  if (!UUID.test(clientId)) throw notFound("That client does not exist.");
+  if (!(await canViewClient(db, viewer, clientId))) {
+    throw forbidden("Only this client's managers and administrators can grant consent.");
+  }
+  const [client] = await db.select({ name: clients.name }).from(clients).where(eq(clients.id, clientId)).limit(1);
+  if (!client) throw notFound("That client does not exist.");
+
+  const modelConfig = findModel(config, model);
+  if (!modelConfig) throw notFound("That model does not exist.");
+
+  const [existing] = await db
+    .select({ one: sql<number>`1` })
+    .from(consents)
+    .where(and(eq(consents.clientId, clientId), eq(consents.model, model)))
+    .limit(1);
+  const { status } = resolveModelAccess(config, client.name, model, { consented: Boolean(existing) });
+  switch (status) {
+    case "consented":
+      return { created: false };
+    case "blocked":
+      throw new DomainError("invalid", `The model “${model}” is not allowed for this client.`);
+    case "allowed":
+      throw new DomainError("invalid", `The model “${model}” does not need consent.`);
+    case "needs_consent":
+      break;
+  }
+
+  const inserted = await db
+    .insert(consents)
+    .values({ clientId, model, userId: viewer.user.id, ackMessage: modelConfig.ack_message ?? null })
+    .onConflictDoNothing({ target: [consents.clientId, consents.model] })
+    .returning({ model: consents.model });
+  return { created: inserted.length > 0 };
+}

@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, inject, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { eventually, expect, hydrated, launch, newContext, screenshot, signIn } from "./browser";
+import { USERS } from "./fixtures";
+
+let browser: Browser;
+beforeAll(async () => {
+  browser = await launch();
+});
+afterAll(async () => browser?.close());
+
+async function openClient(email: string, name: string): Promise<Page> {
+  const ctx = await newContext(browser);
+  await ctx.grantPermissions(["clipboard-read", "clipboard-write"]);
+  const page = await ctx.newPage();
+  await signIn(page, email, `/clients/${inject("clientIds")[name]}`);
+  await hydrated(page);
+  return page;
+}
+
+describe("client detail page", () => {
+  it("shows usage cards, managers, keys, model access and the connect snippet", async () => {
+    const page = await openClient(USERS.admin, "research-bot");
+    expect(await page.getByTestId("client-name").innerText()).toBe("research-bot");
+    await expect(page.getByTestId("card-total-tokens-used").innerText()).resolves.toContain("750,000");
+    await expect(page.getByTestId("card-coins-spent").innerText()).resolves.toContain("312.50");
+    // research-bot's own config entry: max 500, starting 500, refresh 1 per hour
+    await expect(page.getByTestId("card-coin-pool").innerText()).resolves.toMatch(/500\.00[\s\S]*of 500/);
+    await expect(page.getByTestId("card-coin-refill").innerText()).resolves.toMatch(/\+1(\.00)? per hour|Full/);
+    expect(await page.getByTestId("manager-row").allInnerTexts()).toHaveLength(2);
+    await expect(page.getByTestId("model-row-echo").innerText()).resolves.toContain("Allowed");
+    await expect(page.getByTestId("model-row-secure-llm").innerText()).resolves.toContain("Needs consent");
+    await expect(page.getByTestId("connect-code").innerText()).resolves.toContain(`${new URL(inject("baseURL")).origin}/v1`.replace(/127\.0\.0\.1:\d+/, "localhost:3000"));
+    await screenshot(page, "client-detail-admin");
+    await page.context().close();
+  });
+
+  it("admin adds a manager with the search dialog and removes them", async () => {
+    const page = await openClient(USERS.admin, "translation-bot");
+    await expect(page.getByTestId("managers-empty").count()).resolves.toBe(1);
+    await page.getByTestId("add-manager").click();
+    await page.getByTestId("manager-search").fill("pat");
+    await eventually(async () => expect(await page.getByTestId("manager-option").allInnerTexts()).toEqual([expect.stringContaining("plain@example.com")]));
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("Enter");
+    await screenshot(page, "add-manager-dialog");
+    await page.getByTestId("confirm-add-manager").click();
+    await eventually(async () => expect(await page.getByTestId("manager-row").allInnerTexts()).toEqual([expect.stringContaining("plain@example.com")]));
+    // already a manager: the search no longer offers them
+    await page.getByTestId("add-manager").click();
+    await page.getByTestId("manager-search").fill("plain@");
+    await eventually(async () => expect(await page.getByTestId("manager-search-status").innerText()).toMatch(/No users match/));
+    await page.keyboard.press("Escape");
+    await page.getByTestId("remove-manager").click();
+    await page.getByTestId("confirm-remove-manager").click();
+    await eventually(async () => expect(await page.getByTestId("managers-empty").count()).toBe(1));
+    await page.context().close();
+  });
+
+  it("a manager creates a key, sees it once, copies it, revokes it and finds it under revoked keys", async () => {
+    const page = await openClient(USERS.manager, "research-bot");
+    expect(await page.getByTestId("add-manager").count()).toBe(0);
+    expect(await page.getByTestId("deactivate-client").count()).toBe(0);
+    await page.getByTestId("new-api-key").click();
+    await page.getByTestId("key-name").fill("");
+    await page.getByTestId("create-key").click();
+    await eventually(async () => expect(await page.getByRole("dialog").getByRole("alert").count()).toBeGreaterThan(0));
+    await page.getByTestId("key-name").fill("production");
+    await page.getByTestId("create-key").click();
+    const plaintextField = page.getByTestId("new-key-plaintext");
+    await plaintextField.waitFor();
+    const key = await plaintextField.inputValue();
+    expect(key).toMatch(/^sk_[A-Za-z0-9_-]{43}$/);
+    await page.getByTestId("copy-key").click();
+    await eventually(async () => expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(key));
+    await screenshot(page, "new-key-once");
+    await page.getByTestId("key-done").click();
+    const row = page.getByTestId("api-key-row").filter({ hasText: "production" });
+    await eventually(async () => expect(await row.innerText()).toContain(`${key.slice(0, 7)}…${key.slice(-4)}`));
+    expect(await page.content()).not.toContain(key);
+    await page.reload();
+    expect(await page.content()).not.toContain(key);
+
+    await hydrated(page);
+    await row.getByTestId("revoke-key").click();
+    await page.getByTestId("confirm-revoke").click();
+    await eventually(async () => expect(await page.getByTestId("api-key-row").filter({ hasText: "production" }).count()).toBe(0));
+    await page.getByTestId("show-revoked").click();
+    await eventually(async () =>
+      expect(await page.locator("[data-testid=api-key-row][data-revoked=true]").filter({ hasText: "production" }).count()).toBe(1),
+    );
+    await screenshot(page, "revoked-keys");
+    await page.context().close();
+  });
+
+  it("consent: the acknowledgement renders safely and is recorded for the client", async () => {
+    const page = await openClient(USERS.manager, "research-bot");
+    await page.getByTestId("consent-secure-llm").click();
+    const ack = page.getByTestId("ack-message");
+    await expect(ack.innerText()).resolves.toContain("<script>window.__pwned = 1</script>");
+    expect(await ack.locator("strong").innerText()).toBe("Read this.");
+    expect(await ack.locator("script").count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+    await screenshot(page, "consent-dialog");
+    await page.getByRole("button", { name: "Accept for this client" }).click();
+    await eventually(async () => expect(await page.getByTestId("model-row-secure-llm").innerText()).toContain("Consented"));
+    await page.context().close();
+  });
+
+  it("admin deactivates (with confirmation) and reactivates a client", async () => {
+    const page = await openClient(USERS.admin, "data-pipeline");
+    await page.getByTestId("deactivate-client").click();
+    await page.getByTestId("confirm-deactivate").click();
+    await eventually(async () => expect(await page.getByText("Deactivated", { exact: true }).count()).toBeGreaterThan(0));
+    await screenshot(page, "client-deactivated");
+    await page.getByTestId("activate-client").click();
+    await eventually(async () => expect(await page.getByTestId("deactivate-client").count()).toBe(1));
+    await page.context().close();
+  });
+
+  it("a client name with markup renders as text", async () => {
+    const page = await openClient(USERS.admin, "<script>alert(1)</script>");
+    expect(await page.getByTestId("client-name").innerText()).toBe("<script>alert(1)</script>");
+    expect(await page.title()).toContain("<script>alert(1)</script>");
+    await page.context().close();
+  });
+});
