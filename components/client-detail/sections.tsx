@@ -19,10 +19,8 @@ export async function ClientSections(props: SectionProps) {
     <>
       <UsageCards {...props} />
       <UsageOverTime {...props} />
-      <div className="grid gap-6 xl:grid-cols-[minmax(0,1fr)_minmax(0,2fr)]">
-        <ManagersSection {...props} />
-        <ApiKeysSection {...props} />
-      </div>
+      <ApiKeysSection {...props} />
+      <ManagersSection {...props} />
       <ModelAccessSection {...props} />
       <ConnectSection {...props} />
     </>
