@@ -2,6 +2,7 @@
  * Granting a model consent for a client (SPEC sections 2 and 7): an admin or a manager of this
  * client acknowledges, on the client's behalf, a model that needs it. Once per client and model.
  */
+import { isUuid } from "@/lib/ids";
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { clients, consents } from "@/lib/db/schema";
@@ -12,7 +13,6 @@ import { findModel } from "@/lib/config/resolve";
 import { DomainError, forbidden, notFound } from "@/lib/errors";
 import { resolveModelAccess } from "./resolve";
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface GrantConsentResult {
   /** False when a consent was already recorded (nothing changed). */
@@ -35,7 +35,7 @@ export async function grantConsent(
   config: LumenConfig = getConfig(),
 ): Promise<GrantConsentResult> {
   if (!viewer) throw forbidden("Sign in to grant consent.");
-  if (!UUID.test(clientId)) throw notFound("That client does not exist.");
+  if (!isUuid(clientId)) throw notFound("That client does not exist.");
   if (!(await canViewClient(db, viewer, clientId))) {
     throw forbidden("Only this client's managers and administrators can grant consent.");
   }

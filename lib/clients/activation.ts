@@ -3,7 +3,7 @@ import type { Db } from "@/lib/db/client";
 import { clients } from "@/lib/db/schema";
 import { assertAdmin, type Viewer } from "@/lib/auth/permissions";
 import { notFound } from "@/lib/errors";
-import { isUuid } from "./managers";
+import { isUuid } from "@/lib/ids";
 
 export interface ActivationState {
   active: boolean;

@@ -1,3 +1,4 @@
+import { isUuid } from "@/lib/ids";
 import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db, Executor } from "@/lib/db/client";
 import { clientManagers, clients, users } from "@/lib/db/schema";
@@ -10,9 +11,8 @@ export const MANAGER_SEARCH_LIMIT = 10;
 /** Longer search text cannot match a name or e-mail anyone would type; it is cut, never an error. */
 const MAX_QUERY_LENGTH = 200;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Ids arrive from forms; anything that is not a uuid cannot name a row (and must not reach SQL as one). */
-export const isUuid = (id: unknown): id is string => typeof id === "string" && UUID.test(id);
+export { isUuid };
 
 export interface ManagerRow {
   userId: string;

@@ -1,3 +1,4 @@
+import { isUuid } from "@/lib/ids";
 import { and, asc, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import type { Executor } from "@/lib/db/client";
 import { clientManagers, clients } from "@/lib/db/schema";
@@ -133,7 +134,7 @@ export type ClientHeader = Pick<
 
 /** One client, only if the viewer may see it (admins: any; managers: theirs). Otherwise null (→ 404). */
 export async function findVisibleClient(ex: Executor, viewer: Viewer, id: string): Promise<ClientHeader | null> {
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id)) return null;
+  if (!isUuid(id)) return null;
   const [row] = await ex
     .select({
       id: clients.id,

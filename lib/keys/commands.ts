@@ -1,3 +1,4 @@
+import { isUuid } from "@/lib/ids";
 import { and, eq, isNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import type { Db, Executor } from "@/lib/db/client";
@@ -7,7 +8,6 @@ import { DomainError, forbidden, notFound } from "@/lib/errors";
 import { generateApiKey } from "./secret";
 
 export const KEY_NAME_MAX = 64;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Control characters, line/paragraph separators and bidi overrides: invisible or misleading in a list. */
 const UNPRINTABLE = /[\p{Cc}\p{Cs}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]/u;
 
@@ -43,7 +43,7 @@ export interface CreatedApiKey {
  */
 async function assertCanManageKeys(ex: Executor, viewer: Viewer | null, clientId: string): Promise<Viewer> {
   if (!viewer) throw forbidden("Sign in to manage API keys.");
-  if (!UUID.test(clientId)) throw notFound("That client does not exist.");
+  if (!isUuid(clientId)) throw notFound("That client does not exist.");
   if (!(await canViewClient(ex, viewer, clientId))) throw forbidden("Only this client's managers and administrators can manage its API keys.");
   return viewer;
 }
@@ -102,7 +102,7 @@ export async function revokeApiKey(
 ): Promise<RevokeResult> {
   const who = await assertCanManageKeys(db, viewer, clientId);
   const missing = () => notFound("That API key does not exist.");
-  if (!UUID.test(keyId)) throw missing();
+  if (!isUuid(keyId)) throw missing();
   const [done] = await db
     .update(apiKeys)
     .set({ revokedAt: sql`now()`, revokedBy: who.user.id })
