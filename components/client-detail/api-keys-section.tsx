@@ -10,7 +10,9 @@ import { countApiKeys, KEY_LIST_LIMIT, listApiKeys, type ApiKeyRow } from "@/lib
 import type { SectionProps } from "./sections";
 import { ApiKeysToolbar } from "./api-keys-toolbar";
 import { NewApiKeyDialog } from "./new-api-key-dialog";
-import { RevokeKeyButton } from "./revoke-key-button";
+import { RevokeKeyButton, RevokeKeyProvider } from "./revoke-key-button";
+import Link from "next/link";
+import { Button } from "@/components/ui/button";
 
 const first = (v: unknown) => (Array.isArray(v) ? v[0] : v);
 
@@ -18,17 +20,29 @@ const first = (v: unknown) => (Array.isArray(v) ? v[0] : v);
 const keyListParams = z.object({
   keys_q: z.preprocess(first, z.string().trim().max(100)).catch(""),
   revoked: z.preprocess(first, z.literal("1")).optional().catch(undefined),
+  keys_page: z.preprocess(first, z.coerce.number().int().min(1).max(100_000)).catch(1),
 });
 
 export async function ApiKeysSection({ client, searchParams }: SectionProps) {
   const params = keyListParams.parse(searchParams);
   const q = params.keys_q ?? "";
   const showRevoked = params.revoked === "1";
+  const page = params.keys_page;
   const db = await getDb();
-  const [rows, counts] = await Promise.all([
-    listApiKeys(db, client.id, { q, showRevoked, limit: KEY_LIST_LIMIT }),
+  const [fetched, counts] = await Promise.all([
+    // one extra row tells whether an older page exists
+    listApiKeys(db, client.id, { q, showRevoked, limit: KEY_LIST_LIMIT + 1, offset: (page - 1) * KEY_LIST_LIMIT }),
     countApiKeys(db, client.id),
   ]);
+  const rows = fetched.slice(0, KEY_LIST_LIMIT);
+  const hasOlder = fetched.length > KEY_LIST_LIMIT;
+  const pageHref = (p: number) => {
+    const sp = new URLSearchParams();
+    for (const [k, v] of Object.entries(searchParams)) if (typeof v === "string" && k !== "keys_page") sp.set(k, v);
+    if (p > 1) sp.set("keys_page", String(p));
+    const qs = sp.toString();
+    return `/clients/${client.id}${qs ? `?${qs}` : ""}#api-keys-title`;
+  };
   const hasAnyKey = counts.active + counts.revoked > 0;
 
   return (
@@ -58,10 +72,29 @@ export async function ApiKeysSection({ client, searchParams }: SectionProps) {
                   : "No active keys. Revoked keys are hidden: tick “Show revoked keys” to see them."}
               </EmptyState>
             )}
-            {rows.length >= KEY_LIST_LIMIT && (
-              <p className="text-sm text-muted-foreground" role="status">
-                Showing the newest {formatCount(KEY_LIST_LIMIT)} keys. Search by name to find others.
-              </p>
+            {(page > 1 || hasOlder) && (
+              <nav aria-label="Key pages" className="flex items-center justify-between gap-2 text-sm">
+                <span className="text-muted-foreground" role="status">
+                  Keys {formatCount((page - 1) * KEY_LIST_LIMIT + 1)}–{formatCount((page - 1) * KEY_LIST_LIMIT + rows.length)}, newest
+                  first
+                </span>
+                <span className="flex gap-2">
+                  {page > 1 && (
+                    <Button asChild variant="outline" size="sm">
+                      <Link href={pageHref(page - 1)} prefetch={false} scroll={false}>
+                        Newer
+                      </Link>
+                    </Button>
+                  )}
+                  {hasOlder && (
+                    <Button asChild variant="outline" size="sm">
+                      <Link href={pageHref(page + 1)} prefetch={false} scroll={false}>
+                        Older
+                      </Link>
+                    </Button>
+                  )}
+                </span>
+              </nav>
             )}
           </>
         ) : (
@@ -85,6 +118,7 @@ function EmptyState({ children }: { children: ReactNode }) {
 
 function KeysTable({ clientId, rows }: { clientId: string; rows: ApiKeyRow[] }) {
   return (
+    <RevokeKeyProvider clientId={clientId}>
     <Table data-testid="api-keys-table">
       <TableHeader>
         <TableRow>
@@ -125,12 +159,13 @@ function KeysTable({ clientId, rows }: { clientId: string; rows: ApiKeyRow[] }) 
                   Revoked <LocalDate iso={key.revokedAt.toISOString()} withTime />
                 </span>
               ) : (
-                <RevokeKeyButton clientId={clientId} keyId={key.id} name={key.name} />
+                <RevokeKeyButton keyId={key.id} name={key.name} />
               )}
             </TableCell>
           </TableRow>
         ))}
       </TableBody>
     </Table>
+    </RevokeKeyProvider>
   );
 }

@@ -16,8 +16,11 @@ import { FieldError } from "@/components/ui/field-error";
 export type ConfirmResult = { ok: true } | { ok: false; error: string };
 
 interface Props {
-  /** The button that opens the dialog (rendered through DialogTrigger asChild). */
-  trigger: ReactNode;
+  /** The button that opens the dialog (rendered through DialogTrigger asChild); omit when controlled. */
+  trigger?: ReactNode;
+  /** Controlled mode: one dialog shared by many rows. */
+  open?: boolean;
+  onOpenChange?: (open: boolean) => void;
   title: ReactNode;
   description: ReactNode;
   /** Hidden form fields sent to the action. */
@@ -31,7 +34,9 @@ interface Props {
 
 /** A destructive action behind a confirmation: the dialog closes on success and shows the error otherwise. */
 export function ConfirmDialog(props: Props) {
-  const [open, setOpen] = useState(false);
+  const [ownOpen, setOwnOpen] = useState(false);
+  const open = props.open ?? ownOpen;
+  const setOpen = (next: boolean) => (props.onOpenChange ? props.onOpenChange(next) : setOwnOpen(next));
   const [error, setError] = useState<string | null>(null);
   const [pending, startTransition] = useTransition();
 
@@ -52,7 +57,7 @@ export function ConfirmDialog(props: Props) {
         if (next) setError(null);
       }}
     >
-      <DialogTrigger asChild>{props.trigger}</DialogTrigger>
+      {props.trigger && <DialogTrigger asChild>{props.trigger}</DialogTrigger>}
       <DialogContent className="sm:max-w-md">
         <form action={submit} className="grid gap-4">
           {Object.entries(props.fields).map(([name, value]) => (

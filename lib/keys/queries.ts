@@ -4,7 +4,8 @@ import { apiKeys, clients } from "@/lib/db/schema";
 import { likeContains } from "@/lib/clients/queries";
 
 /** More keys than this are not listed at once; the search narrows them down. */
-export const KEY_LIST_LIMIT = 500;
+/** Keys shown per page of the detail page (a client may have thousands; the page stays cheap). */
+export const KEY_LIST_LIMIT = 50;
 
 export interface ApiKeyRow {
   id: string;
@@ -24,6 +25,7 @@ export interface ApiKeyListOptions {
   q?: string;
   showRevoked?: boolean;
   limit?: number;
+  offset?: number;
 }
 
 /** A client's keys, newest first (the (client_id, created_at) index serves the order). */
@@ -50,7 +52,8 @@ export async function listApiKeys(ex: Executor, clientId: string, opts: ApiKeyLi
       ),
     )
     .orderBy(desc(apiKeys.createdAt), desc(apiKeys.id))
-    .limit(opts.limit ?? KEY_LIST_LIMIT);
+    .limit(opts.limit ?? KEY_LIST_LIMIT)
+    .offset(opts.offset ?? 0);
 }
 
 export interface ApiKeyCounts {

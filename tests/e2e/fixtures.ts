@@ -3,6 +3,8 @@ import type { Db } from "@/lib/db/client";
 import { clients } from "@/lib/db/schema";
 import { upsertUser } from "@/lib/auth/users";
 import { addManager } from "@/lib/clients/managers";
+import { generateApiKey } from "@/lib/keys/secret";
+import { apiKeys } from "@/lib/db/schema";
 
 export const USERS = {
   admin: "admin@example.com",
@@ -11,7 +13,7 @@ export const USERS = {
 } as const;
 
 /** What the browser tests expect to find; written before the server starts. */
-export async function seedE2e(db: Db) {
+export async function seedE2e(db: Db, secret: string) {
   const admin = await upsertUser(db, { email: USERS.admin, name: "Ada Admin" });
   const manager = await upsertUser(db, { email: USERS.manager, name: "Max Manager" });
   await upsertUser(db, { email: USERS.plain, name: "Pat Plain" });
@@ -34,5 +36,7 @@ export async function seedE2e(db: Db) {
   await addManager(db, adminViewer, ids["research-bot"]!, manager.id);
   await addManager(db, adminViewer, ids["ci-runner"]!, manager.id);
   await addManager(db, adminViewer, ids["research-bot"]!, admin.id);
-  return ids;
+  const key = generateApiKey(secret);
+  await db.insert(apiKeys).values({ clientId: ids["research-bot"]!, name: "e2e", keyHash: key.hash, hint: key.hint, createdBy: admin.id });
+  return { clientIds: ids, apiKey: key.plaintext };
 }

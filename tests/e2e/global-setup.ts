@@ -12,6 +12,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     baseURL: string;
     clientIds: Record<string, string>;
+    /** A working API key of research-bot, for the /v1 tests. */
+    apiKey: string;
     configFile: string;
   }
 }
@@ -74,7 +76,8 @@ export default async function setup(project: TestProject) {
   }
   // Seed before the server starts: a PGlite folder must never be open in two processes.
   const handle = await openDatabase(databaseUrl ? { url: databaseUrl } : { pgliteDir: path.join(dataDir, "pgdata") });
-  const clientIds = await seedE2e(handle.db);
+  const secret = "e2e-secret-e2e-secret-e2e-secret-0123456789";
+  const { clientIds, apiKey } = await seedE2e(handle.db, secret);
   await handle.close();
 
   const port = await freePort();
@@ -85,7 +88,7 @@ export default async function setup(project: TestProject) {
     ...process.env,
     LUMEN_CONFIG: configFile,
     LUMEN_DATA_DIR: dataDir,
-    LUMEN_SECRET: "e2e-secret-e2e-secret-e2e-secret-0123456789",
+    LUMEN_SECRET: secret,
     PORT: String(port),
   };
   delete env.DATABASE_URL;
@@ -100,6 +103,7 @@ export default async function setup(project: TestProject) {
 
   project.provide("baseURL", baseURL);
   project.provide("clientIds", clientIds);
+  project.provide("apiKey", apiKey);
   project.provide("configFile", configFile);
 
   return async () => {

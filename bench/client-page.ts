@@ -1,0 +1,539 @@
+/**
+ * `npm run bench:client-page -- [--keys N] [--requests R] [--clients C] [--runs 20] [--keep | --reuse NAME] [--explain] [--no-http]`
+ *
+ * Server time of the client detail page `/clients/[id]` (issue 3: < 200 ms for a client with 1,000 API keys
+ * and 5 million request-log rows) on a fresh PostgreSQL database: a modest background from `seedDatabase`,
+ * then one big client whose counters, key counters and usage rollups are set from its log (exact agreement).
+ * Times (a) the page's data layer (the queries its sections run, concurrently as React renders them) and
+ * (b) `GET /clients/<id>` against `next start` (when a build exists), each against a baseline of the same run.
+ * The helpers mirror bench/clients-page.ts (not exported there). A benchmark: it fails only when it cannot run.
+ */
+import crypto from "node:crypto";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { spawn, type ChildProcess } from "node:child_process";
+import { parseArgs } from "node:util";
+import postgres from "postgres";
+import { sql } from "drizzle-orm";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
+import { openDatabase, rows, type Db, type DbHandle } from "@/lib/db/client";
+import { counterMismatches, counterTotals, seedDatabase, seedModelsFromConfig } from "@/lib/db/seed";
+import { configPath, parseConfigText, clientEntry, type LumenConfig } from "@/lib/config";
+import { findVisibleClient } from "@/lib/clients/queries";
+import { clientUsageSummary } from "@/lib/clients/usage";
+import { clientDailyUsageSeries } from "@/lib/clients/usage-daily";
+import { listManagers } from "@/lib/clients/managers";
+import { countApiKeys, KEY_LIST_LIMIT, listApiKeys } from "@/lib/keys/queries";
+import { clientModelAccess } from "@/lib/access/client-models";
+import { readPool } from "@/lib/coins/store";
+import { canViewClient, type Viewer } from "@/lib/auth/permissions";
+
+const TARGET_MS = 200;
+const BIG = "bench-big-client";
+const USAGE = `Usage: npm run bench:client-page -- [options]
+  --keys N         API keys of the big client (default 1,000)
+  --requests R     request-log rows of the big client (default 5,000,000)
+  --clients C      background clients from seedDatabase (default 1,000, with 20 log rows each)
+  --runs N         timed requests per variant (default 20, after 3 warm-ups)
+  --keep           keep the database afterwards (prints its name for --reuse)
+  --reuse NAME     use (and keep) an existing bench database; seeds only what is missing
+  --explain        print EXPLAIN (ANALYZE, BUFFERS) of every query of the page
+  --no-http        skip the HTTP part
+Base server: env BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).`;
+
+interface Stats {
+  median: number;
+  p95: number;
+}
+interface Variant {
+  label: string;
+  data: () => Promise<unknown>;
+  /** Path and a string the body must contain; absent for data-only rows. */
+  http?: { path: string; expect: string };
+}
+
+const num = (raw: string | undefined, fallback: number, flag: string) => {
+  if (raw === undefined) return fallback;
+  const n = Number(raw.replace(/[_,]/g, ""));
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} expects a whole number ≥ 1, got "${raw}"`);
+  return n;
+};
+
+function options() {
+  try {
+    const { values: v } = parseArgs({
+      strict: true,
+      options: {
+        keys: { type: "string" },
+        requests: { type: "string" },
+        clients: { type: "string" },
+        runs: { type: "string" },
+        keep: { type: "boolean" },
+        reuse: { type: "string" },
+        explain: { type: "boolean" },
+        "no-http": { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+    if (v.help) {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    if (v.reuse !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(v.reuse)) throw new Error(`--reuse expects a database name, got "${v.reuse}"`);
+    return {
+      keys: num(v.keys, 1_000, "keys"),
+      requests: num(v.requests, 5_000_000, "requests"),
+      clients: num(v.clients, 1_000, "clients"),
+      runs: num(v.runs, 20, "runs"),
+      reuse: v.reuse,
+      keep: Boolean(v.keep || v.reuse),
+      explain: Boolean(v.explain),
+      http: !v["no-http"],
+    };
+  } catch (err) {
+    console.error(`bench: ${(err as Error).message}\n\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+function stats(samples: number[]): Stats {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (i: number) => s[Math.min(s.length - 1, Math.max(0, i))] ?? NaN;
+  const mid = Math.floor(s.length / 2);
+  return { median: s.length % 2 ? at(mid) : (at(mid - 1) + at(mid)) / 2, p95: at(Math.ceil(0.95 * s.length) - 1) };
+}
+
+async function measure(runs: number, fn: () => Promise<unknown>): Promise<Stats> {
+  for (let i = 0; i < 3; i++) await fn();
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    samples.push(performance.now() - t0);
+  }
+  return stats(samples);
+}
+
+const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+const fmt = (n: number) => n.toLocaleString("en-US");
+
+// ---------------------------------------------------------------------------------------------
+// The big client: keys, log (generate_series, 1M rows per statement), counters and rollups from the log
+// ---------------------------------------------------------------------------------------------
+
+async function seedBigClient(url: string, config: LumenConfig, keys: number, requests: number): Promise<number> {
+  const t = performance.now();
+  let t0 = t;
+  const step = (what: string) => {
+    console.log(`  ${what} · ${secs(performance.now() - t0)}`);
+    t0 = performance.now();
+  };
+  // One connection: the session settings and the temp table below live on it.
+  const pg = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await pg`set synchronous_commit = off`;
+    await pg`set jit = off`;
+    await pg`set work_mem = '64MB'`;
+    await pg`set maintenance_work_mem = '256MB'`;
+    // Superuser only: skips the per-row foreign-key triggers (the rows reference the client and its keys).
+    await pg`set session_replication_role = replica`.catch(() => console.log("  (not a superuser: foreign keys checked per row)"));
+
+    const models = seedModelsFromConfig(config.models).map((m, i) => ({
+      idx: i + 1,
+      name: m.name,
+      in_price: String(m.inputCostPerMillion),
+      out_price: String(m.outputCostPerMillion),
+      endpoint: m.endpoints?.[0] ?? null,
+    }));
+    const [admin] = await pg<{ id: string }[]>`select id from users where email = 'admin@example.com'`;
+    const [client] = await pg<{ id: string }[]>`
+      insert into clients (name, created_at, created_by) values (${BIG}, now() - interval '90 days', ${admin?.id ?? null})
+      returning id`;
+    const id = client!.id;
+    await pg`
+      with m as (
+        insert into client_managers (client_id, user_id, added_at)
+        select ${id}, id, now() - interval '80 days' from users where email <> 'admin@example.com' order by email limit 3
+        returning 1)
+      update clients set manager_count = (select count(*) from m) where id = ${id}`;
+    // Keys created 90…62 days ago (before the log window); names cycle so that ?keys_q=prod matches an eighth.
+    await pg`
+      insert into api_keys (client_id, name, key_hash, hint, created_at, created_by)
+      select ${id}, (array['production','staging','ci-runner','development','batch','notebook','analytics','backup'])[1 + (j - 1) % 8] || '-' || j,
+             md5(random()::text || j) || md5(j || random()::text),
+             'sk_' || substr(md5(random()::text), 1, 4) || '…' || substr(md5(random()::text), 1, 4),
+             now() - interval '90 days' + j * (interval '28 days' / ${keys}), ${admin?.id ?? null}
+      from generate_series(1, ${keys}) j`;
+    step(`client ${BIG}, 3 managers, ${fmt(keys)} API keys`);
+
+    const indexes = await pg<{ name: string; def: string }[]>`
+      select i.indexrelid::regclass::text as name, pg_get_indexdef(i.indexrelid) as def
+      from pg_index i where i.indrelid = 'request_log'::regclass and not i.indisprimary and not i.indisunique`;
+    for (const ix of indexes) await pg.unsafe(`drop index ${ix.name}`);
+    const batch = 1_000_000;
+    const t1 = performance.now();
+    for (let from = 0; from < requests; from += batch) {
+      const n = Math.min(batch, requests - from);
+      // Keys skewed (a few carry most traffic), models uniform, times uniform over 60 days, 2% upstream errors.
+      await pg`
+        with k as materialized (select array_agg(id order by created_at) as ids from api_keys where client_id = ${id}),
+             m as materialized (select * from json_to_recordset(${JSON.stringify(models)}::text::json)
+                                  as x(idx int, name text, in_price numeric, out_price numeric, endpoint text))
+        insert into request_log (created_at, client_id, key_id, model, endpoint, status, input_tokens, output_tokens,
+                                 coins, duration_ms, streamed)
+        select r.created_at, ${id}, r.key_id, m.name, m.endpoint, case when r.i > 0 then 200 else 502 end, r.i, r.o,
+               round((r.i::numeric * m.in_price + r.o::numeric * m.out_price) / 1000000, 6), 100 + r.o * 8, r.streamed
+        from (
+          select now() - interval '60 days' * random() as created_at,
+                 k.ids[1 + floor(cardinality(k.ids) * power(random(), 2))::int] as key_id,
+                 1 + floor(random() * ${models.length})::int as midx,
+                 x.i, case when x.i > 0 then 1 + floor(random() * 800)::int else 0 end as o, random() < 0.6 as streamed
+          from generate_series(1, ${n}) g
+          cross join k
+          cross join lateral (select case when random() < 0.98 then 1 + floor(random() * 2000)::int else 0 end as i where g > 0) x
+          offset 0
+        ) r join m on m.idx = r.midx`;
+      const ms = performance.now() - t1;
+      console.log(`  request_log ${fmt(from + n)} / ${fmt(requests)} · ${secs(ms)} · ${fmt(Math.round((from + n) / (ms / 1000)))} rows/s`);
+    }
+    t0 = performance.now();
+    for (const ix of indexes) await pg.unsafe(ix.def);
+    step(`request_log indexes rebuilt (${indexes.map((i) => i.name).join(", ")})`);
+
+    // One read of the client's log; every counter and rollup is derived from this aggregate.
+    await pg`
+      create temp table _agg as
+      select key_id, (created_at at time zone 'UTC')::date as day, model, count(*) as n, sum(input_tokens) as i,
+             sum(output_tokens) as o, sum(coins) as c, max(created_at) as last
+      from request_log where client_id = ${id} group by 1, 2, 3`;
+    await pg`
+      update clients set requests = a.n, input_tokens = a.i, output_tokens = a.o, coins_spent = a.c, last_used_at = a.last
+      from (select sum(n) as n, sum(i) as i, sum(o) as o, sum(c) as c, max(last) as last from _agg) a where id = ${id}`;
+    await pg`
+      update api_keys k set requests = a.n, input_tokens = a.i, output_tokens = a.o, coins_spent = a.c, last_used_at = a.last
+      from (select key_id, sum(n) as n, sum(i) as i, sum(o) as o, sum(c) as c, max(last) as last from _agg group by 1) a
+      where k.id = a.key_id`;
+    await pg`
+      insert into client_model_usage (client_id, model, requests, input_tokens, output_tokens, coins_spent, last_used_at)
+      select ${id}, model, sum(n), sum(i), sum(o), sum(c), max(last) from _agg group by model`;
+    await pg`
+      insert into client_daily_usage (client_id, day, model, requests, input_tokens, output_tokens, coins_spent)
+      select ${id}, day, model, sum(n), sum(i), sum(o), sum(c) from _agg group by day, model`;
+    await pg`drop table _agg`;
+    // About 8% of the keys revoked, each after its last use (the most used key stays active).
+    await pg`
+      update api_keys set revoked_at = least(now(), coalesce(last_used_at, created_at) + interval '3 hours'), revoked_by = ${admin?.id ?? null}
+      where client_id = ${id} and random() < 0.08
+        and id <> (select id from api_keys where client_id = ${id} order by requests desc limit 1)`;
+    await pg`set session_replication_role = origin`.catch(() => {});
+    step("counters, key counters, client_model_usage, client_daily_usage set from the log");
+    for (const table of ["request_log", "api_keys", "clients", "client_managers", "client_model_usage", "client_daily_usage", "coin_pools"]) {
+      await pg.unsafe(`analyze ${table}`);
+    }
+    step("analyze");
+  } finally {
+    await pg.end({ timeout: 5 });
+  }
+  return performance.now() - t;
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP: `next start` on a free port, development sign-in, cookie jar (as in bench/clients-page.ts)
+// ---------------------------------------------------------------------------------------------
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** ./config.yaml (or LUMEN_CONFIG) with the development sign-in on and admin@example.com as the admin. */
+function benchConfig(dir: string, port: number): { file: string; config: LumenConfig } {
+  const doc = ((parseYaml(fs.readFileSync(configPath(), "utf8")) as Record<string, unknown> | null) ?? {}) as Record<string, unknown>;
+  const obj = (v: unknown) => (v && typeof v === "object" ? (v as Record<string, unknown>) : {});
+  doc.app = { ...obj(doc.app), base_url: `http://127.0.0.1:${port}` };
+  doc.auth = { ...obj(doc.auth), dev_login: true };
+  doc.admins = ["admin@example.com"];
+  const file = path.join(dir, "config.yaml");
+  const text = stringifyYaml(doc);
+  fs.writeFileSync(file, text);
+  return { file, config: parseConfigText(text, file).config };
+}
+
+class Session {
+  private cookies = new Map<string, string>();
+  constructor(readonly base: string) {}
+
+  async fetch(pathname: string, init: RequestInit = {}): Promise<Response> {
+    const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
+    const res = await fetch(this.base + pathname, { ...init, redirect: "manual", headers: { ...(init.headers as object), cookie } });
+    for (const c of res.headers.getSetCookie()) {
+      const pair = c.split(";")[0] ?? "";
+      const eq = pair.indexOf("=");
+      if (eq > 0) this.cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+    }
+    return res;
+  }
+
+  async signIn(email: string): Promise<void> {
+    const csrf = (await (await this.fetch("/api/auth/csrf")).json()) as { csrfToken?: string };
+    if (!csrf.csrfToken) throw new Error("no csrfToken from /api/auth/csrf");
+    const res = await this.fetch("/api/auth/callback/dev", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrfToken: csrf.csrfToken, email, callbackUrl: `${this.base}/clients` }).toString(),
+    });
+    await res.arrayBuffer();
+    if (![...this.cookies.keys()].some((k) => k.endsWith("session-token"))) throw new Error(`development sign-in as ${email} failed (HTTP ${res.status})`);
+  }
+}
+
+async function startServer(env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
+  const bin = path.join(process.cwd(), "node_modules", "next", "dist", "bin", "next");
+  const child = spawn(process.execPath, [bin, "start", "-p", String(port), "-H", "127.0.0.1"], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const collect = (b: Buffer) => void (out = (out + b.toString()).slice(-20_000));
+  child.stdout?.on("data", collect);
+  child.stderr?.on("data", collect);
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`next start exited with code ${child.exitCode}:\n${out}`);
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      await res.arrayBuffer();
+      if (res.ok) return child;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  child.kill("SIGKILL");
+  throw new Error(`next start did not answer /healthz within 120 s:\n${out}`);
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || !child.pid) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {
+    child.kill("SIGTERM");
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {}
+  }, 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function table(variants: Variant[], base: [Stats, Stats | null], data: Stats[], http: (Stats | null)[], note: string) {
+  const f = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(1)).padStart(8);
+  const ratio = (s: Stats, b: Stats) => `${(s.median / b.median).toFixed(1)}×`.padStart(9);
+  const verdict = (s: Stats | null) => (s ? (s.median < TARGET_MS ? "yes" : "NO") : "-");
+  console.log(`\n${"variant".padEnd(36)}│ data layer: median     p95  vs select 1 │ HTTP GET: median     p95  vs /healthz │ < ${TARGET_MS} ms (data / HTTP)`);
+  const line = (label: string, d: Stats, h: Stats | null, extra: string) =>
+    console.log(
+      `${label.padEnd(36)}│ ${" ".repeat(10)}${f(d.median)}${f(d.p95)}${ratio(d, base[0])}   │ ${
+        h && base[1] ? `${" ".repeat(8)}${f(h.median)}${f(h.p95)}${ratio(h, base[1])}  ` : `      ${"-".padEnd(32)}`
+      } │ ${extra}`,
+    );
+  line("baseline (select 1 · /healthz)", base[0], base[1], "");
+  variants.forEach((v, i) => line(v.label, data[i]!, http[i] ?? null, `${verdict(data[i]!)} / ${v.http ? verdict(http[i] ?? null) : "-"}`));
+  if (note) console.log(`\n${note}`);
+}
+
+async function main() {
+  const opt = options();
+  const base = process.env.BENCH_DATABASE_URL?.trim() || "postgres://postgres@127.0.0.1:5432/test";
+  const name = opt.reuse ?? `lumen_bench_${crypto.randomBytes(5).toString("hex")}`;
+  const url = new URL(base);
+  url.pathname = `/${name}`;
+  const admin = postgres(base, { max: 1, onnotice: () => {} });
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lumen-bench-"));
+  let handle: DbHandle | null = null;
+  let server: ChildProcess | null = null;
+  const cleanup = async () => {
+    if (server) await stopServer(server).catch(() => {});
+    server = null;
+    await handle?.close().catch(() => {});
+    handle = null;
+    fs.rmSync(tmp, { recursive: true, force: true });
+    if (!opt.keep) await admin.unsafe(`drop database if exists "${name}" with (force)`).catch(() => {});
+    else console.log(`\nKept database ${name} (run again with --reuse ${name}; drop it with: drop database "${name}")`);
+    await admin.end({ timeout: 5 });
+  };
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(sig, () => void cleanup().finally(() => process.exit(130)));
+  process.once("exit", () => {
+    if (server?.pid && server.exitCode === null) {
+      try {
+        process.kill(-server.pid, "SIGKILL");
+      } catch {}
+    }
+  });
+
+  try {
+    const port = await freePort();
+    const { file: configFile, config } = benchConfig(tmp, port);
+    const exists = (await admin`select 1 from pg_database where datname = ${name}`).length > 0;
+    if (!exists) await admin.unsafe(`create database "${name}"`);
+    handle = await openDatabase({ url: url.toString(), max: 10 });
+    const db = handle.db;
+    const [version] = await rows<{ v: string }>(db, sql`select current_setting('server_version') as v`);
+
+    let seedMs = 0;
+    const [have] = await rows<{ n: number }>(db, sql`select count(*)::int as n from clients`);
+    if (Number(have?.n ?? 0) === 0) {
+      const requests = opt.clients * 20;
+      console.log(`Seeding ${name}: background of ${fmt(opt.clients)} clients and ${fmt(requests)} log rows (seedDatabase)`);
+      const r = await seedDatabase(db, { clients: opt.clients, requests, days: 30, keysPerClient: 2, models: seedModelsFromConfig(config.models) }, (l) => console.log(`  ${l}`));
+      seedMs += r.ms;
+    }
+    let [big] = await rows<{ id: string }>(db, sql`select id from clients where name = ${BIG}`);
+    if (!big) {
+      console.log(`Seeding ${BIG}: ${fmt(opt.keys)} API keys, ${fmt(opt.requests)} log rows over 60 days, models ${config.models.map((m) => m.name).join(", ")}`);
+      seedMs += await seedBigClient(url.toString(), config, opt.keys, opt.requests);
+      const t0 = performance.now();
+      const bad = counterMismatches(await counterTotals(db));
+      console.log(`  counters vs request_log (whole database): ${bad.length ? `MISMATCH in ${bad.join(", ")}` : "all agree"} · ${secs(performance.now() - t0)}`);
+      [big] = await rows<{ id: string }>(db, sql`select id from clients where name = ${BIG}`);
+      console.log(`Seeded in ${secs(seedMs)}`);
+    } else console.log(`Reusing ${name} (${BIG} exists; --keys/--requests/--clients ignored)`);
+    const id = big!.id;
+
+    const [size] = await rows<{ clients: number; log: number; keys: number; revoked: number; mine: number }>(
+      db,
+      sql`select (select count(*)::int from clients) as clients, (select reltuples::bigint from pg_class where relname = 'request_log') as log,
+                 (select count(*)::int from api_keys where client_id = ${id}) as keys,
+                 (select count(*)::int from api_keys where client_id = ${id} and revoked_at is not null) as revoked,
+                 (select requests from clients where id = ${id}) as mine`,
+    );
+    const [a] = await rows<Viewer["user"]>(db, sql`select id, email, name from users where email = 'admin@example.com'`);
+    if (!a) throw new Error("the bench database has no admin@example.com; reseed it");
+    const viewer: Viewer = { user: a, isAdmin: true };
+    const pool = clientEntry(config, BIG).pool;
+
+    /** What the page's server components run for one request (sections render concurrently). */
+    const page = (ex: Db, keys: { q?: string; showRevoked?: boolean }) => async () => {
+      const client = await findVisibleClient(ex, viewer, id);
+      if (!client) throw new Error(`${BIG} is not visible to the admin`);
+      await Promise.all([
+        clientUsageSummary(ex, id),
+        pool ? readPool(ex, id, pool) : null,
+        clientDailyUsageSeries(ex, id),
+        listApiKeys(ex, id, { ...keys, limit: KEY_LIST_LIMIT }),
+        countApiKeys(ex, id),
+        listManagers(ex, id),
+        clientModelAccess(ex, config, { id, name: BIG }),
+        canViewClient(ex, viewer, id),
+      ]);
+    };
+    const pagePath = `/clients/${id}`;
+    const variants: Variant[] = [
+      { label: "page, default view", data: page(db, {}), http: { path: pagePath, expect: BIG } },
+      { label: "page, show revoked (?revoked=1)", data: page(db, { showRevoked: true }), http: { path: `${pagePath}?revoked=1`, expect: 'data-revoked="true"' } },
+      { label: "page, key search (?keys_q=prod)", data: page(db, { q: "prod" }), http: { path: `${pagePath}?keys_q=prod`, expect: "production-" } },
+      // The page without any key row: its fixed cost, so the per-row cost of the rows above can be read off.
+      { label: "page, key search, no match (extra)", data: page(db, { q: "no-such-key" }), http: { path: `${pagePath}?keys_q=no-such-key`, expect: "keys match" } },
+      { label: "  findVisibleClient", data: () => findVisibleClient(db, viewer, id) },
+      { label: "  clientUsageSummary", data: () => clientUsageSummary(db, id) },
+      { label: `  readPool${pool ? "" : " (no pool configured)"}`, data: async () => (pool ? readPool(db, id, pool) : null) },
+      { label: "  clientDailyUsageSeries (30 days)", data: () => clientDailyUsageSeries(db, id) },
+      { label: `  listApiKeys (limit ${KEY_LIST_LIMIT})`, data: () => listApiKeys(db, id) },
+      { label: "  listApiKeys, show revoked", data: () => listApiKeys(db, id, { showRevoked: true }) },
+      { label: "  listApiKeys, q=prod", data: () => listApiKeys(db, id, { q: "prod" }) },
+      { label: "  countApiKeys", data: () => countApiKeys(db, id) },
+      { label: "  listManagers", data: () => listManagers(db, id) },
+      { label: "  clientModelAccess", data: () => clientModelAccess(db, config, { id, name: BIG }) },
+    ];
+
+    console.log(
+      `\nPostgreSQL ${version?.v} · ${fmt(Number(size?.clients))} clients · ~${fmt(Number(size?.log))} log rows · ` +
+        `${BIG}: ${fmt(Number(size?.keys))} keys (${fmt(Number(size?.revoked))} revoked), ${fmt(Number(size?.mine))} requests · ${opt.runs} runs per variant`,
+    );
+    const baseData = await measure(opt.runs, () => db.execute(sql`select 1`));
+    const data: Stats[] = [];
+    for (const v of variants) data.push(await measure(opt.runs, v.data));
+
+    let baseHttp: Stats | null = null;
+    const http: (Stats | null)[] = [];
+    let note = "";
+    if (!opt.http) note = "HTTP part skipped (--no-http).";
+    else if (!fs.existsSync(path.join(process.cwd(), ".next", "BUILD_ID"))) note = "HTTP part skipped: no production build (.next/BUILD_ID); the lead builds.";
+    else {
+      try {
+        const env = {
+          ...process.env,
+          NODE_ENV: "production",
+          DATABASE_URL: url.toString(),
+          LUMEN_CONFIG: configFile,
+          LUMEN_DATA_DIR: path.join(tmp, "data"),
+        } as NodeJS.ProcessEnv;
+        server = await startServer(env, port);
+        const origin = `http://127.0.0.1:${port}`;
+        const session = new Session(origin);
+        await session.signIn(a.email);
+        const sizes: string[] = [];
+        const gets = variants.map((v) => {
+          const h = v.http;
+          if (!h) return null;
+          return async () => {
+            const res = await session.fetch(h.path);
+            const body = await res.text();
+            if (res.status !== 200) throw new Error(`GET ${h.path}: HTTP ${res.status} ${res.headers.get("location") ?? ""}`);
+            if (!body.includes(h.expect)) throw new Error(`GET ${h.path}: the page does not contain ${JSON.stringify(h.expect)}`);
+            return body.length;
+          };
+        });
+        for (let round = 0; round < 5; round++) for (const get of gets) await get?.();
+        for (const [i, get] of gets.entries()) if (get) sizes.push(`${variants[i]!.http!.path.replace(pagePath, "") || "default"} ${Math.round((await get()) / 1024)} KB`);
+        baseHttp = await measure(opt.runs, async () => (await fetch(`${origin}/healthz`)).arrayBuffer());
+        for (const get of gets) http.push(get ? await measure(opt.runs, get) : null);
+        note = `HTML body sizes: ${sizes.join(" · ")}`;
+      } catch (err) {
+        note = `HTTP part failed: ${(err as Error).message}`;
+      }
+    }
+
+    table(variants, [baseData, baseHttp], data, http, note);
+
+    if (opt.explain) {
+      const { drizzle } = await import("drizzle-orm/postgres-js");
+      const schema = await import("@/lib/db/schema");
+      const client = postgres(url.toString(), { max: 1, onnotice: () => {} });
+      const captured: { query: string; params: unknown[] }[] = [];
+      const logged = drizzle(client, { schema, logger: { logQuery: (query, params) => captured.push({ query, params }) } }) as unknown as Db;
+      for (const keys of [{}, { showRevoked: true }, { q: "prod" }]) await page(logged, keys)();
+      const seen = new Set<string>();
+      for (const q of captured) {
+        const key = q.query + JSON.stringify(q.params);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const plan = await client.unsafe(`explain (analyze, buffers) ${q.query}`, q.params as never[]);
+        console.log(`\n--- ${q.query}\n    params ${JSON.stringify(q.params)}`);
+        for (const line of plan) console.log(`    ${String(Object.values(line)[0])}`);
+      }
+      await client.end();
+    }
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  },
+);
