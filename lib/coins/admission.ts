@@ -1,0 +1,197 @@
+/**
+ * Coin admission (SPEC section 6): before a request goes upstream, its estimated cost is reserved
+ * from the client's pool; settle.ts later replaces the reservation by the true cost, release() gives
+ * it back when the request failed before producing tokens, and the sweeper returns reservations whose
+ * request never settled.
+ *
+ * Every write here is a single SQL statement, so it is atomic with any number of concurrent callers
+ * and app instances, and holds the pool row lock only for the duration of that statement. (A client's
+ * first admission also creates its pool row, in an idempotent statement of its own.)
+ */
+import { sql, type SQL } from "drizzle-orm";
+import { rows, type Db, type Executor } from "@/lib/db/client";
+import { normalizeCoins, parseCoins } from "./decimal";
+import { hasPool, UNLIMITED_MAX, type PoolConfig } from "./pool";
+
+export type Admission =
+  | { kind: "unlimited" }
+  | { kind: "reserved"; reservationId: string; clientId: string; amount: string };
+
+export type Refusal = {
+  kind: "refused";
+  /** blocked: max 0 or no pool configured (403); exhausted: refilled balance ≤ 0 (429). */
+  reason: "blocked" | "exhausted";
+  /** Seconds to the next refill when the pool refills (refresh > 0), for `Retry-After`. */
+  retryAfterSeconds: number | null;
+};
+
+export interface AdmitInput {
+  clientId: string;
+  pool: PoolConfig | null;
+  /** Estimated cost (estimateCost), 6-decimal text. */
+  estimate: string;
+  /** `api.upstream_timeout_s`: the reservation expires one minute after it. */
+  timeoutSeconds: number;
+  /** Defaults to the database clock. */
+  now?: Date;
+}
+
+/** A reservation outlives the upstream timeout by this much before the sweeper returns it. */
+export const RESERVATION_GRACE_SECONDS = 60;
+
+const timestamp = (now: Date | undefined): SQL => (now ? sql`${now.toISOString()}::timestamptz` : sql`now()`);
+
+/**
+ * Admits a request or refuses it. Unlimited pools (max −2) reserve nothing. Otherwise one statement
+ * locks the pool row, applies the lazy whole-hour refill (the formula of store.ts/readPool) and, when
+ * the refilled balance is above zero, subtracts min(estimate, balance) and inserts the reservation.
+ * A missing pool is first created at `starting`.
+ */
+export async function admit(db: Db, input: AdmitInput): Promise<Admission | Refusal> {
+  const { pool } = input;
+  if (pool?.max === UNLIMITED_MAX) return { kind: "unlimited" };
+  if (!pool || !hasPool(pool)) {
+    return { kind: "refused", reason: "blocked", retryAfterSeconds: null };
+  }
+  const estimate = parseCoins(input.estimate);
+  if (estimate < 0n) throw new RangeError(`estimate must not be negative: ${input.estimate}`);
+
+  // The pool row exists from its first use on; creating it is a separate idempotent step because a
+  // row inserted by a statement is invisible to that statement's own SELECT … FOR UPDATE.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const outcome = await reserve(db, input, pool);
+    if (outcome) return outcome;
+    await db.execute(sql`
+      insert into coin_pools (client_id, balance, refilled_at)
+      values (${input.clientId}, ${normalizeCoins(pool.starting)}::numeric, ${timestamp(input.now)})
+      on conflict (client_id) do nothing`);
+  }
+  throw new Error(`coin pool of client ${input.clientId} could not be created`);
+}
+
+interface ReserveRow {
+  reservation_id: string | null;
+  amount: string | null;
+  next_refill_s: number | string;
+}
+
+/** The admission statement; null when the client has no pool row yet. */
+async function reserve(db: Db, input: AdmitInput, pool: PoolConfig): Promise<Admission | Refusal | null> {
+  const at = timestamp(input.now);
+  const max = sql`${normalizeCoins(pool.max)}::numeric`;
+  const refresh = sql`${normalizeCoins(pool.refresh)}::numeric`;
+  const estimate = sql`${normalizeCoins(input.estimate)}::numeric`;
+  const ttl = input.timeoutSeconds + RESERVATION_GRACE_SECONDS;
+  // Same refill as readPool: whole hours since the anchor (never negative), capped at max, and a
+  // balance already above max (max lowered in config) is never lowered.
+  const hours = sql`greatest(0, floor(extract(epoch from (${at} - p.refilled_at)) / 3600))::int`;
+  const refilled = sql`case when ${hours} > 0
+    then greatest(p.balance, least(${max}, p.balance + ${refresh} * ${hours})) else p.balance end`;
+
+  // `cur` is the pattern for "the row before the update" on PostgreSQL < 18: SELECT … FOR UPDATE
+  // waits for concurrent writers and then returns the latest committed version, and the UPDATE reads
+  // its values from `cur`. The refused case writes only when the refill moved the anchor.
+  const found = await rows<ReserveRow>(
+    db,
+    sql`with cur as (
+          select client_id, refilled, anchor,
+                 case when refilled > 0 then least(${estimate}, refilled) else 0 end as take
+          from (
+            select p.client_id, ${refilled} as refilled, p.refilled_at + ${hours} * interval '1 hour' as anchor
+            from coin_pools p where p.client_id = ${input.clientId}
+            for update
+          ) locked
+        ),
+        charged as (
+          update coin_pools p set balance = cur.refilled - cur.take, refilled_at = cur.anchor
+          from cur
+          where p.client_id = cur.client_id and (cur.refilled > 0 or cur.anchor <> p.refilled_at)
+        ),
+        reservation as (
+          insert into coin_reservations (client_id, amount, expires_at)
+          select client_id, take, ${at} + ${ttl}::float8 * interval '1 second' from cur where refilled > 0
+          returning id, amount
+        )
+        select r.id as reservation_id, r.amount::text as amount,
+               ceil(extract(epoch from (cur.anchor + interval '1 hour' - ${at})))::int as next_refill_s
+        from cur left join reservation r on true`,
+  );
+  const row = found[0];
+  if (!row) return null;
+  if (row.reservation_id !== null && row.amount !== null) {
+    return { kind: "reserved", reservationId: row.reservation_id, clientId: input.clientId, amount: row.amount };
+  }
+  const refills = parseCoins(pool.refresh) > 0n;
+  return {
+    kind: "refused",
+    reason: "exhausted",
+    retryAfterSeconds: refills ? Math.max(1, Number(row.next_refill_s)) : null,
+  };
+}
+
+/**
+ * Admissions this process has already settled or released. The reservation row makes the coin
+ * credit idempotent in the database; this makes a second settle()/release() of the same admission
+ * (e.g. both a stream's end and its abort firing) a no-op instead of a second log row.
+ */
+const finished = new WeakSet<Admission>();
+
+/** Marks an admission as finished; false when it already was. Call `clearFinished` if the write failed. */
+export function markFinished(admission: Admission): boolean {
+  if (finished.has(admission)) return false;
+  finished.add(admission);
+  return true;
+}
+
+export function clearFinished(admission: Admission): void {
+  finished.delete(admission);
+}
+
+/**
+ * Gives the reservation of a request that failed before producing tokens back to the pool. The
+ * reservation row is deleted in the same statement, so the credit happens at most once.
+ */
+export async function release(db: Db, admission: Admission): Promise<void> {
+  if (!markFinished(admission)) return;
+  if (admission.kind !== "reserved") return;
+  try {
+    await db.execute(sql`
+      with gone as (delete from coin_reservations where id = ${admission.reservationId} returning client_id, amount)
+      update coin_pools p set balance = p.balance + gone.amount from gone where p.client_id = gone.client_id`);
+  } catch (err) {
+    clearFinished(admission);
+    throw err;
+  }
+}
+
+/**
+ * Returns reservations whose request never settled (expires_at passed: the process died) to their
+ * pools; returns how many. Rows are deleted inside the same statement that credits the pools, and rows
+ * another sweeper holds are skipped, so each is returned exactly once however many instances sweep.
+ * Pools are locked in client order, so concurrent sweepers cannot deadlock on them.
+ */
+export async function sweepExpiredReservations(ex: Executor, now?: Date): Promise<number> {
+  const [row] = await rows<{ swept: number | string }>(
+    ex,
+    sql`with expired as (
+          select id from coin_reservations where expires_at < ${timestamp(now)}
+          for update skip locked
+        ),
+        gone as (
+          delete from coin_reservations r using expired where r.id = expired.id
+          returning r.client_id, r.amount
+        ),
+        totals as (select client_id, sum(amount) as amount from gone group by client_id),
+        locked as (
+          select p.client_id from coin_pools p join totals t on t.client_id = p.client_id
+          order by p.client_id for update of p
+        ),
+        credited as (
+          update coin_pools p set balance = p.balance + t.amount
+          from totals t join locked l on l.client_id = t.client_id
+          where p.client_id = t.client_id
+        )
+        select count(*)::int as swept from gone`,
+  );
+  return Number(row?.swept ?? 0);
+}

@@ -1,0 +1,47 @@
+/**
+ * What a request costs (SPEC sections 5 and 6): tokens × the model's price per million tokens,
+ * computed exactly in BigInt and rounded half-up to the micro-coin once, at the end.
+ */
+import type { ModelConfig } from "@/lib/config/schema";
+import { formatMicro, parseCoins, SCALE } from "./decimal";
+
+/** Output tokens assumed for an estimate when neither the request nor the model sets a limit. */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
+
+/**
+ * Prices are read with 12 decimals (not the 6 of a coin amount) so that a price such as 0.0000005 per
+ * million tokens still counts exactly on large volumes.
+ */
+const PRICE_SCALE = 12;
+/** Micro-coins = tokens × price units / (1e6 tokens per million) / 10^(PRICE_SCALE − SCALE). */
+const DIVISOR = 1_000_000n * 10n ** BigInt(PRICE_SCALE - SCALE);
+
+/** A price per million tokens in units of 10^−12 coins, exact from its decimal text. */
+function priceUnits(price: number): bigint {
+  // parseCoins reads decimal text exactly and keeps 6 decimals; shifting the exponent keeps 12.
+  const [mantissa, exponent = "0"] = String(price).split(/e/i);
+  const units = parseCoins(`${mantissa}e${Number(exponent) + PRICE_SCALE - SCALE}`);
+  if (units < 0n) throw new RangeError(`not a price: ${price}`);
+  return units;
+}
+
+function tokenCount(tokens: number, what: string): bigint {
+  if (!Number.isSafeInteger(tokens) || tokens < 0) throw new RangeError(`${what}: expected a whole number ≥ 0, got ${tokens}`);
+  return BigInt(tokens);
+}
+
+/** (input × input price + output × output price) / 1e6, rounded half-up to 6 decimals, as "0.246931". */
+export function costOf(model: ModelConfig, inputTokens: number, outputTokens: number): string {
+  const exact =
+    tokenCount(inputTokens, "input tokens") * priceUnits(model.input_cost_per_million) +
+    tokenCount(outputTokens, "output tokens") * priceUnits(model.output_cost_per_million);
+  return formatMicro((exact + DIVISOR / 2n) / DIVISOR);
+}
+
+/**
+ * The cost admission reserves: the prompt plus the most the answer may produce — the request's
+ * `max_tokens`, else the model's `max_output_tokens`, else 4,096.
+ */
+export function estimateCost(model: ModelConfig, promptTokens: number, maxTokens: number | undefined): string {
+  return costOf(model, promptTokens, maxTokens ?? model.max_output_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS);
+}

@@ -1,0 +1,554 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eq, sql } from "drizzle-orm";
+import { openDatabase, rows, type Db, type DbHandle } from "@/lib/db/client";
+import { apiKeys, clientDailyUsage, clients, coinPools, coinReservations, requestLog } from "@/lib/db/schema";
+import { modelSchema } from "@/lib/config/schema";
+import { admit, release, sweepExpiredReservations, type Admission, type Refusal } from "@/lib/coins/admission";
+import { costOf, estimateCost } from "@/lib/coins/cost";
+import { formatMicro, parseCoins } from "@/lib/coins/decimal";
+import type { PoolConfig } from "@/lib/coins/pool";
+import { accountingTotals, recordRefusal, settle, type Usage } from "@/lib/coins/settle";
+import { backends, createServerDatabase, type TestDatabase } from "../helpers/db";
+import { insertClient } from "../helpers/fixtures";
+import { insertKey } from "../helpers/keys";
+
+process.env.LUMEN_SECRET = "integration-test-secret-0123456789-abcdef";
+
+const T0 = new Date("2026-03-01T10:00:00.000Z");
+const at = (minutes: number) => new Date(T0.getTime() + minutes * 60_000);
+const pool = (max: number, refresh: number, starting = max): PoolConfig => ({ max, refresh, starting });
+/** 1,000 coins per million input tokens, 2,000 per million output tokens: 100 in + 400 out = 0.9 coins. */
+const MODEL = modelSchema.parse({
+  name: "acme/chat",
+  input_cost_per_million: 1000,
+  output_cost_per_million: 2000,
+  max_output_tokens: 400,
+  endpoints: [{ url: "builtin:echo" }],
+});
+const ESTIMATE = estimateCost(MODEL, 100, undefined);
+const TIMEOUT_S = 600;
+
+let clientSeq = 0;
+async function newClient(db: Db) {
+  const client = await insertClient(db, `acct-${process.pid}-${++clientSeq}`);
+  const key = await insertKey(db, client.id, "main");
+  return { clientId: client.id, keyId: key.row.id };
+}
+
+const setPool = (db: Db, clientId: string, balance: string, refilledAt = T0) =>
+  db.insert(coinPools).values({ clientId, balance, refilledAt });
+
+async function balanceOf(db: Db, clientId: string): Promise<string | undefined> {
+  const [row] = await db.select({ balance: coinPools.balance }).from(coinPools).where(eq(coinPools.clientId, clientId));
+  return row?.balance;
+}
+
+const reservationsOf = (db: Db, clientId: string) =>
+  db.select().from(coinReservations).where(eq(coinReservations.clientId, clientId));
+
+function usageFor(c: { clientId: string; keyId: string }, inputTokens: number, outputTokens: number, extra: Partial<Usage> = {}): Usage {
+  return {
+    clientId: c.clientId,
+    keyId: c.keyId,
+    model: MODEL.name,
+    endpoint: "builtin:echo",
+    status: 200,
+    inputTokens,
+    outputTokens,
+    coins: costOf(MODEL, inputTokens, outputTokens),
+    durationMs: 12,
+    ttftMs: 3,
+    streamed: false,
+    usageEstimated: false,
+    ...extra,
+  };
+}
+
+function reserved(result: Admission | Refusal): Extract<Admission, { kind: "reserved" }> {
+  if (result.kind !== "reserved") throw new Error(`expected a reservation, got ${JSON.stringify(result)}`);
+  return result;
+}
+
+/** Σ request log = client counters = Σ key counters = Σ per-model counters = Σ daily counters. */
+async function expectCountersAgree(db: Db, clientId: string) {
+  const totals = await accountingTotals(db, clientId);
+  expect(totals.clients).toEqual(totals.requestLog);
+  expect(totals.apiKeys).toEqual(totals.requestLog);
+  expect(totals.clientModelUsage).toEqual(totals.requestLog);
+  expect(totals.clientDailyUsage).toEqual(totals.requestLog);
+  return totals.requestLog;
+}
+
+describe.each(backends())("coin accounting on $name", (backend) => {
+  let t: TestDatabase;
+  let db: Db;
+
+  beforeAll(async () => {
+    t = await backend.open();
+    db = t.handle.db;
+  });
+  afterAll(async () => t?.cleanup());
+
+  describe("admission", () => {
+    it("refuses a client with no pool configured or a blocked pool, and writes nothing", async () => {
+      const c = await newClient(db);
+      const input = { clientId: c.clientId, estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S, now: T0 };
+      const refusal: Refusal = { kind: "refused", reason: "blocked", retryAfterSeconds: null };
+      expect(await admit(db, { ...input, pool: null })).toEqual(refusal);
+      expect(await admit(db, { ...input, pool: pool(0, 5, 10) })).toEqual(refusal);
+      expect(await balanceOf(db, c.clientId)).toBeUndefined();
+      expect(await reservationsOf(db, c.clientId)).toEqual([]);
+    });
+
+    it("never refuses an unlimited pool and reserves nothing", async () => {
+      const c = await newClient(db);
+      for (const estimate of [ESTIMATE, "1000000000.000000"]) {
+        const admission = await admit(db, { clientId: c.clientId, pool: pool(-2, 0, 0), estimate, timeoutSeconds: TIMEOUT_S });
+        expect(admission).toEqual({ kind: "unlimited" });
+        await settle(db, admission as Admission, usageFor(c, 100, 300));
+      }
+      expect(await balanceOf(db, c.clientId)).toBeUndefined();
+      expect(await reservationsOf(db, c.clientId)).toEqual([]);
+      expect(await expectCountersAgree(db, c.clientId)).toEqual({
+        requests: "2",
+        inputTokens: "200",
+        outputTokens: "600",
+        coins: "1.400000",
+      });
+    });
+
+    it("creates a missing pool at starting and reserves the estimate until the upstream timeout + 60 s", async () => {
+      const c = await newClient(db);
+      const admission = reserved(
+        await admit(db, { clientId: c.clientId, pool: pool(100, 1, 25), estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S, now: T0 }),
+      );
+      expect(admission).toMatchObject({ clientId: c.clientId, amount: "0.900000" });
+      expect(await balanceOf(db, c.clientId)).toBe("24.100000");
+      const [row] = await reservationsOf(db, c.clientId);
+      expect(row).toMatchObject({ id: admission.reservationId, amount: "0.900000" });
+      expect(row?.expiresAt.getTime()).toBe(T0.getTime() + (TIMEOUT_S + 60) * 1000);
+    });
+
+    it("reserves min(estimate, balance), then refuses the exhausted pool with Retry-After to the next refill", async () => {
+      const c = await newClient(db);
+      await setPool(db, c.clientId, "0.5");
+      const cfg = pool(10, 2);
+      const first = reserved(await admit(db, { clientId: c.clientId, pool: cfg, estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S, now: at(20) }));
+      expect(first.amount).toBe("0.500000");
+      expect(await balanceOf(db, c.clientId)).toBe("0.000000");
+      // 20 minutes after the anchor: the next refill is 40 minutes away.
+      expect(await admit(db, { clientId: c.clientId, pool: cfg, estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S, now: at(20) })).toEqual({
+        kind: "refused",
+        reason: "exhausted",
+        retryAfterSeconds: 2400,
+      });
+      expect(await admit(db, { clientId: c.clientId, pool: cfg, estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S, now: at(59.5) })).toEqual({
+        kind: "refused",
+        reason: "exhausted",
+        retryAfterSeconds: 30,
+      });
+      expect(await reservationsOf(db, c.clientId)).toHaveLength(1);
+
+      // The refill comes lazily with the next admission after the whole hour.
+      const refilled = reserved(await admit(db, { clientId: c.clientId, pool: cfg, estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S, now: at(61) }));
+      expect(refilled.amount).toBe("0.900000");
+      expect(await balanceOf(db, c.clientId)).toBe("1.100000");
+      const [row] = await db.select().from(coinPools).where(eq(coinPools.clientId, c.clientId));
+      expect(row?.refilledAt.getTime()).toBe(at(60).getTime());
+    });
+
+    it("has no Retry-After when the pool does not refill, and refuses a negative balance", async () => {
+      const c = await newClient(db);
+      await setPool(db, c.clientId, "-0.25");
+      const input = { clientId: c.clientId, estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S, now: at(300) };
+      expect(await admit(db, { ...input, pool: pool(10, 0) })).toEqual({ kind: "refused", reason: "exhausted", retryAfterSeconds: null });
+      expect(await balanceOf(db, c.clientId)).toBe("-0.250000");
+      // A config change applies from the next read: the 5 hours above were credited at refresh 0.
+      expect(await admit(db, { ...input, pool: pool(10, 0.1) })).toEqual({ kind: "refused", reason: "exhausted", retryAfterSeconds: 3600 });
+      // Refill 0.1 per hour: 5 more hours bring −0.25 to 0.25.
+      expect(reserved(await admit(db, { ...input, pool: pool(10, 0.1), now: at(600) })).amount).toBe("0.250000");
+    });
+
+    it("never resets a balance when max or refresh change in the config", async () => {
+      const c = await newClient(db);
+      await setPool(db, c.clientId, "50");
+      reserved(await admit(db, { clientId: c.clientId, pool: pool(10, 1, 10), estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S, now: at(120) }));
+      expect(await balanceOf(db, c.clientId)).toBe("49.100000");
+      reserved(await admit(db, { clientId: c.clientId, pool: pool(1000, 0, 1000), estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S, now: at(240) }));
+      expect(await balanceOf(db, c.clientId)).toBe("48.200000");
+    });
+
+    it("counts refusals on the client", async () => {
+      const c = await newClient(db);
+      await recordRefusal(db, c.clientId);
+      await recordRefusal(db, c.clientId);
+      const [row] = await db.select({ refusals: clients.refusals }).from(clients).where(eq(clients.id, c.clientId));
+      expect(row?.refusals).toBe(2);
+      expect((await expectCountersAgree(db, c.clientId)).requests).toBe("0");
+    });
+  });
+
+  describe("settlement", () => {
+    it("replaces the reservation by the true cost and writes one log row and every counter", async () => {
+      const c = await newClient(db);
+      await setPool(db, c.clientId, "10");
+      const admission = reserved(await admit(db, { clientId: c.clientId, pool: pool(10, 0), estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S }));
+      const when = new Date("2026-03-01T23:59:59.500Z");
+      await settle(db, admission, usageFor(c, 100, 150, { at: when, streamed: true, usageEstimated: true, ttftMs: null }));
+
+      expect(await balanceOf(db, c.clientId)).toBe("9.600000");
+      expect(await reservationsOf(db, c.clientId)).toEqual([]);
+      const logRows = await db.select().from(requestLog).where(eq(requestLog.clientId, c.clientId));
+      expect(logRows).toHaveLength(1);
+      expect(logRows[0]).toMatchObject({
+        keyId: c.keyId,
+        model: MODEL.name,
+        endpoint: "builtin:echo",
+        status: 200,
+        inputTokens: 100,
+        outputTokens: 150,
+        coins: "0.400000",
+        durationMs: 12,
+        ttftMs: null,
+        streamed: true,
+        usageEstimated: true,
+        errorCode: null,
+      });
+      expect(logRows[0]?.createdAt.getTime()).toBe(when.getTime());
+      expect(await expectCountersAgree(db, c.clientId)).toEqual({ requests: "1", inputTokens: "100", outputTokens: "150", coins: "0.400000" });
+      const [client] = await db.select().from(clients).where(eq(clients.id, c.clientId));
+      const [key] = await db.select().from(apiKeys).where(eq(apiKeys.id, c.keyId));
+      expect(client?.lastUsedAt?.getTime()).toBe(when.getTime());
+      expect(key?.lastUsedAt?.getTime()).toBe(when.getTime());
+    });
+
+    it("keys the daily rollup by UTC day and keeps last_used_at at the latest request", async () => {
+      const c = await newClient(db);
+      const unlimited = pool(-2, 0, 0);
+      const late = new Date("2026-03-01T23:30:00.000Z");
+      const early = new Date("2026-03-02T00:30:00.000Z");
+      for (const when of [early, late, early]) {
+        const admission = await admit(db, { clientId: c.clientId, pool: unlimited, estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S });
+        await settle(db, admission as Admission, usageFor(c, 10, 10, { at: when }));
+      }
+      const days = await db
+        .select({ day: clientDailyUsage.day, requests: clientDailyUsage.requests })
+        .from(clientDailyUsage)
+        .where(eq(clientDailyUsage.clientId, c.clientId))
+        .orderBy(clientDailyUsage.day);
+      expect(days).toEqual([
+        { day: "2026-03-01", requests: 1 },
+        { day: "2026-03-02", requests: 2 },
+      ]);
+      const [client] = await db.select().from(clients).where(eq(clients.id, c.clientId));
+      expect(client?.lastUsedAt?.getTime()).toBe(early.getTime());
+      await expectCountersAgree(db, c.clientId);
+    });
+
+    it("lets an overrun take the balance below zero, shown as such, and then refuses", async () => {
+      const c = await newClient(db);
+      await setPool(db, c.clientId, "0.3");
+      const cfg = pool(10, 0);
+      const admission = reserved(await admit(db, { clientId: c.clientId, pool: cfg, estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S }));
+      expect(admission.amount).toBe("0.300000");
+      await settle(db, admission, usageFor(c, 100, 400));
+      expect(await balanceOf(db, c.clientId)).toBe("-0.600000");
+      expect((await admit(db, { clientId: c.clientId, pool: cfg, estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S })).kind).toBe("refused");
+      await expectCountersAgree(db, c.clientId);
+    });
+
+    it("records a second settle() of the same admission only once", async () => {
+      const c = await newClient(db);
+      await setPool(db, c.clientId, "10");
+      const admission = reserved(await admit(db, { clientId: c.clientId, pool: pool(10, 0), estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S }));
+      await Promise.all([settle(db, admission, usageFor(c, 100, 100)), settle(db, admission, usageFor(c, 100, 100))]);
+      await settle(db, admission, usageFor(c, 100, 100));
+      await release(db, admission);
+      expect(await balanceOf(db, c.clientId)).toBe("9.700000");
+      expect((await expectCountersAgree(db, c.clientId)).requests).toBe("1");
+    });
+
+    it("returns a released reservation exactly once, and a released admission is never settled", async () => {
+      const c = await newClient(db);
+      await setPool(db, c.clientId, "10");
+      const cfg = pool(10, 0);
+      const admission = reserved(await admit(db, { clientId: c.clientId, pool: cfg, estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S }));
+      expect(await balanceOf(db, c.clientId)).toBe("9.100000");
+      await Promise.all([release(db, admission), release(db, admission)]);
+      await release(db, admission);
+      // A copy of the admission (another object) still cannot credit twice: the reservation row is gone.
+      await release(db, { ...admission });
+      await settle(db, admission, usageFor(c, 100, 100));
+      expect(await balanceOf(db, c.clientId)).toBe("10.000000");
+      expect(await reservationsOf(db, c.clientId)).toEqual([]);
+      expect((await expectCountersAgree(db, c.clientId)).requests).toBe("0");
+    });
+
+    it("records a request settled after the sweeper returned its reservation, crediting it only once", async () => {
+      const c = await newClient(db);
+      await setPool(db, c.clientId, "10");
+      const admission = reserved(
+        await admit(db, { clientId: c.clientId, pool: pool(10, 0), estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S, now: T0 }),
+      );
+      expect(await sweepExpiredReservations(db, at(12))).toBeGreaterThanOrEqual(1);
+      expect(await balanceOf(db, c.clientId)).toBe("10.000000");
+      await settle(db, admission, usageFor(c, 100, 100));
+      expect(await balanceOf(db, c.clientId)).toBe("9.700000");
+      expect((await expectCountersAgree(db, c.clientId)).coins).toBe("0.300000");
+    });
+  });
+
+  describe("sweeper", () => {
+    it("returns only expired reservations, exactly once, also with two concurrent sweeps", async () => {
+      const now = at(24 * 60);
+      // Reservations of other tests expire well before `now`: sweep them first.
+      await sweepExpiredReservations(db, now);
+      const a = await newClient(db);
+      const b = await newClient(db);
+      await setPool(db, a.clientId, "10");
+      await setPool(db, b.clientId, "20");
+      const admitAt = (c: { clientId: string }, minutes: number) =>
+        admit(db, { clientId: c.clientId, pool: pool(100, 0), estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S, now: at(minutes) });
+      // Expire at admission + 11 minutes: 4 stale (before `now`), 2 live.
+      for (const m of [24 * 60 - 60, 24 * 60 - 30, 24 * 60 - 12]) reserved(await admitAt(a, m));
+      reserved(await admitAt(b, 24 * 60 - 20));
+      reserved(await admitAt(a, 24 * 60 - 5));
+      reserved(await admitAt(b, 24 * 60));
+      expect(await balanceOf(db, a.clientId)).toBe("6.400000");
+      expect(await balanceOf(db, b.clientId)).toBe("18.200000");
+
+      const counts = await Promise.all([sweepExpiredReservations(db, now), sweepExpiredReservations(db, now)]);
+      expect(counts[0] + counts[1]).toBe(4);
+      expect(await sweepExpiredReservations(db, now)).toBe(0);
+      expect(await balanceOf(db, a.clientId)).toBe("9.100000");
+      expect(await balanceOf(db, b.clientId)).toBe("19.100000");
+      expect(await reservationsOf(db, a.clientId)).toHaveLength(1);
+      expect(await reservationsOf(db, b.clientId)).toHaveLength(1);
+    });
+  });
+
+  describe("concurrency", () => {
+    it("loses no reservation and credits each hour once when 100 admissions hit one pool at the same moment", async () => {
+      const c = await newClient(db);
+      await setPool(db, c.clientId, "500", T0);
+      const estimates = Array.from({ length: 100 }, (_, i) => formatMicro(BigInt(1 + ((i * 7919) % 3_000_000))));
+      const results = await Promise.all(
+        estimates.map((estimate, i) =>
+          admit(db, { clientId: c.clientId, pool: pool(1000, 3), estimate, timeoutSeconds: TIMEOUT_S, now: at(i % 2 ? 130 : 20) }),
+        ),
+      );
+      const amounts = results.map((r) => parseCoins(reserved(r).amount));
+      expect(amounts.map(formatMicro)).toEqual(estimates);
+      const held = amounts.reduce((a, b) => a + b, 0n);
+      // 500 + 2 whole hours × 3 − everything reserved, to the micro-coin.
+      expect(await balanceOf(db, c.clientId)).toBe(formatMicro(parseCoins(506) - held));
+      expect(await reservationsOf(db, c.clientId)).toHaveLength(100);
+    });
+
+    it("200 concurrent requests against a pool with room for about 20: exact accounting, bounded overrun", async () => {
+      await assertBurst(await burst([db], 200, 1));
+    });
+  });
+});
+
+describe.skipIf(!process.env.TEST_DATABASE_URL?.trim())("coin accounting on two app instances sharing PostgreSQL", () => {
+  let drop: () => Promise<void>;
+  const handles: DbHandle[] = [];
+
+  beforeAll(async () => {
+    const created = await createServerDatabase(process.env.TEST_DATABASE_URL!.trim());
+    drop = created.drop;
+    handles.push(await openDatabase({ url: created.url, max: 10 }));
+    handles.push(await openDatabase({ url: created.url, max: 10 }));
+  });
+  afterAll(async () => {
+    for (const h of handles) await h.close();
+    await drop?.();
+  });
+
+  it("200 concurrent requests, half through each instance: exact accounting, bounded overrun", async () => {
+    for (const seed of [2, 3]) await assertBurst(await burst(handles.map((h) => h.db), 200, seed));
+  });
+
+  it("two instances sweeping at once return each stale reservation exactly once", async () => {
+    const [one, two] = handles.map((h) => h.db) as [Db, Db];
+    const owners = [await newClient(one), await newClient(one), await newClient(one)];
+    for (const o of owners) await setPool(one, o.clientId, "100");
+    for (let i = 0; i < 60; i++) {
+      const o = owners[i % owners.length]!;
+      reserved(await admit(i % 2 ? one : two, { clientId: o.clientId, pool: pool(100, 0), estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S, now: T0 }));
+    }
+    const now = at(60);
+    const counts = await Promise.all([sweepExpiredReservations(one, now), sweepExpiredReservations(two, now)]);
+    expect(counts[0] + counts[1]).toBe(60);
+    for (const o of owners) expect(await balanceOf(one, o.clientId)).toBe("100.000000");
+  });
+});
+
+// ---------------------------------------------------------------------------
+// The burst: arrive → admit → small random delay → settle (or release) with a cost around the estimate
+// ---------------------------------------------------------------------------
+
+/** Deterministic pseudo-random numbers (mulberry32), so a failing run can be replayed. */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let x = Math.imul(a ^ (a >>> 15), 1 | a);
+    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
+    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface BurstReport {
+  db: Db;
+  clientId: string;
+  starting: bigint;
+  refills: bigint;
+  finalBalance: bigint;
+  admitted: number;
+  refused: number;
+  released: number;
+  settledCost: bigint;
+  overrunTotal: bigint;
+  minBalance: bigint;
+  samples: number;
+  /** Samples where balance + outstanding reservations + Σ log ≠ starting + refills. */
+  inconsistentSamples: string[];
+  /** Samples below −(overruns of the requests settled or settling at that moment). */
+  boundViolations: string[];
+}
+
+const STARTING = "18";
+const REFRESH = 2;
+
+async function burst(dbs: Db[], requests: number, seed: number): Promise<BurstReport> {
+  const first = dbs[0]!;
+  const rand = random(seed);
+  const c = await newClient(first);
+  await setPool(first, c.clientId, STARTING, T0);
+  const cfg = pool(1000, REFRESH);
+  const starting = parseCoins(STARTING);
+
+  let admitted = 0;
+  let refused = 0;
+  let released = 0;
+  let settledCost = 0n;
+  /** Overruns of every settle that has started (a superset of those committed at any snapshot). */
+  let overrunStarted = 0n;
+  let done = false;
+
+  const one = async (i: number) => {
+    const db = dbs[i % dbs.length]!;
+    // Half the admissions come after the first whole hour: the pool refills once (+2) in the burst.
+    const now = at(i % 2 ? 70 : 10);
+    // Arrivals spread over 150 ms so admissions interleave with settlements; answers of 200–700
+    // output tokens cost 0.5–1.5 coins against the 0.9 reserved, so overruns are common.
+    const plan = { arrival: rand() * 150, delay: rand() * 20, release: rand() < 0.1, output: 200 + Math.floor(rand() * 501) };
+    await sleep(plan.arrival);
+    const result = await admit(db, { clientId: c.clientId, pool: cfg, estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S, now });
+    if (result.kind === "refused") {
+      expect(result.reason).toBe("exhausted");
+      refused++;
+      await recordRefusal(db, c.clientId);
+      return;
+    }
+    const admission = reserved(result);
+    admitted++;
+    await sleep(plan.delay);
+    if (plan.release) {
+      released++;
+      await release(db, admission);
+      return;
+    }
+    const usage = usageFor(c, 100, plan.output, { durationMs: plan.delay });
+    const cost = parseCoins(usage.coins);
+    const overrun = cost - parseCoins(admission.amount);
+    if (overrun > 0n) overrunStarted += overrun;
+    await settle(db, admission, usage);
+    settledCost += cost;
+  };
+
+  let minBalance = starting;
+  let samples = 0;
+  const inconsistentSamples: string[] = [];
+  const boundViolations: string[] = [];
+  const sampler = async () => {
+    while (!done) {
+      // One statement, one snapshot: the pool, the coins held and the coins logged must add up.
+      const [s] = await rows<{ balance: string; held: string; logged: string; hours: number }>(
+        first,
+        sql`select p.balance::text as balance,
+              (select coalesce(sum(amount), 0) from coin_reservations where client_id = p.client_id)::text as held,
+              (select coalesce(sum(coins), 0) from request_log where client_id = p.client_id)::text as logged,
+              floor(extract(epoch from (p.refilled_at - ${T0.toISOString()}::timestamptz)) / 3600)::int as hours
+            from coin_pools p where p.client_id = ${c.clientId}`,
+      );
+      const bound = overrunStarted;
+      if (!s) throw new Error("pool row missing");
+      samples++;
+      const balance = parseCoins(s.balance);
+      if (balance < minBalance) minBalance = balance;
+      const expected = starting + parseCoins(REFRESH) * BigInt(s.hours);
+      if (balance + parseCoins(s.held) + parseCoins(s.logged) !== expected) {
+        inconsistentSamples.push(`${s.balance} + ${s.held} + ${s.logged} ≠ ${formatMicro(expected)}`);
+      }
+      if (balance < -bound) boundViolations.push(`${s.balance} < −${formatMicro(bound)}`);
+      await sleep(0);
+    }
+  };
+
+  const sampling = sampler();
+  try {
+    await Promise.all(Array.from({ length: requests }, (_, i) => one(i)));
+  } finally {
+    done = true;
+    await sampling;
+  }
+
+  const [row] = await first.select().from(coinPools).where(eq(coinPools.clientId, c.clientId));
+  if (!row) throw new Error("pool row missing");
+  if (parseCoins(row.balance) < minBalance) minBalance = parseCoins(row.balance);
+  const hours = Math.floor((row.refilledAt.getTime() - T0.getTime()) / 3_600_000);
+  return {
+    db: first,
+    clientId: c.clientId,
+    starting,
+    refills: parseCoins(REFRESH) * BigInt(hours),
+    finalBalance: parseCoins(row.balance),
+    admitted,
+    refused,
+    released,
+    settledCost,
+    overrunTotal: overrunStarted,
+    minBalance,
+    samples,
+    inconsistentSamples,
+    boundViolations,
+  };
+}
+
+async function assertBurst(r: BurstReport) {
+  expect(r.admitted + r.refused).toBe(200);
+  // Room for about 20 requests (18 coins + one 2-coin refill, 0.9 reserved each; cheaper answers
+  // and releases give some back while the burst lasts): never anywhere near 200.
+  expect(r.admitted).toBeGreaterThanOrEqual(15);
+  expect(r.admitted).toBeLessThanOrEqual(60);
+  expect(r.refills).toBe(parseCoins(REFRESH));
+  expect(r.samples).toBeGreaterThan(1);
+  expect(r.inconsistentSamples).toEqual([]);
+  expect(r.boundViolations).toEqual([]);
+  expect(r.minBalance).toBeGreaterThanOrEqual(-r.overrunTotal);
+  expect(r.finalBalance).toBeGreaterThanOrEqual(-r.overrunTotal);
+
+  const logged = await expectCountersAgree(r.db, r.clientId);
+  expect(logged.requests).toBe(String(r.admitted - r.released));
+  // Coins deducted from the pool = Σ request log = Σ of the costs the requests reported.
+  expect(parseCoins(logged.coins)).toBe(r.starting + r.refills - r.finalBalance);
+  expect(parseCoins(logged.coins)).toBe(r.settledCost);
+  expect(await reservationsOf(r.db, r.clientId)).toEqual([]);
+  const [client] = await r.db.select({ refusals: clients.refusals }).from(clients).where(eq(clients.id, r.clientId));
+  expect(client?.refusals).toBe(r.refused);
+}

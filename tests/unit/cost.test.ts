@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { modelSchema, type ModelConfig } from "@/lib/config/schema";
+import { costOf, DEFAULT_MAX_OUTPUT_TOKENS, estimateCost } from "@/lib/coins/cost";
+
+const model = (input: number, output: number, maxOutput?: number): ModelConfig =>
+  modelSchema.parse({
+    name: "m",
+    input_cost_per_million: input,
+    output_cost_per_million: output,
+    ...(maxOutput === undefined ? {} : { max_output_tokens: maxOutput }),
+    endpoints: [{ url: "builtin:echo" }],
+  });
+
+describe("costOf", () => {
+  it("rounds half-up to the micro-coin, once, at the end", () => {
+    // 1 × 0.5 / 1e6 = 0.0000005 → 0.000001
+    expect(costOf(model(0.5, 0), 1, 0)).toBe("0.000001");
+    expect(costOf(model(0, 0.5), 0, 1)).toBe("0.000001");
+    // 0.0000004 → 0; 0.0000015 → 0.000002
+    expect(costOf(model(0.4, 0), 1, 0)).toBe("0.000000");
+    expect(costOf(model(0.5, 0), 3, 0)).toBe("0.000002");
+    // Input and output are summed before rounding: 0.0000005 + 0.0000005 = 0.000001, not 0.000002.
+    expect(costOf(model(0.5, 0.5), 1, 1)).toBe("0.000001");
+  });
+
+  it("is exact where floating point is not", () => {
+    // (1,234,567 + 89) × 0.2 / 1e6 = 0.2469312
+    expect(costOf(model(0.2, 0.2), 1_234_567, 89)).toBe("0.246931");
+    // 3 × 0.1 is 0.30000000000000004 in floating point; exactly 0.0000003 → 0.000000
+    expect(costOf(model(0.1, 0), 3, 0)).toBe("0.000000");
+    expect(costOf(model(0.1, 0), 7, 0)).toBe("0.000001");
+    expect(costOf(model(0.3, 0.7), 1_000_000, 1_000_000)).toBe("1.000000");
+    expect(costOf(model(2.5, 10), 1_000, 250)).toBe("0.005000");
+  });
+
+  it("handles large token counts and prices without losing a digit", () => {
+    expect(costOf(model(123.456789, 0), 1_000_000_000_000, 0)).toBe("123456789.000000");
+    expect(costOf(model(0.000001, 0.000003), Number.MAX_SAFE_INTEGER, 1)).toBe("9007.199255");
+    expect(costOf(model(1e6, 1e6), 2 ** 40, 2 ** 40)).toBe("2199023255552.000000");
+    // Prices with more than 6 decimals still count exactly on volume.
+    expect(costOf(model(0.0000005, 0), 1_000_000_000_000, 0)).toBe("0.500000");
+    expect(costOf(model(1.2345678, 0), 1_000_000, 0)).toBe("1.234568");
+  });
+
+  it("is zero for free models and for no tokens", () => {
+    expect(costOf(model(0, 0), 10_000, 10_000)).toBe("0.000000");
+    expect(costOf(model(5, 5), 0, 0)).toBe("0.000000");
+  });
+
+  it("rejects token counts that are not whole numbers ≥ 0", () => {
+    expect(() => costOf(model(1, 1), -1, 0)).toThrow(RangeError);
+    expect(() => costOf(model(1, 1), 1.5, 0)).toThrow(RangeError);
+    expect(() => costOf(model(1, 1), 0, Number.NaN)).toThrow(RangeError);
+  });
+});
+
+describe("estimateCost", () => {
+  it("charges the prompt plus the request's max_tokens", () => {
+    expect(estimateCost(model(1, 2, 1000), 100, 50)).toBe(costOf(model(1, 2), 100, 50));
+    expect(estimateCost(model(1, 2, 1000), 100, 0)).toBe("0.000100");
+  });
+
+  it("falls back to the model's max_output_tokens, then to 4,096", () => {
+    expect(estimateCost(model(1, 2, 1000), 100, undefined)).toBe("0.002100");
+    expect(DEFAULT_MAX_OUTPUT_TOKENS).toBe(4096);
+    expect(estimateCost(model(1, 2), 100, undefined)).toBe("0.008292");
+  });
+});
