@@ -12,6 +12,7 @@ import { sql, type SQL } from "drizzle-orm";
 import { rows, type Db, type Executor } from "@/lib/db/client";
 import { normalizeCoins, parseCoins } from "./decimal";
 import { hasPool, UNLIMITED_MAX, type PoolConfig } from "./pool";
+import { refillSql } from "./store";
 
 export type Admission =
   | { kind: "unlimited" }
@@ -78,15 +79,10 @@ interface ReserveRow {
 /** The admission statement; null when the client has no pool row yet. */
 async function reserve(db: Db, input: AdmitInput, pool: PoolConfig): Promise<Admission | Refusal | null> {
   const at = timestamp(input.now);
-  const max = sql`${normalizeCoins(pool.max)}::numeric`;
-  const refresh = sql`${normalizeCoins(pool.refresh)}::numeric`;
   const estimate = sql`${normalizeCoins(input.estimate)}::numeric`;
   const ttl = input.timeoutSeconds + RESERVATION_GRACE_SECONDS;
-  // Same refill as readPool: whole hours since the anchor (never negative), capped at max, and a
-  // balance already above max (max lowered in config) is never lowered.
-  const hours = sql`greatest(0, floor(extract(epoch from (${at} - p.refilled_at)) / 3600))::int`;
-  const refilled = sql`case when ${hours} > 0
-    then greatest(p.balance, least(${max}, p.balance + ${refresh} * ${hours})) else p.balance end`;
+  // Same refill as readPool (one implementation: refillSql).
+  const { balance: refilled, anchor } = refillSql(sql`p`, at, pool);
 
   // `cur` is the pattern for "the row before the update" on PostgreSQL < 18: SELECT … FOR UPDATE
   // waits for concurrent writers and then returns the latest committed version, and the UPDATE reads
@@ -97,7 +93,7 @@ async function reserve(db: Db, input: AdmitInput, pool: PoolConfig): Promise<Adm
           select client_id, refilled, anchor,
                  case when refilled > 0 then least(${estimate}, refilled) else 0 end as take
           from (
-            select p.client_id, ${refilled} as refilled, p.refilled_at + ${hours} * interval '1 hour' as anchor
+            select p.client_id, ${refilled} as refilled, ${anchor} as anchor
             from coin_pools p where p.client_id = ${input.clientId}
             for update
           ) locked

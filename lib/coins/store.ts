@@ -2,10 +2,28 @@
  * Coin pools in the database. The refill of pool.ts is applied lazily and atomically in SQL whenever
  * a pool is read, so it is correct with any number of app instances and needs no background job.
  */
-import { sql } from "drizzle-orm";
+import { sql, type SQL } from "drizzle-orm";
 import { rows, type Executor } from "@/lib/db/client";
 import { normalizeCoins } from "./decimal";
 import { hasPool, type PoolConfig, type PoolState } from "./pool";
+
+/**
+ * The lazy refill as SQL over a coin_pools row (`row` is its table name or alias): whole hours since the
+ * anchor (never negative: another instance's clock may be ahead), capped at max; a balance already above
+ * max (max lowered in config) is never lowered — with 0 hours least(max, balance) could, hence the case.
+ * Shared by readPool and admission so the arithmetic exists once.
+ */
+export function refillSql(row: SQL, at: SQL, cfg: PoolConfig): { hours: SQL; balance: SQL; anchor: SQL } {
+  const max = sql`${normalizeCoins(cfg.max)}::numeric`;
+  const refresh = sql`${normalizeCoins(cfg.refresh)}::numeric`;
+  const hours = sql`greatest(0, floor(extract(epoch from (${at} - ${row}.refilled_at)) / 3600))::int`;
+  return {
+    hours,
+    balance: sql`case when ${hours} > 0
+      then greatest(${row}.balance, least(${max}, ${row}.balance + ${refresh} * ${hours})) else ${row}.balance end`,
+    anchor: sql`${row}.refilled_at + ${hours} * interval '1 hour'`,
+  };
+}
 
 /**
  * The client's pool after refill, creating it at `starting` on first use. null when the config
@@ -23,23 +41,15 @@ export async function readPool(
 ): Promise<PoolState | null> {
   if (!hasPool(cfg)) return null;
   const at = now ? sql`${now.toISOString()}::timestamptz` : sql`now()`;
-  const max = sql`${normalizeCoins(cfg.max)}::numeric`;
-  const refresh = sql`${normalizeCoins(cfg.refresh)}::numeric`;
   const starting = sql`${normalizeCoins(cfg.starting)}::numeric`;
-  // Whole hours since the anchor, never negative (another instance's clock may be ahead).
-  const hours = sql`greatest(0, floor(extract(epoch from (${at} - coin_pools.refilled_at)) / 3600))::int`;
-
-  // greatest(balance, …) keeps a balance that is already above max (max lowered in config);
-  // with 0 hours least(max, balance) could lower such a balance, hence the case.
+  const { balance, anchor } = refillSql(sql`coin_pools`, at, cfg);
   const [row] = await rows<{ balance: string; refilled_at: string }>(
     ex,
     sql`insert into coin_pools (client_id, balance, refilled_at)
         values (${clientId}, ${starting}, ${at})
         on conflict (client_id) do update set
-          balance = case when ${hours} > 0
-            then greatest(coin_pools.balance, least(${max}, coin_pools.balance + ${refresh} * ${hours}))
-            else coin_pools.balance end,
-          refilled_at = coin_pools.refilled_at + ${hours} * interval '1 hour'
+          balance = ${balance},
+          refilled_at = ${anchor}
         returning balance::text as balance, to_json(refilled_at)#>>'{}' as refilled_at`,
   );
   if (!row) throw new Error(`coin pool of client ${clientId} could not be read`);
