@@ -1,0 +1,114 @@
+/**
+ * Authentication of gateway calls: `Authorization: Bearer <key>` → the key's client.
+ *
+ * Every call hashes the presented token (HMAC with the server secret) and looks the hash up with one
+ * query on the unique hash index, so an unknown key costs the same work as a known one.
+ *
+ * Cache (chosen): successful lookups are kept in process for at most AUTH_CACHE_TTL_MS = 500 ms,
+ * timed from the moment the lookup query *started*. A revocation or deactivation committed at time T
+ * is therefore seen by every request that starts after T + 0.5 s on every instance (≤ 1 s, SPEC
+ * issue #4). Misses are never cached (a flood of random keys cannot grow the map).
+ */
+import { eq } from "drizzle-orm";
+import type { Executor } from "@/lib/db/client";
+import { apiKeys, clients } from "@/lib/db/schema";
+import { hashApiKey } from "@/lib/keys/secret";
+import { clientDeactivated, invalidApiKey, missingApiKey } from "./errors";
+
+export const AUTH_CACHE_TTL_MS = 500;
+const AUTH_CACHE_MAX_ENTRIES = 10_000;
+
+export interface Caller {
+  keyId: string;
+  clientId: string;
+  clientName: string;
+}
+
+interface KeyRecord extends Caller {
+  clientActive: boolean;
+  revoked: boolean;
+}
+
+/** The token of an `Authorization: Bearer …` header (scheme case-insensitive); null when absent or empty. */
+export function bearerToken(header: string | null): string | null {
+  if (!header) return null;
+  const m = /^\s*bearer(?:\s+(.*))?$/i.exec(header);
+  const token = m?.[1]?.trim();
+  return token ? token : null;
+}
+
+/**
+ * Like findKeyByHash (lib/keys/queries.ts) plus the client's name, which the access rules and the
+ * pool config are keyed by: still one query on the unique hash index.
+ */
+async function lookupKey(ex: Executor, hash: string): Promise<KeyRecord | null> {
+  const [row] = await ex
+    .select({
+      keyId: apiKeys.id,
+      clientId: apiKeys.clientId,
+      clientName: clients.name,
+      clientActive: clients.active,
+      revokedAt: apiKeys.revokedAt,
+    })
+    .from(apiKeys)
+    .innerJoin(clients, eq(clients.id, apiKeys.clientId))
+    .where(eq(apiKeys.keyHash, hash))
+    .limit(1);
+  if (!row) return null;
+  return {
+    keyId: row.keyId,
+    clientId: row.clientId,
+    clientName: row.clientName,
+    clientActive: row.clientActive,
+    revoked: row.revokedAt !== null,
+  };
+}
+
+export class KeyCache {
+  private readonly entries = new Map<string, { record: KeyRecord; expiresAt: number }>();
+
+  constructor(readonly ttlMs: number = AUTH_CACHE_TTL_MS) {}
+
+  get(hash: string, now: number): KeyRecord | undefined {
+    const hit = this.entries.get(hash);
+    if (!hit) return undefined;
+    if (hit.expiresAt > now) return hit.record;
+    this.entries.delete(hash);
+    return undefined;
+  }
+
+  /** `startedAt`: when the lookup query started (the row may have changed any time after). */
+  set(hash: string, record: KeyRecord, startedAt: number): void {
+    if (this.ttlMs <= 0) return;
+    if (this.entries.size >= AUTH_CACHE_MAX_ENTRIES) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
+    this.entries.set(hash, { record, expiresAt: startedAt + this.ttlMs });
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
+
+/**
+ * The caller of a gateway request, or a GatewayError: missing_api_key (401), invalid_api_key
+ * (401, unknown or revoked key), client_deactivated (403).
+ */
+export async function authenticate(ex: Executor, request: Request, cache?: KeyCache): Promise<Caller> {
+  const token = bearerToken(request.headers.get("authorization"));
+  if (!token) throw missingApiKey();
+  const hash = hashApiKey(token);
+  const now = Date.now();
+  let record = cache?.get(hash, now);
+  if (!record) {
+    const found = await lookupKey(ex, hash);
+    if (!found) throw invalidApiKey();
+    record = found;
+    cache?.set(hash, record, now);
+  }
+  if (record.revoked) throw invalidApiKey();
+  if (!record.clientActive) throw clientDeactivated();
+  return { keyId: record.keyId, clientId: record.clientId, clientName: record.clientName };
+}

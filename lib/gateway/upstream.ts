@@ -1,0 +1,146 @@
+/**
+ * Upstreams: where a model's requests go. An HTTP endpoint (any OpenAI-compatible server) and the
+ * built-in echo model (echo.ts) share one interface, so the pipeline treats them alike.
+ */
+import type { EndpointConfig } from "@/lib/config/schema";
+import { ENDPOINT_BUILTIN_ECHO } from "@/lib/config/schema";
+import { EchoUpstream } from "./echo";
+
+export interface Upstream {
+  /** How logs and the request log name the endpoint: its URL without credentials or query, or "builtin:echo". */
+  readonly label: string;
+  /** Secrets that must never be shown to a caller (the endpoint's key and full URL). */
+  readonly secrets: ReadonlyArray<string>;
+  /** POST /chat/completions. Throws UpstreamConnectionError when no response could be obtained. */
+  chat(body: Record<string, unknown>, signal: AbortSignal): Promise<Response>;
+  /** POST /embeddings. */
+  embeddings(body: Record<string, unknown>, signal: AbortSignal): Promise<Response>;
+  /** GET /models (health checks). */
+  listModels(signal: AbortSignal): Promise<Response>;
+}
+
+/** The request never got a response (refused, reset, DNS…): the one case that is retried elsewhere. */
+export class UpstreamConnectionError extends Error {
+  constructor(readonly reason: string) {
+    super(`upstream connection failed: ${reason}`);
+    this.name = "UpstreamConnectionError";
+  }
+}
+
+/** `http://user:pw@host:8000/v1?x=y` → `http://host:8000/v1`. */
+export function endpointLabel(url: string): string {
+  if (url === ENDPOINT_BUILTIN_ECHO) return url;
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, "")}`;
+  } catch {
+    return "invalid-url";
+  }
+}
+
+/** A short, secret-free description of a fetch failure ("ECONNREFUSED", "UND_ERR_SOCKET"…). */
+function failureReason(err: unknown): string {
+  let cur: unknown = err;
+  for (let depth = 0; depth < 4 && cur; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === "string" && code) return code;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return err instanceof Error ? err.name : "unknown";
+}
+
+export class HttpUpstream implements Upstream {
+  readonly label: string;
+  readonly secrets: ReadonlyArray<string>;
+  private readonly base: string;
+
+  constructor(
+    private readonly endpoint: EndpointConfig,
+    private readonly fetchImpl: typeof fetch = fetch,
+  ) {
+    this.base = endpoint.url.replace(/\/+$/, "");
+    this.label = endpointLabel(endpoint.url);
+    this.secrets = [endpoint.api_key, endpoint.url, this.base].filter((s): s is string => Boolean(s));
+  }
+
+  chat(body: Record<string, unknown>, signal: AbortSignal): Promise<Response> {
+    return this.send("POST", "/chat/completions", body, signal);
+  }
+
+  embeddings(body: Record<string, unknown>, signal: AbortSignal): Promise<Response> {
+    return this.send("POST", "/embeddings", body, signal);
+  }
+
+  listModels(signal: AbortSignal): Promise<Response> {
+    return this.send("GET", "/models", undefined, signal);
+  }
+
+  private async send(method: string, path: string, body: Record<string, unknown> | undefined, signal: AbortSignal) {
+    const headers: Record<string, string> = { accept: "application/json, text/event-stream" };
+    if (this.endpoint.api_key) headers.authorization = `Bearer ${this.endpoint.api_key}`;
+    let payload: string | undefined;
+    if (body) {
+      headers["content-type"] = "application/json";
+      payload = JSON.stringify(this.endpoint.model ? { ...body, model: this.endpoint.model } : body);
+    }
+    try {
+      return await this.fetchImpl(this.base + path, { method, headers, body: payload, signal, redirect: "manual" });
+    } catch (err) {
+      if (signal.aborted) throw err; // timeout or caller gone: the pipeline knows which
+      throw new UpstreamConnectionError(failureReason(err));
+    }
+  }
+}
+
+/** The upstream serving an endpoint of a model (`modelName` is the public name). */
+export function upstreamFor(endpoint: EndpointConfig, modelName: string): Upstream {
+  return endpoint.url === ENDPOINT_BUILTIN_ECHO
+    ? new EchoUpstream(endpoint, endpoint.model ?? modelName)
+    : new HttpUpstream(endpoint);
+}
+
+export type AbortCause = "timeout" | "caller";
+
+/**
+ * The abort signal of one upstream call: fires when the caller goes away or after `timeoutMs`
+ * (the whole call, streaming included). `cause` says which came first.
+ */
+export class UpstreamDeadline {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+  private readonly onCallerAbort = () => this.abort("caller");
+  private readonly listeners: Array<(cause: AbortCause) => void> = [];
+  cause: AbortCause | null = null;
+
+  constructor(
+    private readonly callerSignal: AbortSignal,
+    timeoutMs: number,
+  ) {
+    this.timer = setTimeout(() => this.abort("timeout"), timeoutMs);
+    this.timer.unref?.();
+    if (callerSignal.aborted) this.abort("caller");
+    else callerSignal.addEventListener("abort", this.onCallerAbort, { once: true });
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  abort(cause: AbortCause): void {
+    if (this.cause) return;
+    this.cause = cause;
+    this.controller.abort(new DOMException(cause === "timeout" ? "upstream timeout" : "caller went away", "AbortError"));
+    for (const listener of this.listeners) listener(cause);
+  }
+
+  /** Called once when the deadline fires or the caller goes away (not after dispose). */
+  onAbort(listener: (cause: AbortCause) => void): void {
+    this.listeners.push(listener);
+  }
+
+  dispose(): void {
+    this.listeners.length = 0;
+    clearTimeout(this.timer);
+    this.callerSignal.removeEventListener("abort", this.onCallerAbort);
+  }
+}
