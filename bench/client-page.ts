@@ -6,21 +6,13 @@
  * then one big client whose counters, key counters and usage rollups are set from its log (exact agreement).
  * Times (a) the page's data layer (the queries its sections run, concurrently as React renders them) and
  * (b) `GET /clients/<id>` against `next start` (when a build exists), each against a baseline of the same run.
- * The helpers mirror bench/clients-page.ts (not exported there). A benchmark: it fails only when it cannot run.
+ * The shared helpers are in bench/harness.ts. A benchmark: it fails only when it cannot run.
  */
-import crypto from "node:crypto";
-import fs from "node:fs";
-import net from "node:net";
-import os from "node:os";
-import path from "node:path";
-import { spawn, type ChildProcess } from "node:child_process";
-import { parseArgs } from "node:util";
 import postgres from "postgres";
 import { sql } from "drizzle-orm";
-import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
-import { openDatabase, rows, type Db, type DbHandle } from "@/lib/db/client";
+import { rows, type Db } from "@/lib/db/client";
 import { counterMismatches, counterTotals, seedDatabase, seedModelsFromConfig } from "@/lib/db/seed";
-import { configPath, parseConfigText, clientEntry, type LumenConfig } from "@/lib/config";
+import { parseConfigText, clientEntry, type LumenConfig } from "@/lib/config";
 import { findVisibleClient } from "@/lib/clients/queries";
 import { clientUsageSummary } from "@/lib/clients/usage";
 import { clientDailyUsageSeries } from "@/lib/clients/usage-daily";
@@ -29,6 +21,7 @@ import { countApiKeys, KEY_LIST_LIMIT, listApiKeys } from "@/lib/keys/queries";
 import { clientModelAccess } from "@/lib/access/client-models";
 import { readPool } from "@/lib/coins/store";
 import { canViewClient, type Viewer } from "@/lib/auth/permissions";
+import { benchConfig, BenchRun, fmt, freePort, hasBuild, measure, parseOptions, printTable, queryLog, runMain, secs, Session, type Stats } from "./harness";
 
 const TARGET_MS = 200;
 const BIG = "bench-big-client";
@@ -43,81 +36,12 @@ const USAGE = `Usage: npm run bench:client-page -- [options]
   --no-http        skip the HTTP part
 Base server: env BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).`;
 
-interface Stats {
-  median: number;
-  p95: number;
-}
 interface Variant {
   label: string;
   data: () => Promise<unknown>;
   /** Path and a string the body must contain; absent for data-only rows. */
   http?: { path: string; expect: string };
 }
-
-const num = (raw: string | undefined, fallback: number, flag: string) => {
-  if (raw === undefined) return fallback;
-  const n = Number(raw.replace(/[_,]/g, ""));
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} expects a whole number ≥ 1, got "${raw}"`);
-  return n;
-};
-
-function options() {
-  try {
-    const { values: v } = parseArgs({
-      strict: true,
-      options: {
-        keys: { type: "string" },
-        requests: { type: "string" },
-        clients: { type: "string" },
-        runs: { type: "string" },
-        keep: { type: "boolean" },
-        reuse: { type: "string" },
-        explain: { type: "boolean" },
-        "no-http": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    });
-    if (v.help) {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    if (v.reuse !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(v.reuse)) throw new Error(`--reuse expects a database name, got "${v.reuse}"`);
-    return {
-      keys: num(v.keys, 1_000, "keys"),
-      requests: num(v.requests, 5_000_000, "requests"),
-      clients: num(v.clients, 1_000, "clients"),
-      runs: num(v.runs, 20, "runs"),
-      reuse: v.reuse,
-      keep: Boolean(v.keep || v.reuse),
-      explain: Boolean(v.explain),
-      http: !v["no-http"],
-    };
-  } catch (err) {
-    console.error(`bench: ${(err as Error).message}\n\n${USAGE}`);
-    process.exit(2);
-  }
-}
-
-function stats(samples: number[]): Stats {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (i: number) => s[Math.min(s.length - 1, Math.max(0, i))] ?? NaN;
-  const mid = Math.floor(s.length / 2);
-  return { median: s.length % 2 ? at(mid) : (at(mid - 1) + at(mid)) / 2, p95: at(Math.ceil(0.95 * s.length) - 1) };
-}
-
-async function measure(runs: number, fn: () => Promise<unknown>): Promise<Stats> {
-  for (let i = 0; i < 3; i++) await fn();
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    samples.push(performance.now() - t0);
-  }
-  return stats(samples);
-}
-
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-const fmt = (n: number) => n.toLocaleString("en-US");
 
 // ---------------------------------------------------------------------------------------------
 // The big client: keys, log (generate_series, 1M rows per statement), counters and rollups from the log
@@ -239,156 +163,16 @@ async function seedBigClient(url: string, config: LumenConfig, keys: number, req
   return performance.now() - t;
 }
 
-// ---------------------------------------------------------------------------------------------
-// HTTP: `next start` on a free port, development sign-in, cookie jar (as in bench/clients-page.ts)
-// ---------------------------------------------------------------------------------------------
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** ./config.yaml (or LUMEN_CONFIG) with the development sign-in on and admin@example.com as the admin. */
-function benchConfig(dir: string, port: number): { file: string; config: LumenConfig } {
-  const doc = ((parseYaml(fs.readFileSync(configPath(), "utf8")) as Record<string, unknown> | null) ?? {}) as Record<string, unknown>;
-  const obj = (v: unknown) => (v && typeof v === "object" ? (v as Record<string, unknown>) : {});
-  doc.app = { ...obj(doc.app), base_url: `http://127.0.0.1:${port}` };
-  doc.auth = { ...obj(doc.auth), dev_login: true };
-  doc.admins = ["admin@example.com"];
-  const file = path.join(dir, "config.yaml");
-  const text = stringifyYaml(doc);
-  fs.writeFileSync(file, text);
-  return { file, config: parseConfigText(text, file).config };
-}
-
-class Session {
-  private cookies = new Map<string, string>();
-  constructor(readonly base: string) {}
-
-  async fetch(pathname: string, init: RequestInit = {}): Promise<Response> {
-    const cookie = [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
-    const res = await fetch(this.base + pathname, { ...init, redirect: "manual", headers: { ...(init.headers as object), cookie } });
-    for (const c of res.headers.getSetCookie()) {
-      const pair = c.split(";")[0] ?? "";
-      const eq = pair.indexOf("=");
-      if (eq > 0) this.cookies.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
-    }
-    return res;
-  }
-
-  async signIn(email: string): Promise<void> {
-    const csrf = (await (await this.fetch("/api/auth/csrf")).json()) as { csrfToken?: string };
-    if (!csrf.csrfToken) throw new Error("no csrfToken from /api/auth/csrf");
-    const res = await this.fetch("/api/auth/callback/dev", {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ csrfToken: csrf.csrfToken, email, callbackUrl: `${this.base}/clients` }).toString(),
-    });
-    await res.arrayBuffer();
-    if (![...this.cookies.keys()].some((k) => k.endsWith("session-token"))) throw new Error(`development sign-in as ${email} failed (HTTP ${res.status})`);
-  }
-}
-
-async function startServer(env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
-  const bin = path.join(process.cwd(), "node_modules", "next", "dist", "bin", "next");
-  const child = spawn(process.execPath, [bin, "start", "-p", String(port), "-H", "127.0.0.1"], { env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  const collect = (b: Buffer) => void (out = (out + b.toString()).slice(-20_000));
-  child.stdout?.on("data", collect);
-  child.stderr?.on("data", collect);
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`next start exited with code ${child.exitCode}:\n${out}`);
-    try {
-      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-      await res.arrayBuffer();
-      if (res.ok) return child;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  child.kill("SIGKILL");
-  throw new Error(`next start did not answer /healthz within 120 s:\n${out}`);
-}
-
-async function stopServer(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || !child.pid) return;
-  const exited = new Promise((r) => child.once("exit", r));
-  try {
-    process.kill(-child.pid, "SIGTERM");
-  } catch {
-    child.kill("SIGTERM");
-  }
-  const timer = setTimeout(() => {
-    try {
-      process.kill(-child.pid!, "SIGKILL");
-    } catch {}
-  }, 5_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-// ---------------------------------------------------------------------------------------------
-
-function table(variants: Variant[], base: [Stats, Stats | null], data: Stats[], http: (Stats | null)[], note: string) {
-  const f = (n: number) => (n < 10 ? n.toFixed(2) : n.toFixed(1)).padStart(8);
-  const ratio = (s: Stats, b: Stats) => `${(s.median / b.median).toFixed(1)}×`.padStart(9);
-  const verdict = (s: Stats | null) => (s ? (s.median < TARGET_MS ? "yes" : "NO") : "-");
-  console.log(`\n${"variant".padEnd(36)}│ data layer: median     p95  vs select 1 │ HTTP GET: median     p95  vs /healthz │ < ${TARGET_MS} ms (data / HTTP)`);
-  const line = (label: string, d: Stats, h: Stats | null, extra: string) =>
-    console.log(
-      `${label.padEnd(36)}│ ${" ".repeat(10)}${f(d.median)}${f(d.p95)}${ratio(d, base[0])}   │ ${
-        h && base[1] ? `${" ".repeat(8)}${f(h.median)}${f(h.p95)}${ratio(h, base[1])}  ` : `      ${"-".padEnd(32)}`
-      } │ ${extra}`,
-    );
-  line("baseline (select 1 · /healthz)", base[0], base[1], "");
-  variants.forEach((v, i) => line(v.label, data[i]!, http[i] ?? null, `${verdict(data[i]!)} / ${v.http ? verdict(http[i] ?? null) : "-"}`));
-  if (note) console.log(`\n${note}`);
-}
-
 async function main() {
-  const opt = options();
-  const base = process.env.BENCH_DATABASE_URL?.trim() || "postgres://postgres@127.0.0.1:5432/test";
-  const name = opt.reuse ?? `lumen_bench_${crypto.randomBytes(5).toString("hex")}`;
-  const url = new URL(base);
-  url.pathname = `/${name}`;
-  const admin = postgres(base, { max: 1, onnotice: () => {} });
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lumen-bench-"));
-  let handle: DbHandle | null = null;
-  let server: ChildProcess | null = null;
-  const cleanup = async () => {
-    if (server) await stopServer(server).catch(() => {});
-    server = null;
-    await handle?.close().catch(() => {});
-    handle = null;
-    fs.rmSync(tmp, { recursive: true, force: true });
-    if (!opt.keep) await admin.unsafe(`drop database if exists "${name}" with (force)`).catch(() => {});
-    else console.log(`\nKept database ${name} (run again with --reuse ${name}; drop it with: drop database "${name}")`);
-    await admin.end({ timeout: 5 });
-  };
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.once(sig, () => void cleanup().finally(() => process.exit(130)));
-  process.once("exit", () => {
-    if (server?.pid && server.exitCode === null) {
-      try {
-        process.kill(-server.pid, "SIGKILL");
-      } catch {}
-    }
-  });
+  const opt = parseOptions(USAGE, { keys: 1_000, requests: 5_000_000, clients: 1_000 });
+  const run = new BenchRun(opt);
+  const name = run.name;
 
   try {
     const port = await freePort();
-    const { file: configFile, config } = benchConfig(tmp, port);
-    const exists = (await admin`select 1 from pg_database where datname = ${name}`).length > 0;
-    if (!exists) await admin.unsafe(`create database "${name}"`);
-    handle = await openDatabase({ url: url.toString(), max: 10 });
-    const db = handle.db;
+    const { file: configFile, text } = benchConfig(run.tmpDir(), port);
+    const config = parseConfigText(text, configFile).config;
+    const db = await run.open(10);
     const [version] = await rows<{ v: string }>(db, sql`select current_setting('server_version') as v`);
 
     let seedMs = 0;
@@ -402,7 +186,7 @@ async function main() {
     let [big] = await rows<{ id: string }>(db, sql`select id from clients where name = ${BIG}`);
     if (!big) {
       console.log(`Seeding ${BIG}: ${fmt(opt.keys)} API keys, ${fmt(opt.requests)} log rows over 60 days, models ${config.models.map((m) => m.name).join(", ")}`);
-      seedMs += await seedBigClient(url.toString(), config, opt.keys, opt.requests);
+      seedMs += await seedBigClient(run.url, config, opt.keys, opt.requests);
       const t0 = performance.now();
       const bad = counterMismatches(await counterTotals(db));
       console.log(`  counters vs request_log (whole database): ${bad.length ? `MISMATCH in ${bad.join(", ")}` : "all agree"} · ${secs(performance.now() - t0)}`);
@@ -469,18 +253,10 @@ async function main() {
     const http: (Stats | null)[] = [];
     let note = "";
     if (!opt.http) note = "HTTP part skipped (--no-http).";
-    else if (!fs.existsSync(path.join(process.cwd(), ".next", "BUILD_ID"))) note = "HTTP part skipped: no production build (.next/BUILD_ID); the lead builds.";
+    else if (!hasBuild()) note = "HTTP part skipped: no production build (.next/BUILD_ID); the lead builds.";
     else {
       try {
-        const env = {
-          ...process.env,
-          NODE_ENV: "production",
-          DATABASE_URL: url.toString(),
-          LUMEN_CONFIG: configFile,
-          LUMEN_DATA_DIR: path.join(tmp, "data"),
-        } as NodeJS.ProcessEnv;
-        server = await startServer(env, port);
-        const origin = `http://127.0.0.1:${port}`;
+        const origin = await run.startNext(port, configFile);
         const session = new Session(origin);
         await session.signIn(a.email);
         const sizes: string[] = [];
@@ -505,35 +281,24 @@ async function main() {
       }
     }
 
-    table(variants, [baseData, baseHttp], data, http, note);
+    const layout = { width: 36, targetMs: TARGET_MS, noHttp: `      ${"-".padEnd(32)}` };
+    printTable(layout, variants.map((v) => v.label), [baseData, baseHttp], data, http, note);
 
     if (opt.explain) {
-      const { drizzle } = await import("drizzle-orm/postgres-js");
-      const schema = await import("@/lib/db/schema");
-      const client = postgres(url.toString(), { max: 1, onnotice: () => {} });
-      const captured: { query: string; params: unknown[] }[] = [];
-      const logged = drizzle(client, { schema, logger: { logQuery: (query, params) => captured.push({ query, params }) } }) as unknown as Db;
-      for (const keys of [{}, { showRevoked: true }, { q: "prod" }]) await page(logged, keys)();
+      const log = await queryLog(run.url);
+      for (const keys of [{}, { showRevoked: true }, { q: "prod" }]) await page(log.db, keys)();
       const seen = new Set<string>();
-      for (const q of captured) {
+      for (const q of log.captured) {
         const key = q.query + JSON.stringify(q.params);
         if (seen.has(key)) continue;
         seen.add(key);
-        const plan = await client.unsafe(`explain (analyze, buffers) ${q.query}`, q.params as never[]);
-        console.log(`\n--- ${q.query}\n    params ${JSON.stringify(q.params)}`);
-        for (const line of plan) console.log(`    ${String(Object.values(line)[0])}`);
+        await log.explain(q);
       }
-      await client.end();
+      await log.end();
     }
   } finally {
-    await cleanup();
+    await run.cleanup();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (err) => {
-    console.error(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exit(1);
-  },
-);
+runMain(main);

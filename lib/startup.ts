@@ -2,6 +2,38 @@ import { ConfigError, getConfig } from "@/lib/config";
 import { getDbHandle } from "@/lib/db/client";
 import { serverSecret } from "@/lib/secret";
 import { log } from "@/lib/log";
+import type { Db } from "@/lib/db/client";
+
+const SWEEP_INTERVAL_MS = 60_000;
+
+/** Metrics hooks, endpoint health checks (new endpoints checked at boot) and the reservation sweeper. */
+async function startGatewayServices(db: Db): Promise<void> {
+  const { addGatewayHooks, defaultGateway } = await import("@/lib/gateway/pipeline");
+  const { recordRefusalMetric, recordRequestMetric } = await import("@/lib/metrics");
+  const { sweepExpiredReservations } = await import("@/lib/coins/admission");
+  addGatewayHooks({
+    refused: (e) => recordRefusalMetric(e.reason),
+    settled: (e) =>
+      recordRequestMetric({
+        client: e.clientName,
+        model: e.model,
+        status: e.status,
+        inputTokens: e.inputTokens,
+        outputTokens: e.outputTokens,
+        coins: e.coins,
+        durationMs: e.durationMs,
+        ttftMs: e.ttftMs,
+        streamed: e.streamed,
+      }),
+  });
+  defaultGateway().endpoints.start();
+  const sweep = () =>
+    sweepExpiredReservations(db)
+      .then((n) => n > 0 && log.warn("returned stale coin reservations", { count: n }))
+      .catch((err: unknown) => log.error("reservation sweep failed", { error: err instanceof Error ? err.message : String(err) }));
+  void sweep();
+  setInterval(sweep, SWEEP_INTERVAL_MS).unref();
+}
 
 /** Server start: a bad config.yaml or an unreachable database stops the process with a clear message. */
 export async function startup(): Promise<void> {
@@ -9,6 +41,7 @@ export async function startup(): Promise<void> {
     const config = getConfig();
     serverSecret();
     const handle = await getDbHandle();
+    await startGatewayServices(handle.db);
     const url = config.app.base_url.replace(/\/$/, "");
     log.info("lumen started", { url, database: handle.kind });
     console.log(`\n  Lumen is running at ${url}\n  Database: ${handle.kind === "pglite" ? "embedded (PGlite)" : "PostgreSQL"}\n`);
