@@ -1,0 +1,156 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import OpenAI from "openai";
+import postgres from "postgres";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openDatabase } from "@/lib/db/client";
+import { apiKeys, clients } from "@/lib/db/schema";
+import { generateApiKey } from "@/lib/keys/secret";
+import { createServerDatabase } from "../helpers/db";
+
+// Two `next start` processes share one PostgreSQL database: the pool and the counters must stay exact.
+const base = process.env.E2E_DATABASE_URL?.trim();
+const SECRET = "two-instances-secret-two-instances-secret";
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+describe.runIf(Boolean(base))("two instances on one PostgreSQL database", () => {
+  const servers: ChildProcess[] = [];
+  const urls: string[] = [];
+  let db: { url: string; drop(): Promise<void> };
+  let keyA = "";
+  let keyB = "";
+  let tmp = "";
+
+  beforeAll(async () => {
+    db = await createServerDatabase(base!);
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lumen-two-"));
+    const configFile = path.join(tmp, "config.yaml");
+    fs.writeFileSync(
+      configFile,
+      `auth: {dev_login: true}
+admins: [admin@example.com]
+clients:
+  default: {max: 0}
+  burst-bot: {max: 20, refresh: 0, starting: 20, model_access: {default: allowed}}
+models:
+  - name: pricey
+    input_cost_per_million: 50000
+    output_cost_per_million: 50000
+    endpoints: [{url: "builtin:echo", latency_ms: 30}]
+`,
+    );
+    const handle = await openDatabase({ url: db.url });
+    const [client] = await handle.db.insert(clients).values({ name: "burst-bot" }).returning();
+    const a = generateApiKey(SECRET);
+    const b = generateApiKey(SECRET);
+    await handle.db.insert(apiKeys).values([
+      { clientId: client!.id, name: "a", keyHash: a.hash, hint: a.hint },
+      { clientId: client!.id, name: "b", keyHash: b.hash, hint: b.hint },
+    ]);
+    keyA = a.plaintext;
+    keyB = b.plaintext;
+    await handle.close();
+    for (let i = 0; i < 2; i++) {
+      const port = await freePort();
+      const log = fs.openSync(path.join(tmp, `server-${i}.log`), "a");
+      servers.push(
+        spawn(process.execPath, [path.join(process.cwd(), "node_modules/next/dist/bin/next"), "start", "-p", String(port), "-H", "127.0.0.1"], {
+          env: { ...process.env, DATABASE_URL: db.url, LUMEN_CONFIG: configFile, LUMEN_DATA_DIR: path.join(tmp, `data-${i}`), LUMEN_SECRET: SECRET },
+          stdio: ["ignore", log, log],
+        }),
+      );
+      urls.push(`http://127.0.0.1:${port}`);
+    }
+    for (const url of urls) {
+      const deadline = Date.now() + 90_000;
+      for (;;) {
+        if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
+        if (Date.now() > deadline) throw new Error(`server ${url} did not start`);
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    }
+  });
+
+  afterAll(async () => {
+    for (const s of servers) s.kill("SIGTERM");
+    await Promise.all(servers.map((s) => new Promise((r) => (s.exitCode !== null ? r(null) : s.once("exit", r)))));
+    await db?.drop();
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  });
+
+  it("200 concurrent requests against a pool with room for about 20: exact accounting, bounded overrun", async () => {
+    const call = (i: number) =>
+      new OpenAI({ baseURL: `${urls[i % 2]}/v1`, apiKey: keyA, maxRetries: 0 }).chat.completions
+        .create({ model: "pricey", max_tokens: 10, messages: [{ role: "user", content: `burst request number ${i}` }] })
+        .then(
+          (r) => ({ ok: true as const, usage: r.usage }),
+          (e: { status?: number; code?: string }) => ({ ok: false as const, status: e.status, code: e.code }),
+        );
+    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => call(i)));
+    const ok = results.filter((r) => r.ok);
+    const refused = results.filter((r) => !r.ok);
+    for (const r of refused) expect(r).toMatchObject({ status: 429, code: "insufficient_quota" });
+    expect(ok.length).toBeGreaterThan(5);
+    expect(ok.length).toBeLessThan(80);
+
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      const [t] = await sql`
+        select
+          (select count(*)::int from request_log) as log_requests,
+          (select coalesce(sum(coins), 0)::text from request_log) as log_coins,
+          (select requests::int from clients where name = 'burst-bot') as client_requests,
+          (select coins_spent::text from clients where name = 'burst-bot') as client_coins,
+          (select coalesce(sum(coins_spent), 0)::text from api_keys) as key_coins,
+          (select coalesce(sum(coins_spent), 0)::text from client_model_usage) as model_coins,
+          (select coalesce(sum(coins_spent), 0)::text from client_daily_usage) as daily_coins,
+          (select balance::text from coin_pools) as balance,
+          (select count(*)::int from coin_reservations) as open_reservations,
+          (select (20 - balance)::text from coin_pools) as deducted,
+          (select max(coins)::text from request_log) as max_cost`;
+      expect(t!.log_requests).toBe(ok.length);
+      expect(t!.client_requests).toBe(ok.length);
+      expect(t!.client_coins).toBe(t!.log_coins);
+      expect(t!.key_coins).toBe(t!.log_coins);
+      expect(t!.model_coins).toBe(t!.log_coins);
+      expect(t!.daily_coins).toBe(t!.log_coins);
+      expect(Number(t!.deducted)).toBe(Number(t!.log_coins));
+      expect(t!.deducted).toBe(Number(t!.log_coins).toFixed(6));
+      expect(t!.open_reservations).toBe(0);
+      // overrun bounded by what requests in flight can exceed their reservations: at most one full cost each
+      expect(Number(t!.balance)).toBeGreaterThan(-Number(t!.max_cost) * ok.length);
+    } finally {
+      await sql.end();
+    }
+  });
+
+  it("a key revoked during a burst is refused within 1 second on both instances", async () => {
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      await sql`update coin_pools set balance = 1000`;
+      const use = (i: number) =>
+        fetch(`${urls[i % 2]}/v1/models`, { headers: { authorization: `Bearer ${keyB}` } }).then((r) => r.status);
+      expect(await Promise.all([use(0), use(1)])).toEqual([200, 200]);
+      const burst = Promise.all(Array.from({ length: 40 }, (_, i) => use(i)));
+      await sql`update api_keys set revoked_at = now() where name = 'b'`;
+      await burst;
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(await Promise.all([use(0), use(1), use(2), use(3)])).toEqual([401, 401, 401, 401]);
+    } finally {
+      await sql.end();
+    }
+  });
+});
