@@ -9,9 +9,8 @@
  * is therefore seen by every request that starts after T + 0.5 s on every instance (≤ 1 s, SPEC
  * issue #4). Misses are never cached (a flood of random keys cannot grow the map).
  */
-import { eq } from "drizzle-orm";
 import type { Executor } from "@/lib/db/client";
-import { apiKeys, clients } from "@/lib/db/schema";
+import { findKeyByHash } from "@/lib/keys/queries";
 import { hashApiKey } from "@/lib/keys/secret";
 import { clientDeactivated, invalidApiKey, missingApiKey } from "./errors";
 
@@ -37,23 +36,9 @@ export function bearerToken(header: string | null): string | null {
   return token ? token : null;
 }
 
-/**
- * Like findKeyByHash (lib/keys/queries.ts) plus the client's name, which the access rules and the
- * pool config are keyed by: still one query on the unique hash index.
- */
+/** The key's record (findKeyByHash: one query on the unique hash index); null when unknown. */
 async function lookupKey(ex: Executor, hash: string): Promise<KeyRecord | null> {
-  const [row] = await ex
-    .select({
-      keyId: apiKeys.id,
-      clientId: apiKeys.clientId,
-      clientName: clients.name,
-      clientActive: clients.active,
-      revokedAt: apiKeys.revokedAt,
-    })
-    .from(apiKeys)
-    .innerJoin(clients, eq(clients.id, apiKeys.clientId))
-    .where(eq(apiKeys.keyHash, hash))
-    .limit(1);
+  const row = await findKeyByHash(ex, hash);
   if (!row) return null;
   return {
     keyId: row.keyId,

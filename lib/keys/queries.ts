@@ -76,6 +76,8 @@ export async function countApiKeys(ex: Executor, clientId: string): Promise<ApiK
 export interface KeyLookup {
   keyId: string;
   clientId: string;
+  /** The client's name, which the access rules and the pool config are keyed by. */
+  clientName: string;
   clientActive: boolean;
   revokedAt: Date | null;
 }
@@ -86,6 +88,7 @@ export async function findKeyByHash(ex: Executor, hash: string): Promise<KeyLook
     .select({
       keyId: apiKeys.id,
       clientId: apiKeys.clientId,
+      clientName: clients.name,
       clientActive: clients.active,
       revokedAt: apiKeys.revokedAt,
     })

@@ -216,14 +216,26 @@ describe.each(backends())("API keys on $name", (backend) => {
     it("finds a key by its hash and reports revocation and the client's state", async () => {
       const made = await createApiKey(db, manager, clientA, "gateway-lookup");
       const hash = hashApiKey(made.plaintext);
-      expect(await findKeyByHash(db, hash)).toEqual({ keyId: made.id, clientId: clientA, clientActive: true, revokedAt: null });
+      expect(await findKeyByHash(db, hash)).toEqual({
+        keyId: made.id,
+        clientId: clientA,
+        clientName: "client-a",
+        clientActive: true,
+        revokedAt: null,
+      });
 
       await db.update(clients).set({ active: false }).where(eq(clients.id, clientA));
       expect((await findKeyByHash(db, hash))?.clientActive).toBe(false);
       await db.update(clients).set({ active: true }).where(eq(clients.id, clientA));
 
       const { revokedAt } = await revokeApiKey(db, manager, clientA, made.id);
-      expect(await findKeyByHash(db, hash)).toEqual({ keyId: made.id, clientId: clientA, clientActive: true, revokedAt });
+      expect(await findKeyByHash(db, hash)).toEqual({
+        keyId: made.id,
+        clientId: clientA,
+        clientName: "client-a",
+        clientActive: true,
+        revokedAt,
+      });
     });
 
     it("returns null for unknown hashes and for the plaintext itself", async () => {
