@@ -1,33 +1,20 @@
 import { isUuid } from "@/lib/ids";
 import { and, eq, isNull, sql } from "drizzle-orm";
-import { z } from "zod";
 import type { Db, Executor } from "@/lib/db/client";
 import { apiKeys, clients } from "@/lib/db/schema";
 import { canViewClient, type Viewer } from "@/lib/auth/permissions";
 import { DomainError, forbidden, notFound } from "@/lib/errors";
 import { generateApiKey } from "./secret";
+import { typedNameSchema } from "@/lib/names";
 
 export const KEY_NAME_MAX = 64;
 /** Control characters, line/paragraph separators and bidi overrides: invisible or misleading in a list. */
 const UNPRINTABLE = /[\p{Cc}\p{Cs}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]/u;
 
 /** A key's name (SPEC §4): trimmed, 1–64 printable characters, e.g. "production", "Jane's laptop". */
-export const keyNameSchema = z
-  .string({ message: "Enter a name." })
-  .transform((s) => s.normalize("NFC").trim())
-  .superRefine((name, ctx) => {
-    const length = [...name].length;
-    if (length === 0) {
-      ctx.addIssue({ code: "custom", message: "Enter a name." });
-      return;
-    }
-    if (length > KEY_NAME_MAX) {
-      ctx.addIssue({ code: "custom", message: `Use at most ${KEY_NAME_MAX} characters (this has ${length}).` });
-    }
-    if (UNPRINTABLE.test(name)) {
-      ctx.addIssue({ code: "custom", message: "Use only printable characters (no line breaks or control characters)." });
-    }
-  });
+export const keyNameSchema = typedNameSchema(KEY_NAME_MAX, (name) =>
+  UNPRINTABLE.test(name) ? ["Use only printable characters (no line breaks or control characters)."] : [],
+);
 
 export interface CreatedApiKey {
   id: string;
