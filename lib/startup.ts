@@ -44,7 +44,12 @@ export async function startup(): Promise<void> {
     await startGatewayServices(handle.db);
     const url = config.app.base_url.replace(/\/$/, "");
     log.info("lumen started", { url, database: handle.kind });
-    console.log(`\n  Lumen is running at ${url}\n  Database: ${handle.kind === "pglite" ? "embedded (PGlite)" : "PostgreSQL"}\n`);
+    const port = process.env.PORT;
+    const local = port ? `http://localhost:${port}` : url;
+    console.log(
+      `\n  Lumen is running at ${local}${local !== url ? ` (public URL, app.base_url: ${url})` : ""}\n` +
+        `  Database: ${handle.kind === "pglite" ? "embedded (PGlite)" : "PostgreSQL"}\n`,
+    );
     if (config.auth.dev_login) {
       console.warn(
         "  WARNING: the development sign-in is ON (auth.dev_login: true): anyone can sign in as any e-mail.\n" +
