@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import "./globals.css";
 import { HydrationMarker } from "@/components/hydration-marker";
+import { LocalDateFormatter } from "@/components/local-date-formatter";
 
 export const metadata: Metadata = {
   title: { default: "Lumen", template: "%s · Lumen" },
@@ -13,6 +14,7 @@ export default function RootLayout({ children }: { children: React.ReactNode }) 
       <body className="min-h-screen bg-background text-foreground antialiased">
         {children}
         <HydrationMarker />
+        <LocalDateFormatter />
       </body>
     </html>
   );
