@@ -51,10 +51,12 @@ const lowerName = clients.nameLower;
 
 function orderBy(params: ClientListParams): SQL[] {
   const dir = params.order === "asc" ? asc : desc;
-  const tieBreak = [asc(lowerName), asc(clients.name), asc(clients.id)];
+  // name_lower is unique, so it settles every tie (id only guards the impossible); the usage sort
+  // indexes are (column desc, name_lower, id), matching this order exactly.
+  const tieBreak = [asc(lowerName), asc(clients.id)];
   switch (params.sort) {
     case "name":
-      return [dir(lowerName), dir(clients.name), dir(clients.id)];
+      return [dir(lowerName), dir(clients.id)];
     case "managers":
       return [dir(clients.managerCount), ...tieBreak];
     case "active":
