@@ -5,7 +5,7 @@
  * and 5 million request-log rows) on a fresh PostgreSQL database: a modest background from `seedDatabase`,
  * then one big client whose counters, key counters and usage rollups are set from its log (exact agreement).
  * Times (a) the page's data layer (the queries its sections run, concurrently as React renders them) and
- * (b) `GET /clients/<id>` against `next start` (when a build exists), each against a baseline of the same run.
+ * (b) `GET /clients/<id>` against the Lumen server (when a build exists), each against a baseline of the same run.
  * The shared helpers are in bench/harness.ts. A benchmark: it fails only when it cannot run.
  */
 import postgres from "postgres";

@@ -3,7 +3,7 @@
  *
  * Server time of the Clients page (SPEC §3, §10) with 100,000 clients and 10 million request-log rows,
  * measured on a fresh PostgreSQL database: (a) the data layer (`listClients`) and (b) the real page over
- * HTTP against `next start` (when a build exists), each against a trivial baseline measured in the same run.
+ * HTTP against the Lumen server (when a build exists), each against a trivial baseline measured in the same run.
  * A benchmark, not a test: it prints numbers and fails only when it cannot run.
  */
 import { sql } from "drizzle-orm";

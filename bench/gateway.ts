@@ -3,7 +3,7 @@
  *
  * What Lumen's /v1 gateway adds to a request (issue 4, "bench/gateway"). A local OpenAI-compatible
  * upstream (node:http in this process, fixed latency) is called with the same requests twice: once
- * directly and once through `next start` with accounting on a fresh PostgreSQL database — JSON and SSE
+ * directly and once through Lumen's server (server.ts) with accounting on a fresh PostgreSQL database — JSON and SSE
  * streaming, at concurrency 1 and 64. Prints throughput, p50/p95/p99 latency and time to first token
  * (first `data:` chunk) for both, their differences and ratios, whether the targets hold, and then
  * checks the accounting: one request-log row per gateway request, Σ log coins = the client's counter.
@@ -210,7 +210,7 @@ interface Phase {
   cpuBusy: number | null;
   /** This process's CPU (load generator + upstream), ms. */
   benchCpuMs: number;
-  /** CPU of the `next start` process tree and of the bench database's PostgreSQL backends, ms (Linux). */
+  /** CPU of the Lumen server process tree and of the bench database's PostgreSQL backends, ms (Linux). */
   serverCpu: { lumenMs: number; pgMs: number } | null;
 }
 
@@ -283,7 +283,7 @@ function procStat(pid: number): { ppid: number; ticks: number } | null {
 const TICK_MS = 10; // CLK_TCK 100 on Linux
 
 /**
- * Per-phase CPU of the processes the gateway path runs in: `next start` (every descendant of this
+ * Per-phase CPU of the processes the gateway path runs in: the Lumen server (every descendant of this
  * process) and the PostgreSQL backends connected to the bench database. Null where /proc is missing.
  */
 class CpuMeter {
@@ -426,7 +426,7 @@ function printScenario(s: Scenario) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Set-up: database rows, config.yaml, `next start`
+// Set-up: database rows, config.yaml, the Lumen server
 // ---------------------------------------------------------------------------------------------
 
 async function seed(db: Db): Promise<string> {
@@ -467,7 +467,7 @@ function writeConfig(dir: string, lumenPort: number, upstreamPort: number): { fi
 
 /**
  * Reference measurements, taken after the accounting check (their rows belong to another client):
- * the bare HTTP hop into `next start` and the settlement statement alone, which the gateway runs
+ * the bare HTTP hop into Lumen (/healthz is served by Next) and the settlement statement alone, which the gateway runs
  * before a JSON answer leaves (settleMode "before-answer") and before a stream's last byte.
  */
 async function whereTheTimeGoes(db: Db, origin: string, upstreamPort: number, concurrency: number) {
@@ -596,7 +596,7 @@ async function main() {
     const meter = new CpuMeter(db);
     console.log(
       "Machine busy: share of both cores in use by anything (other work on the machine included). CPU per request:\n" +
-        "this process (load generator + upstream), `next start`, the bench database's PostgreSQL backends.",
+        "this process (load generator + upstream), the Lumen server, the bench database's PostgreSQL backends.",
     );
     const scenarios: Scenario[] = [];
     for (const streaming of [false, true]) {

@@ -1,6 +1,6 @@
 /**
  * What the page benchmarks (bench/clients-page.ts, bench/client-page.ts) share: the command line, timing,
- * a throwaway PostgreSQL database, `next start` with a temporary config, the development sign-in with a
+ * a throwaway PostgreSQL database, the Lumen server with a temporary config, the development sign-in with a
  * cookie jar, the results table and EXPLAIN output. Not a benchmark itself.
  */
 import crypto from "node:crypto";
@@ -108,7 +108,7 @@ export async function measure(runs: number, fn: () => Promise<unknown>): Promise
 }
 
 // ---------------------------------------------------------------------------------------------
-// One run: the bench database, a temporary directory and `next start`, all removed by cleanup()
+// One run: the bench database, a temporary directory and the Lumen server, all removed by cleanup()
 // ---------------------------------------------------------------------------------------------
 
 export class BenchRun {
@@ -132,7 +132,7 @@ export class BenchRun {
     for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
       process.once(sig, () => void this.cleanup().finally(() => process.exit(130)));
     }
-    // Last resort (crash, closed stdout): never leave a `next start` behind.
+    // Last resort (crash, closed stdout): never leave a Lumen server behind.
     process.once("exit", () => {
       if (this.server?.pid && this.server.exitCode === null) {
         try {
@@ -155,7 +155,7 @@ export class BenchRun {
     return this.handle.db;
   }
 
-  /** `next start` of the production build on `port`, on the bench database with config `configFile`; its origin. */
+  /** the production server (.next/lumen-server.js) on `port`, on the bench database with config `configFile`; its origin. */
   async startNext(port: number, configFile: string): Promise<string> {
     const env = {
       ...process.env,
@@ -199,11 +199,12 @@ export function runMain(main: () => Promise<void>): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// HTTP: `next start` on a free port, development sign-in, cookie jar
+// HTTP: the Lumen server on a free port, development sign-in, cookie jar
 // ---------------------------------------------------------------------------------------------
 
-/** Whether a production build exists (.next/BUILD_ID). */
-export const hasBuild = () => fs.existsSync(path.join(process.cwd(), ".next", "BUILD_ID"));
+/** Whether a production build exists (.next/BUILD_ID and the server bundle, `npm run build`). */
+export const hasBuild = () =>
+  fs.existsSync(path.join(process.cwd(), ".next", "BUILD_ID")) && fs.existsSync(path.join(process.cwd(), ".next", "lumen-server.js"));
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -279,8 +280,9 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
 }
 
 async function startServer(env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
-  const bin = path.join(process.cwd(), "node_modules", "next", "dist", "bin", "next");
-  const child = spawn(process.execPath, [bin, "start", "-p", String(port), "-H", "127.0.0.1"], {
+  // Lumen's production server (server.ts, built by `npm run build`), as `npm start` runs it.
+  const bin = path.join(process.cwd(), ".next", "lumen-server.js");
+  const child = spawn(process.execPath, [bin, "-p", String(port), "-H", "127.0.0.1"], {
     env,
     detached: true,
     stdio: ["ignore", "pipe", "pipe"],
@@ -293,7 +295,7 @@ async function startServer(env: NodeJS.ProcessEnv, port: number): Promise<ChildP
   child.stderr?.on("data", collect);
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`next start exited with code ${child.exitCode}:\n${out}`);
+    if (child.exitCode !== null) throw new Error(`Lumen exited with code ${child.exitCode}:\n${out}`);
     try {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
       await res.arrayBuffer();
@@ -304,7 +306,7 @@ async function startServer(env: NodeJS.ProcessEnv, port: number): Promise<ChildP
     await new Promise((r) => setTimeout(r, 250));
   }
   killGroup(child, "SIGKILL");
-  throw new Error(`next start did not answer /healthz within 120 s:\n${out}`);
+  throw new Error(`Lumen did not answer /healthz within 120 s:\n${out}`);
 }
 
 async function stopServer(child: ChildProcess): Promise<void> {

@@ -35,8 +35,20 @@ async function startGatewayServices(db: Db): Promise<void> {
   setInterval(sweep, SWEEP_INTERVAL_MS).unref();
 }
 
-/** Server start: a bad config.yaml or an unreachable database stops the process with a clear message. */
-export async function startup(): Promise<void> {
+type GlobalStartup = { lumenStartup?: Promise<void> };
+const slot = globalThis as unknown as GlobalStartup;
+
+/**
+ * Server start: a bad config.yaml or an unreachable database stops the process with a clear message.
+ * Runs once per process (server.ts and Next's instrumentation hook may both ask; the state is on
+ * globalThis because each holds its own copy of this module).
+ */
+export function startup(): Promise<void> {
+  slot.lumenStartup ??= startOnce();
+  return slot.lumenStartup;
+}
+
+async function startOnce(): Promise<void> {
   try {
     const config = getConfig();
     serverSecret();

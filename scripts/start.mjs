@@ -6,7 +6,8 @@ import path from "node:path";
 
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const buildId = path.join(root, ".next", "BUILD_ID");
-const sources = ["app", "components", "lib", "middleware.ts", "instrumentation.ts", "next.config.ts", "package-lock.json", "postcss.config.mjs"];
+const server = path.join(root, ".next", "lumen-server.js");
+const sources = ["app", "components", "lib", "middleware.ts", "instrumentation.ts", "server.ts", "next.config.ts", "package-lock.json", "postcss.config.mjs"];
 
 function newestMtime(p) {
   let stat;
@@ -22,19 +23,19 @@ function newestMtime(p) {
 }
 
 function needsBuild() {
-  if (!fs.existsSync(buildId)) return true;
+  if (!fs.existsSync(buildId) || !fs.existsSync(server)) return true;
   const built = fs.statSync(buildId).mtimeMs;
   return sources.some((s) => newestMtime(path.join(root, s)) > built);
 }
 
-const nextBin = path.join(root, "node_modules", "next", "dist", "bin", "next");
 if (needsBuild()) {
   console.log("Building Lumen (first start or sources changed)…");
-  const r = spawnSync(process.execPath, [nextBin, "build"], { cwd: root, stdio: "inherit" });
+  const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+  const r = spawnSync(npm, ["run", "build"], { cwd: root, stdio: "inherit" });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 const port = process.env.PORT || "3000";
-const child = spawn(process.execPath, [nextBin, "start", "-p", port, ...process.argv.slice(2)], {
+const child = spawn(process.execPath, [server, "-p", port, ...process.argv.slice(2)], {
   cwd: root,
   stdio: "inherit",
 });

@@ -1,10 +1,10 @@
 import OpenAI from "openai";
 import { describe, expect, inject, it } from "vitest";
 
-// The official openai client against `next start` (the same server the browser tests use).
+// The official openai client against Lumen's server (server.ts, the same server the browser tests use).
 const client = () => new OpenAI({ baseURL: `${inject("baseURL")}/v1`, apiKey: inject("apiKey"), maxRetries: 0 });
 
-describe("/v1 through next start with the openai client", () => {
+describe("/v1 through the Lumen server with the openai client", () => {
   it("lists the models the key may use", async () => {
     const models = await client().models.list();
     const ids = models.data.map((m) => m.id);

@@ -32,7 +32,7 @@ async function freePort(): Promise<number> {
 async function waitHealthy(url: string, child: ChildProcess, logFile: string) {
   const deadline = Date.now() + 90_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`next start exited (${child.exitCode}); see ${logFile}`);
+    if (child.exitCode !== null) throw new Error(`Lumen server exited (${child.exitCode}); see ${logFile}`);
     try {
       const res = await fetch(`${url}/healthz`);
       if (res.ok) return;
@@ -44,11 +44,11 @@ async function waitHealthy(url: string, child: ChildProcess, logFile: string) {
 
 /**
  * Seeds a fresh database (PGlite folder, or a new PostgreSQL database when E2E_DATABASE_URL is set),
- * then starts the built app with `next start` against it. Requires `npm run build` first.
+ * then starts the built app (.next/lumen-server.js, as `npm start` does) against it. Requires `npm run build` first.
  */
 export default async function setup(project: TestProject) {
   const root = process.cwd();
-  if (!fs.existsSync(path.join(root, ".next", "BUILD_ID"))) throw new Error("Run `npm run build` before the e2e suite.");
+  if (!fs.existsSync(path.join(root, ".next", "BUILD_ID")) || !fs.existsSync(path.join(root, ".next", "lumen-server.js"))) throw new Error("Run `npm run build` before the e2e suite.");
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lumen-e2e-"));
   const configFile = path.join(tmp, "config.yaml");
   // The shipped config plus a model that needs consent (its text tries to inject markup).
@@ -93,7 +93,7 @@ export default async function setup(project: TestProject) {
   };
   delete env.DATABASE_URL;
   if (databaseUrl) env.DATABASE_URL = databaseUrl;
-  const child = spawn(process.execPath, [path.join(root, "node_modules/next/dist/bin/next"), "start", "-p", String(port), "-H", "127.0.0.1"], {
+  const child = spawn(process.execPath, [path.join(root, ".next/lumen-server.js"), "-p", String(port), "-H", "127.0.0.1"], {
     cwd: root,
     env,
     stdio: ["ignore", log, log],

@@ -11,7 +11,7 @@ import { apiKeys, clients } from "@/lib/db/schema";
 import { generateApiKey } from "@/lib/keys/secret";
 import { createServerDatabase } from "../helpers/db";
 
-// Two `next start` processes share one PostgreSQL database: the pool and the counters must stay exact.
+// Two Lumen servers share one PostgreSQL database: the pool and the counters must stay exact.
 const base = process.env.E2E_DATABASE_URL?.trim();
 const SECRET = "two-instances-secret-two-instances-secret";
 
@@ -67,7 +67,7 @@ models:
       const port = await freePort();
       const log = fs.openSync(path.join(tmp, `server-${i}.log`), "a");
       servers.push(
-        spawn(process.execPath, [path.join(process.cwd(), "node_modules/next/dist/bin/next"), "start", "-p", String(port), "-H", "127.0.0.1"], {
+        spawn(process.execPath, [path.join(process.cwd(), ".next/lumen-server.js"), "-p", String(port), "-H", "127.0.0.1"], {
           env: { ...process.env, DATABASE_URL: db.url, LUMEN_CONFIG: configFile, LUMEN_DATA_DIR: path.join(tmp, `data-${i}`), LUMEN_SECRET: SECRET },
           stdio: ["ignore", log, log],
         }),
