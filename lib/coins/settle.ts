@@ -35,78 +35,134 @@ function wholeNumber(value: number, what: string): number {
 
 const millis = (ms: number) => Math.max(0, Math.round(ms));
 
-/**
- * Records a finished request. One SQL statement (hence one transaction, holding the hot counter rows
- * only for its own duration): the reservation row is deleted and only a reservation deleted here is
- * credited back, so a reservation the sweeper already returned is never credited twice — the pool is
- * then charged the full cost, and the request is still recorded. A second settle() of the same
- * admission does nothing.
- */
-export async function settle(db: Db, admission: Admission, usage: Usage): Promise<void> {
+/** One request to record: its admission and what it cost. */
+export interface SettleItem {
+  admission: Admission;
+  usage: Usage;
+}
+
+/** Checks an item before anything is written; throws RangeError/Error on a programming error. */
+function checkItem({ admission, usage }: SettleItem): void {
   if (admission.kind === "reserved" && admission.clientId !== usage.clientId) {
     throw new Error("settle: the usage belongs to another client than the admission");
   }
-  const inputTokens = wholeNumber(usage.inputTokens, "input tokens");
-  const outputTokens = wholeNumber(usage.outputTokens, "output tokens");
+  wholeNumber(usage.inputTokens, "input tokens");
+  wholeNumber(usage.outputTokens, "output tokens");
   if (parseCoins(usage.coins) < 0n) throw new RangeError(`settle: negative cost ${usage.coins}`);
-  const coins = sql`${normalizeCoins(usage.coins)}::numeric`;
-  const at = usage.at ? sql`${usage.at.toISOString()}::timestamptz` : sql`now()`;
-  const clientId = usage.clientId;
+}
 
-  const poolChange: SQL[] =
-    admission.kind === "reserved"
-      ? [
-          sql`released as (delete from coin_reservations where id = ${admission.reservationId} returning amount)`,
-          sql`pool as (
-            update coin_pools set balance = balance + coalesce((select sum(amount) from released), 0) - ${coins}
-            where client_id = ${clientId})`,
-        ]
-      : [];
-  const keyCounters: SQL[] = usage.keyId
-    ? [
-        sql`api_key as (
-          update api_keys set requests = requests + 1, input_tokens = input_tokens + ${inputTokens},
-            output_tokens = output_tokens + ${outputTokens}, coins_spent = coins_spent + ${coins},
-            last_used_at = greatest(last_used_at, ${at})
-          where id = ${usage.keyId})`,
-      ]
-    : [];
+/** The statement's input: one JSON object per request (jsonb_to_recordset below). */
+function itemJson({ admission, usage }: SettleItem, ord: number) {
+  return {
+    ord,
+    reservation_id: admission.kind === "reserved" ? admission.reservationId : null,
+    client_id: usage.clientId,
+    key_id: usage.keyId,
+    model: usage.model,
+    endpoint: usage.endpoint,
+    status: usage.status,
+    input_tokens: usage.inputTokens,
+    output_tokens: usage.outputTokens,
+    coins: normalizeCoins(usage.coins),
+    duration_ms: millis(usage.durationMs),
+    ttft_ms: usage.ttftMs === null ? null : millis(usage.ttftMs),
+    streamed: usage.streamed,
+    usage_estimated: usage.usageEstimated,
+    error_code: usage.errorCode ?? null,
+    at: usage.at ? usage.at.toISOString() : null,
+  };
+}
 
-  const steps: SQL[] = [
-    ...poolChange,
-    sql`logged as (
-      insert into request_log (created_at, client_id, key_id, model, endpoint, status, input_tokens, output_tokens,
-        coins, duration_ms, ttft_ms, streamed, usage_estimated, error_code)
-      values (${at}, ${clientId}, ${usage.keyId}, ${usage.model}, ${usage.endpoint}, ${usage.status}, ${inputTokens},
-        ${outputTokens}, ${coins}, ${millis(usage.durationMs)}, ${usage.ttftMs === null ? null : millis(usage.ttftMs)},
-        ${usage.streamed}, ${usage.usageEstimated}, ${usage.errorCode ?? null}))`,
-    sql`client as (
-      update clients set requests = requests + 1, input_tokens = input_tokens + ${inputTokens},
-        output_tokens = output_tokens + ${outputTokens}, coins_spent = coins_spent + ${coins},
-        last_used_at = greatest(last_used_at, ${at})
-      where id = ${clientId})`,
-    ...keyCounters,
-    sql`per_model as (
-      insert into client_model_usage as u (client_id, model, requests, input_tokens, output_tokens, coins_spent, last_used_at)
-      values (${clientId}, ${usage.model}, 1, ${inputTokens}, ${outputTokens}, ${coins}, ${at})
-      on conflict (client_id, model) do update set requests = u.requests + 1,
-        input_tokens = u.input_tokens + excluded.input_tokens, output_tokens = u.output_tokens + excluded.output_tokens,
-        coins_spent = u.coins_spent + excluded.coins_spent, last_used_at = greatest(u.last_used_at, excluded.last_used_at))`,
-    sql`per_day as (
-      insert into client_daily_usage as u (client_id, day, model, requests, input_tokens, output_tokens, coins_spent)
-      values (${clientId}, (${at} at time zone 'UTC')::date, ${usage.model}, 1, ${inputTokens}, ${outputTokens}, ${coins})
-      on conflict (client_id, day, model) do update set requests = u.requests + 1,
-        input_tokens = u.input_tokens + excluded.input_tokens, output_tokens = u.output_tokens + excluded.output_tokens,
-        coins_spent = u.coins_spent + excluded.coins_spent)`,
-  ];
-
-  if (!markFinished(admission)) return;
+/**
+ * Records finished requests — one or many — in ONE SQL statement, hence one transaction: for each
+ * request its reservation row is deleted and only a reservation deleted here is credited back (a
+ * reservation the sweeper already returned is never credited twice; the pool is then charged the
+ * full cost and the request still recorded), the true cost is charged to the pool, one request-log
+ * row is written, and the per-client, per-key, per-model and per-day counters are incremented by the
+ * batch's sums. The log and the counters therefore change together or not at all. Requests without
+ * `at` are stamped with the database clock (the transaction's time). An admission already settled
+ * or released by this process is skipped.
+ */
+export async function settleMany(db: Db, items: readonly SettleItem[]): Promise<void> {
+  for (const item of items) checkItem(item);
+  const todo = items.filter((item) => markFinished(item.admission));
+  if (todo.length === 0) return;
+  const input = JSON.stringify(todo.map(itemJson));
   try {
-    await db.execute(sql`with ${sql.join(steps, sql`, `)} select 1`);
+    await db.execute(sql`
+      with items as (
+        select x.ord, x.reservation_id, x.client_id, x.key_id, x.model, x.endpoint, x.status, x.input_tokens,
+               x.output_tokens, x.coins, x.duration_ms, x.ttft_ms, x.streamed, x.usage_estimated, x.error_code,
+               coalesce(x.at, now()) as at
+        from jsonb_to_recordset(${input}::jsonb) as x(ord int, reservation_id uuid, client_id uuid, key_id uuid,
+          model text, endpoint text, status int, input_tokens bigint, output_tokens bigint, coins numeric,
+          duration_ms int, ttft_ms int, streamed boolean, usage_estimated boolean, error_code text, at timestamptz)
+      ),
+      released as (
+        delete from coin_reservations r using items i where r.id = i.reservation_id
+        returning r.client_id, r.amount
+      ),
+      pool_change as (
+        select client_id, sum(delta) as delta from (
+          select client_id, amount as delta from released
+          union all
+          select client_id, -coins from items where reservation_id is not null
+        ) d group by client_id
+      ),
+      pool as (
+        update coin_pools p set balance = p.balance + c.delta from pool_change c where p.client_id = c.client_id
+      ),
+      logged as (
+        insert into request_log (created_at, client_id, key_id, model, endpoint, status, input_tokens, output_tokens,
+          coins, duration_ms, ttft_ms, streamed, usage_estimated, error_code)
+        select at, client_id, key_id, model, endpoint, status, input_tokens, output_tokens, coins, duration_ms,
+          ttft_ms, streamed, usage_estimated, error_code
+        from items order by ord
+      ),
+      client as (
+        update clients c set requests = c.requests + a.n, input_tokens = c.input_tokens + a.input_tokens,
+          output_tokens = c.output_tokens + a.output_tokens, coins_spent = c.coins_spent + a.coins,
+          last_used_at = greatest(c.last_used_at, a.at)
+        from (select client_id, count(*) as n, sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens,
+                     sum(coins) as coins, max(at) as at
+              from items group by client_id) a
+        where c.id = a.client_id
+      ),
+      api_key as (
+        update api_keys k set requests = k.requests + a.n, input_tokens = k.input_tokens + a.input_tokens,
+          output_tokens = k.output_tokens + a.output_tokens, coins_spent = k.coins_spent + a.coins,
+          last_used_at = greatest(k.last_used_at, a.at)
+        from (select key_id, count(*) as n, sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens,
+                     sum(coins) as coins, max(at) as at
+              from items where key_id is not null group by key_id) a
+        where k.id = a.key_id
+      ),
+      per_model as (
+        insert into client_model_usage as u (client_id, model, requests, input_tokens, output_tokens, coins_spent, last_used_at)
+        select client_id, model, count(*), sum(input_tokens), sum(output_tokens), sum(coins), max(at)
+        from items group by client_id, model
+        on conflict (client_id, model) do update set requests = u.requests + excluded.requests,
+          input_tokens = u.input_tokens + excluded.input_tokens, output_tokens = u.output_tokens + excluded.output_tokens,
+          coins_spent = u.coins_spent + excluded.coins_spent, last_used_at = greatest(u.last_used_at, excluded.last_used_at)
+      ),
+      per_day as (
+        insert into client_daily_usage as u (client_id, day, model, requests, input_tokens, output_tokens, coins_spent)
+        select client_id, (at at time zone 'UTC')::date, model, count(*), sum(input_tokens), sum(output_tokens), sum(coins)
+        from items group by client_id, (at at time zone 'UTC')::date, model
+        on conflict (client_id, day, model) do update set requests = u.requests + excluded.requests,
+          input_tokens = u.input_tokens + excluded.input_tokens, output_tokens = u.output_tokens + excluded.output_tokens,
+          coins_spent = u.coins_spent + excluded.coins_spent
+      )
+      select 1`);
   } catch (err) {
-    clearFinished(admission);
+    for (const item of todo) clearFinished(item.admission);
     throw err;
   }
+}
+
+/** Records one finished request (settleMany of one). A second settle() of the same admission does nothing. */
+export async function settle(db: Db, admission: Admission, usage: Usage): Promise<void> {
+  await settleMany(db, [{ admission, usage }]);
 }
 
 /** Counts a request refused before the upstream call (it costs nothing and writes no log row). */

@@ -1,11 +1,12 @@
 /**
  * Settlement bookkeeping of the /v1 pipeline: what happened to a request that reached an upstream
  * (`Outcome`), the observer hooks, and `Settlement`, which records a request exactly once, whatever
- * happens (lib/coins/settle.ts does the transaction).
+ * happens (lib/coins/settle.ts does the transaction; lib/coins/settle-queue.ts groups concurrent
+ * settlements into one statement).
  */
 import { release, type Admission } from "@/lib/coins/admission";
 import { costOf } from "@/lib/coins/cost";
-import { settle } from "@/lib/coins/settle";
+import { settleQueue } from "@/lib/coins/settle-queue";
 import type { LumenConfig, ModelConfig } from "@/lib/config/schema";
 import type { Db } from "@/lib/db/client";
 import { log } from "@/lib/log";
@@ -87,7 +88,7 @@ export class Settlement {
       durationMs: Math.max(0, Math.round(performance.now() - ctx.startedAt)),
     };
     try {
-      await settle(ctx.db, ctx.admission, {
+      await settleQueue(ctx.db).settle(ctx.admission, {
         clientId: event.clientId,
         keyId: event.keyId,
         model: event.model,

@@ -7,7 +7,8 @@ import { admit, release, sweepExpiredReservations, type Admission, type Refusal 
 import { costOf, estimateCost } from "@/lib/coins/cost";
 import { formatMicro, parseCoins } from "@/lib/coins/decimal";
 import type { PoolConfig } from "@/lib/coins/pool";
-import { accountingTotals, recordRefusal, settle, type Usage } from "@/lib/coins/settle";
+import { accountingTotals, recordRefusal, settle, settleMany, type Usage } from "@/lib/coins/settle";
+import { SettleQueue } from "@/lib/coins/settle-queue";
 import { backends, createServerDatabase, type TestDatabase } from "../helpers/db";
 import { insertClient } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
@@ -295,6 +296,98 @@ describe.each(backends())("coin accounting on $name", (backend) => {
       await settle(db, admission, usageFor(c, 100, 100));
       expect(await balanceOf(db, c.clientId)).toBe("9.700000");
       expect((await expectCountersAgree(db, c.clientId)).coins).toBe("0.300000");
+    });
+  });
+
+  describe("batched settlement (settleMany, SettleQueue)", () => {
+    it("records many requests of several clients in one statement, exactly as one by one", async () => {
+      const a = await newClient(db);
+      const b = await newClient(db);
+      const cfg = pool(100, 0);
+      await setPool(db, a.clientId, "10");
+      await setPool(db, b.clientId, "10");
+      const admitA = () => admit(db, { clientId: a.clientId, pool: cfg, estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S });
+      const a1 = reserved(await admitA());
+      const a2 = reserved(await admitA());
+      const swept = reserved(await admitA());
+      // The sweeper returned this one already: it must not be credited twice.
+      await db.delete(coinReservations).where(eq(coinReservations.id, swept.reservationId));
+      await db.execute(sql`update coin_pools set balance = balance + ${swept.amount}::numeric where client_id = ${a.clientId}`);
+      const b1 = reserved(await admit(db, { clientId: b.clientId, pool: cfg, estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S }));
+      const day1 = new Date("2026-03-05T23:59:00.000Z");
+      const day2 = new Date("2026-03-06T00:01:00.000Z");
+
+      await settleMany(db, [
+        { admission: a1, usage: usageFor(a, 100, 400, { at: day1 }) }, // 0.9
+        { admission: a2, usage: usageFor(a, 100, 0, { at: day2, keyId: null }) }, // 0.1, no key
+        { admission: swept, usage: usageFor(a, 0, 50, { at: day2 }) }, // 0.1
+        { admission: b1, usage: usageFor(b, 10, 10, { at: day1, status: 502, errorCode: "upstream_error" }) }, // 0.03
+        { admission: { kind: "unlimited" }, usage: usageFor(b, 1000, 0, { at: day2 }) }, // 1.0, pool untouched
+      ]);
+
+      expect(await balanceOf(db, a.clientId)).toBe("8.900000"); // 10 − 0.9 − 0.1 − 0.1
+      expect(await balanceOf(db, b.clientId)).toBe("9.970000"); // 10 − 0.03
+      expect(await reservationsOf(db, a.clientId)).toEqual([]);
+      expect(await reservationsOf(db, b.clientId)).toEqual([]);
+      const totalsA = await accountingTotals(db, a.clientId);
+      expect(totalsA.requestLog).toEqual({ requests: "3", inputTokens: "200", outputTokens: "450", coins: "1.100000" });
+      expect(totalsA.clients).toEqual(totalsA.requestLog);
+      expect(totalsA.clientModelUsage).toEqual(totalsA.requestLog);
+      expect(totalsA.clientDailyUsage).toEqual(totalsA.requestLog);
+      // The request without a key is in the log and the client's counters, not in any key's.
+      expect(totalsA.apiKeys).toEqual({ requests: "2", inputTokens: "100", outputTokens: "450", coins: "1.000000" });
+      expect(await expectCountersAgree(db, b.clientId)).toEqual({ requests: "2", inputTokens: "1010", outputTokens: "10", coins: "1.030000" });
+      const days = await db
+        .select({ day: clientDailyUsage.day, requests: clientDailyUsage.requests, coins: clientDailyUsage.coinsSpent })
+        .from(clientDailyUsage)
+        .where(eq(clientDailyUsage.clientId, a.clientId))
+        .orderBy(clientDailyUsage.day);
+      expect(days).toEqual([
+        { day: "2026-03-05", requests: 1, coins: "0.900000" },
+        { day: "2026-03-06", requests: 2, coins: "0.200000" },
+      ]);
+      const [client] = await db.select().from(clients).where(eq(clients.id, a.clientId));
+      expect(client?.lastUsedAt?.getTime()).toBe(day2.getTime());
+      // Settled admissions are finished: a repeat records nothing.
+      await settleMany(db, [{ admission: a1, usage: usageFor(a, 100, 400) }]);
+      expect((await accountingTotals(db, a.clientId)).requestLog.requests).toBe("3");
+    });
+
+    it("groups concurrent settlements into few statements and keeps every counter equal to the log", async () => {
+      const c = await newClient(db);
+      await setPool(db, c.clientId, "1000");
+      const cfg = pool(1000, 0);
+      const n = 300;
+      const admissions = await Promise.all(
+        Array.from({ length: n }, () => admit(db, { clientId: c.clientId, pool: cfg, estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S })),
+      );
+      const queue = new SettleQueue(db);
+      await Promise.all(admissions.map((adm, i) => queue.settle(reserved(adm), usageFor(c, 100, i % 2 ? 400 : 0))));
+      expect(queue.stats.requests).toBe(n);
+      expect(queue.stats.statements).toBeLessThan(n / 4);
+      expect(queue.pending).toBe(0);
+      // 150 × 0.9 + 150 × 0.1 = 150 coins
+      expect(await expectCountersAgree(db, c.clientId)).toEqual({ requests: "300", inputTokens: "30000", outputTokens: "60000", coins: "150.000000" });
+      expect(await balanceOf(db, c.clientId)).toBe("850.000000");
+      expect(await reservationsOf(db, c.clientId)).toEqual([]);
+    });
+
+    it("settles the rest of a batch one by one when one request in it cannot be recorded", async () => {
+      const c = await newClient(db);
+      const queue = new SettleQueue(db);
+      const unlimited = (): Admission => ({ kind: "unlimited" });
+      const ghost = { clientId: "00000000-0000-4000-8000-000000000000", keyId: c.keyId }; // no such client
+      const results = await Promise.allSettled([
+        queue.settle(unlimited(), usageFor(c, 1, 1)), // sent alone (the queue was idle)
+        queue.settle(unlimited(), usageFor(c, 2, 2)), // the next batch: four requests, one bad
+        queue.settle(unlimited(), usageFor(ghost, 3, 3)),
+        queue.settle(unlimited(), usageFor(c, 4, 4)),
+        queue.settle(unlimited(), usageFor(c, 5, 5)),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"]);
+      expect(await expectCountersAgree(db, c.clientId)).toMatchObject({ requests: "4", inputTokens: "12" });
+      const [ghostRows] = await rows<{ n: number }>(db, sql`select count(*)::int as n from request_log where client_id = ${ghost.clientId}`);
+      expect(ghostRows?.n).toBe(0);
     });
   });
 
