@@ -5,6 +5,7 @@
 import type { EndpointConfig } from "@/lib/config/schema";
 import { ENDPOINT_BUILTIN_ECHO } from "@/lib/config/schema";
 import { EchoUpstream } from "./echo";
+import { httpFetch, type HttpRequestInit } from "./http-client";
 
 export interface Upstream {
   /** How logs and the request log name the endpoint: its URL without credentials or query, or "builtin:echo". */
@@ -38,7 +39,7 @@ export function endpointLabel(url: string): string {
   }
 }
 
-/** A short, secret-free description of a fetch failure ("ECONNREFUSED", "UND_ERR_SOCKET"…). */
+/** A short, secret-free description of a connection failure ("ECONNREFUSED", "ECONNRESET"…). */
 function failureReason(err: unknown): string {
   let cur: unknown = err;
   for (let depth = 0; depth < 4 && cur; depth++) {
@@ -56,7 +57,7 @@ export class HttpUpstream implements Upstream {
 
   constructor(
     private readonly endpoint: EndpointConfig,
-    private readonly fetchImpl: typeof fetch = fetch,
+    private readonly fetchImpl: (url: string, init: HttpRequestInit) => Promise<Response> = httpFetch,
   ) {
     this.base = endpoint.url.replace(/\/+$/, "");
     this.label = endpointLabel(endpoint.url);
@@ -84,7 +85,8 @@ export class HttpUpstream implements Upstream {
       payload = JSON.stringify(this.endpoint.model ? { ...body, model: this.endpoint.model } : body);
     }
     try {
-      return await this.fetchImpl(this.base + path, { method, headers, body: payload, signal, redirect: "manual" });
+      // No redirects are followed (httpFetch never does): a 3xx is a misconfigured endpoint.
+      return await this.fetchImpl(this.base + path, { method, headers, body: payload, signal });
     } catch (err) {
       if (signal.aborted) throw err; // timeout or caller gone: the pipeline knows which
       throw new UpstreamConnectionError(failureReason(err));
