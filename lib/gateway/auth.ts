@@ -13,6 +13,7 @@ import type { Executor } from "@/lib/db/client";
 import { findKeyByHash } from "@/lib/keys/queries";
 import { hashApiKey } from "@/lib/keys/secret";
 import { clientDeactivated, invalidApiKey, missingApiKey } from "./errors";
+import type { GatewayRequest } from "./request";
 
 export const AUTH_CACHE_TTL_MS = 500;
 const AUTH_CACHE_MAX_ENTRIES = 10_000;
@@ -81,8 +82,8 @@ export class KeyCache {
  * The caller of a gateway request, or a GatewayError: missing_api_key (401), invalid_api_key
  * (401, unknown or revoked key), client_deactivated (403).
  */
-export async function authenticate(ex: Executor, request: Request, cache?: KeyCache): Promise<Caller> {
-  const token = bearerToken(request.headers.get("authorization"));
+export async function authenticate(ex: Executor, request: GatewayRequest, cache?: KeyCache): Promise<Caller> {
+  const token = bearerToken(request.header("authorization"));
   if (!token) throw missingApiKey();
   const hash = hashApiKey(token);
   const now = Date.now();

@@ -6,41 +6,27 @@
  */
 import { z } from "zod";
 import { BODY_LIMIT_BYTES, bodyTooLarge, invalidBody } from "./errors";
+import type { GatewayRequest } from "./request";
 
 /**
- * The body as text, streaming it and stopping as soon as it passes `limit` bytes (413). A
- * Content-Length above the limit is refused before reading anything.
+ * The body as text; reading stops as soon as it passes `limit` bytes (413). A Content-Length above
+ * the limit is refused before reading anything.
  */
-export async function readBodyText(request: Request, limit: number = BODY_LIMIT_BYTES): Promise<string> {
-  const declared = Number(request.headers.get("content-length"));
-  if (Number.isFinite(declared) && declared > limit) {
-    await request.body?.cancel().catch(() => {});
-    throw bodyTooLarge();
+export async function readBodyText(request: GatewayRequest, limit: number = BODY_LIMIT_BYTES): Promise<string> {
+  const declared = Number(request.header("content-length"));
+  if (Number.isFinite(declared) && declared > limit) throw bodyTooLarge();
+  let bytes: Uint8Array | null;
+  try {
+    bytes = await request.readBody(limit);
+  } catch {
+    throw invalidBody("The request body could not be read.");
   }
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    let step: ReadableStreamReadResult<Uint8Array>;
-    try {
-      step = await reader.read();
-    } catch {
-      throw invalidBody("The request body could not be read.");
-    }
-    if (step.done) break;
-    size += step.value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      throw bodyTooLarge();
-    }
-    chunks.push(step.value);
-  }
-  return Buffer.concat(chunks, size).toString("utf8");
+  if (bytes === null) throw bodyTooLarge();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
 }
 
 /** The body as a JSON object (400 invalid_body when it is not JSON or not an object). */
-export async function readJsonObject(request: Request): Promise<Record<string, unknown>> {
+export async function readJsonObject(request: GatewayRequest): Promise<Record<string, unknown>> {
   const text = await readBodyText(request);
   if (text.trim() === "") throw invalidBody("The request body is empty; send a JSON object.");
   let value: unknown;

@@ -11,6 +11,7 @@ import type { Db } from "@/lib/db/client";
 import { consents } from "@/lib/db/schema";
 import { JSON_HEADERS } from "./answers";
 import { authenticate, type KeyCache } from "./auth";
+import type { GatewayRequest } from "./request";
 import { modelNotFound } from "./errors";
 
 /** What the model endpoints need of the gateway. */
@@ -22,7 +23,7 @@ export interface ModelDeps {
 }
 
 /** The models this key may use now (not blocked, consent satisfied, client has a pool). */
-export async function usableModels(deps: ModelDeps, request: Request): Promise<ModelConfig[]> {
+export async function usableModels(deps: ModelDeps, request: GatewayRequest): Promise<ModelConfig[]> {
   const config = deps.getConfig();
   const db = await deps.getDb();
   const caller = await authenticate(db, request, deps.keyCache);
@@ -48,13 +49,13 @@ export async function usableModels(deps: ModelDeps, request: Request): Promise<M
 const modelObject = (m: ModelConfig) => ({ id: m.name, object: "model", created: 0, owned_by: "lumen" });
 
 /** GET /v1/models. */
-export async function listModels(deps: ModelDeps, request: Request): Promise<Response> {
+export async function listModels(deps: ModelDeps, request: GatewayRequest): Promise<Response> {
   const models = await usableModels(deps, request);
   return Response.json({ object: "list", data: models.map(modelObject) }, { headers: JSON_HEADERS });
 }
 
 /** GET /v1/models/{model}: the name is taken from the request path (it may contain "/"). */
-export async function retrieveModel(deps: ModelDeps, request: Request): Promise<Response> {
+export async function retrieveModel(deps: ModelDeps, request: GatewayRequest): Promise<Response> {
   const name = modelNameFromPath(new URL(request.url).pathname);
   const models = await usableModels(deps, request);
   const found = name === null ? undefined : models.find((m) => m.name === name);

@@ -11,8 +11,9 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Gateway } from "./pipeline";
+import type { GatewayRequest } from "./request";
 
-type Handler = (request: Request) => Promise<Response>;
+type Handler = (request: GatewayRequest) => Promise<Response>;
 
 const MODELS = "/v1/models";
 
@@ -33,46 +34,57 @@ export function gatewayRoute(gateway: Gateway, method: string | undefined, url: 
   return null;
 }
 
-function fetchHeaders(req: IncomingMessage): Headers {
-  const headers = new Headers();
-  const raw = req.rawHeaders;
-  for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!;
-    // HTTP/2 pseudo-headers and hop-by-hop headers are not the application's business.
-    if (name.charCodeAt(0) === 58 /* : */) continue;
-    headers.append(name, raw[i + 1]!);
-  }
-  return headers;
-}
-
-/** The request body as a web stream that pulls from the socket on demand (the pipeline caps it). */
-function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      req.on("data", (chunk: Buffer) => {
-        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        if ((controller.desiredSize ?? 1) <= 0) req.pause();
-      });
-      req.once("end", () => {
-        try {
-          controller.close();
-        } catch {}
-      });
-      req.once("error", (err) => {
-        try {
-          controller.error(err);
-        } catch {}
+/** The node request as the pipeline reads it (request.ts). */
+function gatewayRequest(req: IncomingMessage, url: string, signal: AbortSignal): GatewayRequest {
+  return {
+    url,
+    signal,
+    header(name) {
+      const value = req.headers[name.toLowerCase()];
+      if (value === undefined) return null;
+      return Array.isArray(value) ? value.join(", ") : value;
+    },
+    readBody(limit) {
+      return new Promise<Uint8Array | null>((resolve, reject) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const cleanup = () => {
+          req.off("data", onData);
+          req.off("end", onEnd);
+          req.off("error", onError);
+          req.off("close", onClose);
+        };
+        const onData = (chunk: Buffer) => {
+          size += chunk.byteLength;
+          if (size > limit) {
+            cleanup();
+            req.resume(); // discard the rest; the answer (413) is sent meanwhile
+            resolve(null);
+            return;
+          }
+          chunks.push(chunk);
+        };
+        const onEnd = () => {
+          cleanup();
+          resolve(Buffer.concat(chunks, size));
+        };
+        const onError = (err: Error) => {
+          cleanup();
+          reject(err);
+        };
+        const onClose = () => {
+          if (req.complete) return;
+          cleanup();
+          reject(new Error("the connection closed before the end of the request body"));
+        };
+        if (req.readableEnded) return resolve(new Uint8Array(0));
+        req.on("data", onData);
+        req.on("end", onEnd);
+        req.on("error", onError);
+        req.on("close", onClose);
       });
     },
-    pull() {
-      req.resume();
-    },
-    cancel() {
-      // Stop reading; whatever else the caller sends is discarded with the connection.
-      req.removeAllListeners("data");
-      req.resume();
-    },
-  }, { highWaterMark: 4 });
+  };
 }
 
 /** Writes a chunk, waiting for the socket to drain when its buffer is full; false when the caller left. */
@@ -99,15 +111,7 @@ export async function serveGateway(handler: Handler, req: IncomingMessage, res: 
     if (!res.writableFinished) caller.abort();
   };
   res.once("close", gone);
-  const method = req.method ?? "GET";
-  const request = new Request(origin + (req.url ?? "/"), {
-    method,
-    headers: fetchHeaders(req),
-    body: method === "GET" || method === "HEAD" ? undefined : bodyStream(req),
-    signal: caller.signal,
-    // @ts-expect-error -- undici needs `duplex` for a streamed request body; not yet in lib.dom's RequestInit.
-    duplex: "half",
-  });
+  const request = gatewayRequest(req, origin + (req.url ?? "/"), caller.signal);
 
   let response: Response;
   try {

@@ -45,6 +45,7 @@ import {
 } from "./errors";
 import { listModels, retrieveModel, type ModelDeps } from "./models";
 import { noUsage, observe, Settlement, type Admitted, type GatewayHooks } from "./settlement";
+import { fromFetchRequest, isFetchRequest, type GatewayRequest } from "./request";
 import { relayStream } from "./stream";
 import { estimateEmbeddingTokens, estimatePromptTokens } from "./tokens";
 import { UpstreamConnectionError, UpstreamDeadline, type Upstream } from "./upstream";
@@ -69,11 +70,11 @@ export interface GatewayOptions {
 }
 
 export interface Gateway {
-  listModels(request: Request): Promise<Response>;
+  listModels(request: Request | GatewayRequest): Promise<Response>;
   /** GET /v1/models/{model}: the name is taken from the request path (it may contain "/"). */
-  retrieveModel(request: Request): Promise<Response>;
-  chatCompletions(request: Request): Promise<Response>;
-  embeddings(request: Request): Promise<Response>;
+  retrieveModel(request: Request | GatewayRequest): Promise<Response>;
+  chatCompletions(request: Request | GatewayRequest): Promise<Response>;
+  embeddings(request: Request | GatewayRequest): Promise<Response>;
   readonly endpoints: EndpointRegistry;
   /** Resolves when every settlement started so far has finished ("after-answer" mode). */
   idle(): Promise<void>;
@@ -96,7 +97,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
 
   /** Every check before the upstream call; the result holds a reservation and an endpoint. */
   const admitRequest = async (
-    request: Request,
+    request: GatewayRequest,
     kind: "chat" | "embeddings",
   ): Promise<{ ctx: Admitted; body: Record<string, unknown> }> => {
     const startedAt = performance.now();
@@ -181,7 +182,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     }
   };
 
-  const proxy = async (request: Request, kind: "chat" | "embeddings"): Promise<Response> => {
+  const proxy = async (request: GatewayRequest, kind: "chat" | "embeddings"): Promise<Response> => {
     const { ctx, body } = await admitRequest(request, kind);
     const settlement = new Settlement(ctx, hooks);
     const deadline = new UpstreamDeadline(request.signal, ctx.config.api.upstream_timeout_s * 1000);
@@ -226,11 +227,12 @@ export function createGateway(opts: GatewayOptions): Gateway {
     }
   };
 
-  const handle = (fn: (request: Request) => Promise<Response>) => async (request: Request) => {
+  const handle = (fn: (request: GatewayRequest) => Promise<Response>) => async (request: Request | GatewayRequest) => {
+    const r = isFetchRequest(request) ? fromFetchRequest(request) : request;
     try {
-      return await fn(request);
+      return await fn(r);
     } catch (err) {
-      return errorResponse(err, { path: new URL(request.url).pathname });
+      return errorResponse(err, { path: new URL(r.url).pathname });
     }
   };
 

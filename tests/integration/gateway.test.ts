@@ -18,6 +18,7 @@ import { grantConsent } from "@/lib/access/consent";
 import { costOf } from "@/lib/coins/cost";
 import { formatMicro, parseCoins } from "@/lib/coins/decimal";
 import { accountingTotals } from "@/lib/coins/settle";
+import { gatewayRoute, serveGateway as serveNodeRequest } from "@/lib/gateway/node";
 import { EndpointRegistry } from "@/lib/gateway/endpoints";
 import { KeyCache } from "@/lib/gateway/auth";
 import { createGateway, notAllowed, type Gateway, type SettledEvent } from "@/lib/gateway/pipeline";
@@ -77,6 +78,10 @@ function requestBody(req: http.IncomingMessage): ReadableStream<Uint8Array> {
 
 async function serveGateway(gw: Gateway): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer(async (req, res) => {
+    // What server.ts serves itself goes through the production adapter (lib/gateway/node.ts)…
+    const handler = gatewayRoute(gw, req.method, req.url);
+    if (handler) return void serveNodeRequest(handler, req, res, `http://${req.headers.host}`);
+    // …the rest (405s, unknown paths) as the route handlers get it under Next: a Fetch Request.
     const controller = new AbortController();
     res.on("close", () => {
       if (!res.writableFinished) controller.abort();
