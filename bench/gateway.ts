@@ -393,7 +393,7 @@ interface Scenario {
   n: number;
   direct: Phase;
   lumen: Phase;
-  /** Request-log rows written during the Lumen phase (all settled before their answer arrived). */
+  /** Request-log rows written during the Lumen phase (Lumen settles right after answering; counted once they are in). */
   logged: number;
 }
 
@@ -468,8 +468,8 @@ function writeConfig(dir: string, lumenPort: number, upstreamPort: number): { fi
 
 /**
  * Reference measurements, taken after the accounting check (their rows belong to another client):
- * the bare HTTP hop into Lumen (/healthz is served by Next) and the settlement statement alone, which the gateway runs
- * before a JSON answer leaves (settleMode "before-answer") and before a stream's last byte.
+ * the bare HTTP hop into Lumen (/healthz is served by Next) and the settlement statement alone, which the server
+ * runs right after each answer (settleMode "after-answer"), grouped with concurrent ones (lib/coins/settle-queue.ts).
  */
 async function whereTheTimeGoes(db: Db, origin: string, upstreamPort: number, concurrency: number) {
   const sequential = async (n: number, fn: () => Promise<unknown>) => {
@@ -575,6 +575,15 @@ async function main() {
     const direct: Target = { label: "direct", url: `http://127.0.0.1:${upstream.port}/v1/chat/completions`, headers: json };
     const lumen: Target = { label: "Lumen", url: `${origin}/v1/chat/completions`, headers: { ...json, authorization: `Bearer ${apiKey}` } };
     const logCount = async () => Number((await rows<{ n: number }>(db, sql`select count(*)::int as n from request_log`))[0]?.n ?? 0);
+    /** Log rows written since `before`: Lumen settles after answering, so the last ones may take a few ms. */
+    const loggedSince = async (before: number, expected: number) => {
+      let logged = (await logCount()) - before;
+      for (let waited = 0; logged < expected && waited < 5_000; waited += 20) {
+        await new Promise((r) => setTimeout(r, 20));
+        logged = (await logCount()) - before;
+      }
+      return logged;
+    };
 
     console.log(
       `Lumen gateway bench · upstream latency ${opt.latency} ms · PostgreSQL ${pg?.v} (${run.name}) · Lumen DB pool ${poolSize} · node ${process.version} · ${os.cpus().length} CPUs, ${pct(busyBefore)} busy in the 2 s before the run (load average ${os
@@ -609,7 +618,7 @@ async function main() {
         const before = await logCount();
         const l = await runPhase(lumen, streaming, n, concurrency, meter);
         sentThroughLumen += n;
-        const s: Scenario = { streaming, concurrency, n, direct: d, lumen: l, logged: (await logCount()) - before };
+        const s: Scenario = { streaming, concurrency, n, direct: d, lumen: l, logged: await loggedSince(before, n) };
         scenarios.push(s);
         printScenario(s);
       }

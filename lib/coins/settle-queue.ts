@@ -6,7 +6,8 @@
  *
  * The queue runs ONE settleMany statement at a time per database handle; settlements that arrive
  * meanwhile wait for the next one, which records them all together. An idle queue adds no delay (a
- * lone settlement is sent at once); under load the batch grows by itself with the arrival rate. Each
+ * lone settlement is sent on the next turn of the event loop); under load the batch grows by itself
+ * with the arrival rate. Each
  * caller's promise resolves once its own request-log row and counters are committed, so the
  * guarantees of settle() hold unchanged: counters equal the log at every commit.
  *
@@ -43,7 +44,12 @@ export class SettleQueue {
   settle(admission: Admission, usage: Usage): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.waiting.push({ admission, usage, resolve, reject });
-      if (!this.running) void this.drain();
+      if (!this.running) {
+        this.running = true;
+        // Started on the next turn of the event loop: the caller's answer (after-answer mode) is
+        // written first, and settlements arriving in the same turn share the statement.
+        setImmediate(() => void this.drain());
+      }
     });
   }
 
@@ -53,7 +59,6 @@ export class SettleQueue {
   }
 
   private async drain(): Promise<void> {
-    this.running = true;
     try {
       while (this.waiting.length > 0) {
         const batch = this.waiting.splice(0, MAX_BATCH);

@@ -7,6 +7,7 @@ import { errorResponse, upstreamClientError, upstreamError } from "./errors";
 import { noUsage, reportedUsage, type Admitted, type Outcome, type Settlement } from "./settlement";
 import { estimateTokensFromChars } from "./tokens";
 import { UpstreamConnectionError, type Upstream, type UpstreamDeadline } from "./upstream";
+import { jsonResponse } from "./json-response";
 
 export const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
 
@@ -117,5 +118,5 @@ export async function forwardJson(
     errorCode: null,
   };
   await settleInTime(settlement.settle(outcome, upstream));
-  return new Response(text, { status: 200, headers: JSON_HEADERS });
+  return jsonResponse(text, 200, JSON_HEADERS);
 }

@@ -7,6 +7,7 @@
  * after `redact()` removes the endpoint's key and URL.
  */
 import { log } from "@/lib/log";
+import { jsonResponse } from "./json-response";
 
 export type GatewayErrorType =
   | "invalid_request_error"
@@ -160,7 +161,7 @@ export function upstreamClientError(status: number, body: unknown, secrets: Read
   return new GatewayError(status, text(e.type) ?? "invalid_request_error", text(e.code), message, text(e.param));
 }
 
-const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" } as const;
+const JSON_HEADERS: Record<string, string> = { "content-type": "application/json", "cache-control": "no-store" };
 
 /**
  * The HTTP answer for any failure. A GatewayError is answered as it is; anything else is our own
@@ -174,5 +175,5 @@ export function errorResponse(err: unknown, context: Record<string, unknown> = {
     log.error("gateway internal error", { ...context, error: err instanceof Error ? err.message : String(err) });
     e = internalError();
   }
-  return new Response(JSON.stringify(e.toJSON()), { status: e.status, headers: { ...JSON_HEADERS, ...e.headers } });
+  return jsonResponse(JSON.stringify(e.toJSON()), e.status, { ...JSON_HEADERS, ...e.headers });
 }

@@ -13,6 +13,7 @@ import { JSON_HEADERS } from "./answers";
 import { authenticate, type KeyCache } from "./auth";
 import type { GatewayRequest } from "./request";
 import { modelNotFound } from "./errors";
+import { jsonResponse } from "./json-response";
 
 /** What the model endpoints need of the gateway. */
 export interface ModelDeps {
@@ -51,7 +52,7 @@ const modelObject = (m: ModelConfig) => ({ id: m.name, object: "model", created:
 /** GET /v1/models. */
 export async function listModels(deps: ModelDeps, request: GatewayRequest): Promise<Response> {
   const models = await usableModels(deps, request);
-  return Response.json({ object: "list", data: models.map(modelObject) }, { headers: JSON_HEADERS });
+  return jsonResponse(JSON.stringify({ object: "list", data: models.map(modelObject) }), 200, JSON_HEADERS);
 }
 
 /** GET /v1/models/{model}: the name is taken from the request path (it may contain "/"). */
@@ -60,7 +61,7 @@ export async function retrieveModel(deps: ModelDeps, request: GatewayRequest): P
   const models = await usableModels(deps, request);
   const found = name === null ? undefined : models.find((m) => m.name === name);
   if (!found) throw modelNotFound(name ?? "");
-  return Response.json(modelObject(found), { headers: JSON_HEADERS });
+  return jsonResponse(JSON.stringify(modelObject(found)), 200, JSON_HEADERS);
 }
 
 /** `/v1/models/org%2Fname` or `/v1/models/org/name` → "org/name"; null when malformed. */

@@ -10,7 +10,9 @@
  * (SSE streams are never buffered), honouring back-pressure.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { errorResponse, internalError } from "./errors";
 import type { Gateway } from "./pipeline";
+import { jsonTextOf } from "./json-response";
 import type { GatewayRequest } from "./request";
 
 type Handler = (request: GatewayRequest) => Promise<Response>;
@@ -118,7 +120,7 @@ export async function serveGateway(handler: Handler, req: IncomingMessage, res: 
     response = await handler(request);
   } catch {
     // The pipeline answers every error itself; this is the last line of defence.
-    response = Response.json({ error: { message: "Internal error.", type: "server_error", param: null, code: "internal_error" } }, { status: 500 });
+    response = errorResponse(internalError());
   }
 
   const headers: Record<string, string | string[]> = {};
@@ -132,9 +134,17 @@ export async function serveGateway(handler: Handler, req: IncomingMessage, res: 
     res.end();
     return;
   }
+  const text = jsonTextOf(response);
+  if (text !== undefined) {
+    // The pipeline's JSON answers: one write with their length, without reading the body back.
+    void body.cancel().catch(() => {});
+    headers["content-length"] = String(Buffer.byteLength(text));
+    res.writeHead(response.status, headers);
+    res.end(text);
+    return;
+  }
   const isStream = (response.headers.get("content-type") ?? "").includes("text/event-stream");
   if (!isStream) {
-    // A JSON answer: one write with its length (no chunked framing).
     const bytes = new Uint8Array(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
     headers["content-length"] = String(bytes.byteLength);
     res.writeHead(response.status, headers);

@@ -61,10 +61,13 @@ export interface GatewayOptions {
   keyCache?: KeyCache | null;
   hooks?: GatewayHooks;
   /**
-   * When a successful non-streaming answer is settled. "before-answer" (default): the answer leaves
-   * after its request-log row is committed, so a caller that reads the counters next sees it.
-   * "after-answer": the answer leaves at once and settlement follows (saves one database round trip
-   * of latency; `idle()` waits for it). Streams always settle before their last byte.
+   * When a successful answer is settled. "before-answer" (default here): a JSON answer leaves, and
+   * a stream sends its last bytes, after its request-log row is committed, so a caller that reads the
+   * counters next sees it. "after-answer" (the server's default gateway): the answer leaves at once and
+   * the settlement follows within milliseconds (queued, lib/coins/settle-queue.ts) — a database round
+   * trip less on every call; `idle()` waits for it, and server.ts waits for it on shutdown. Either
+   * way the settlement's guarantees are the same: one transaction with the log row and the
+   * counters, and a failed settlement leaves the reservation for the sweeper.
    */
   settleMode?: "before-answer" | "after-answer";
 }
@@ -216,7 +219,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
         return await forwardJson(settlement, ctx, deadline, upstream, response, kind, settleInTime);
       }
       handedToStream = true;
-      return relayStream({ response, upstream, ctx, settlement, deadline, callerWantsUsage });
+      return relayStream({ response, upstream, ctx, settlement, deadline, callerWantsUsage, settleInTime });
     } finally {
       if (!handedToStream) {
         deadline.dispose();
@@ -280,6 +283,7 @@ export function defaultGateway(): Gateway {
   globalSlot.lumenGateway ??= createGateway({
     getDb: liveDb,
     getConfig: liveConfig,
+    settleMode: "after-answer",
     hooks: { refused: fanOut("refused"), settled: fanOut("settled") },
   });
   return globalSlot.lumenGateway;

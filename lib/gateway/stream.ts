@@ -114,13 +114,17 @@ export interface RelayArgs {
   settlement: Settlement;
   deadline: UpstreamDeadline;
   callerWantsUsage: boolean;
+  /** Awaits the settlement ("before-answer"), or lets it finish in the background ("after-answer"). */
+  settleInTime: (work: Promise<void>) => Promise<void>;
 }
 
 /**
  * Pipes the upstream's SSE to the caller as it arrives (pull-based: the upstream is read only as
  * fast as the caller reads). Settles exactly once: at the end of the stream, when the upstream
  * fails or times out (an error event is sent, then the stream closes), or when the caller goes away
- * (request aborted or response stream cancelled; the upstream request is aborted).
+ * (request aborted or response stream cancelled; the upstream request is aborted). In
+ * "before-answer" mode the stream closes only after its request is recorded; in "after-answer" mode
+ * the last bytes leave at once and the settlement follows.
  */
 export function relayStream(a: RelayArgs): Response {
   const reader = (a.response.body as ReadableStream<Uint8Array>).getReader();
@@ -128,14 +132,14 @@ export function relayStream(a: RelayArgs): Response {
   const encoder = new TextEncoder();
   const tap = new SseTap(a.callerWantsUsage);
 
-  // The first end wins; every later path awaits the same settlement, so the stream never closes
-  // before its request is recorded.
+  // The first end wins; every later path awaits the same settlement (before-answer mode: the stream
+  // never closes before its request is recorded).
   let finishing: Promise<void> | null = null;
   const finish = (end: StreamEnd): Promise<void> =>
     (finishing ??= (async () => {
       const timedOut = a.deadline.cause === "timeout";
       a.deadline.dispose();
-      await a.settlement.settle(tap.outcome(end, a.ctx, timedOut), a.upstream);
+      await a.settleInTime(a.settlement.settle(tap.outcome(end, a.ctx, timedOut), a.upstream));
     })());
   a.deadline.onAbort((cause) => {
     reader.cancel().catch(() => {});

@@ -108,7 +108,8 @@ models:
 
     const sql = postgres(db.url, { max: 1, onnotice: () => {} });
     try {
-      const [t] = await sql`
+      // The servers settle after answering (a few ms later): wait until every reservation is gone.
+      const snapshot = () => sql`
         select
           (select count(*)::int from request_log) as log_requests,
           (select coalesce(sum(coins), 0)::text from request_log) as log_coins,
@@ -121,6 +122,11 @@ models:
           (select count(*)::int from coin_reservations) as open_reservations,
           (select (20 - balance)::text from coin_pools) as deducted,
           (select max(coins)::text from request_log) as max_cost`;
+      let [t] = await snapshot();
+      for (let waited = 0; waited < 10_000 && (t!.open_reservations !== 0 || t!.log_requests !== ok.length); waited += 50) {
+        await new Promise((r) => setTimeout(r, 50));
+        [t] = await snapshot();
+      }
       expect(t!.log_requests).toBe(ok.length);
       expect(t!.client_requests).toBe(ok.length);
       expect(t!.client_coins).toBe(t!.log_coins);

@@ -378,13 +378,15 @@ describe.each(backends())("coin accounting on $name", (backend) => {
       const unlimited = (): Admission => ({ kind: "unlimited" });
       const ghost = { clientId: "00000000-0000-4000-8000-000000000000", keyId: c.keyId }; // no such client
       const results = await Promise.allSettled([
-        queue.settle(unlimited(), usageFor(c, 1, 1)), // sent alone (the queue was idle)
-        queue.settle(unlimited(), usageFor(c, 2, 2)), // the next batch: four requests, one bad
+        // Queued in the same turn: one batch of five, one of them bad.
+        queue.settle(unlimited(), usageFor(c, 1, 1)),
+        queue.settle(unlimited(), usageFor(c, 2, 2)),
         queue.settle(unlimited(), usageFor(ghost, 3, 3)),
         queue.settle(unlimited(), usageFor(c, 4, 4)),
         queue.settle(unlimited(), usageFor(c, 5, 5)),
       ]);
       expect(results.map((r) => r.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"]);
+      expect(queue.stats.largestBatch).toBe(1); // the batch of five failed; each was then sent alone
       expect(await expectCountersAgree(db, c.clientId)).toMatchObject({ requests: "4", inputTokens: "12" });
       const [ghostRows] = await rows<{ n: number }>(db, sql`select count(*)::int as n from request_log where client_id = ${ghost.clientId}`);
       expect(ghostRows?.n).toBe(0);
