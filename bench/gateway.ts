@@ -31,6 +31,8 @@ const USAGE = `Usage: npm run bench:gateway -- [options]
   --cn-requests N      timed requests per mode at the high concurrency (default 3,000)
   --concurrency N      the high concurrency (default 64)
   --warmup N           untimed requests per mode and target before timing (default 200)
+  --pool COINS         give the bench client a coin pool of this size (refilled hourly) instead of an
+                       unlimited one, so every request also reserves coins at admission (default: unlimited)
   --keep               keep the bench database afterwards (prints its name)
 Base server: env BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
 Profile the server: env BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" (written when it stops).
@@ -58,6 +60,8 @@ interface Options {
   concurrency: number;
   warmup: number;
   keep: boolean;
+  /** Coin pool of the bench client; null: unlimited (admission reserves nothing). */
+  pool: number | null;
 }
 
 function options(): Options {
@@ -77,6 +81,7 @@ function options(): Options {
         concurrency: { type: "string" },
         warmup: { type: "string" },
         keep: { type: "boolean" },
+        pool: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -91,6 +96,7 @@ function options(): Options {
       concurrency: whole(v.concurrency, 64, "concurrency", 2),
       warmup: whole(v.warmup, 200, "warmup", 0),
       keep: Boolean(v.keep),
+      pool: v.pool === undefined ? null : whole(v.pool, 0, "pool", 1),
     };
   } catch (err) {
     console.error(`bench: ${(err as Error).message}\n\n${USAGE}`);
@@ -437,7 +443,7 @@ async function seed(db: Db): Promise<string> {
   return key.plaintext;
 }
 
-function writeConfig(dir: string, lumenPort: number, upstreamPort: number): { file: string; config: LumenConfig } {
+function writeConfig(dir: string, lumenPort: number, upstreamPort: number, pool: number | null): { file: string; config: LumenConfig } {
   const doc = {
     app: { name: "Lumen bench", base_url: `http://127.0.0.1:${lumenPort}`, data_dir: path.join(dir, "data") },
     auth: { dev_login: false },
@@ -448,7 +454,11 @@ function writeConfig(dir: string, lumenPort: number, upstreamPort: number): { fi
     clients: {
       default: { max: 0 },
       // Unlimited pool: admission never refuses (and reserves nothing); settlement still logs and counts.
-      [CLIENT]: { max: -2, refresh: 0, starting: 0, model_access: { default: "allowed" } },
+      // --pool N: a real pool, so each request also reserves its estimate at admission.
+      [CLIENT]:
+        pool === null
+          ? { max: -2, refresh: 0, starting: 0, model_access: { default: "allowed" } }
+          : { max: pool, refresh: pool, starting: pool, model_access: { default: "allowed" } },
     },
     models: [
       {
@@ -562,7 +572,7 @@ async function main() {
     const apiKey = await seed(db);
     const [pg] = await rows<{ v: string }>(db, sql`select current_setting('server_version') as v`);
     const port = await freePort();
-    const { file: configFile, config } = writeConfig(run.tmpDir(), port, upstream.port);
+    const { file: configFile, config } = writeConfig(run.tmpDir(), port, upstream.port, opt.pool);
     const origin = await run.startNext(port, configFile);
 
     // Other work on the machine skews every number below: say how busy it was just before the run.
@@ -586,7 +596,7 @@ async function main() {
     };
 
     console.log(
-      `Lumen gateway bench · upstream latency ${opt.latency} ms · PostgreSQL ${pg?.v} (${run.name}) · Lumen DB pool ${poolSize} · node ${process.version} · ${os.cpus().length} CPUs, ${pct(busyBefore)} busy in the 2 s before the run (load average ${os
+      `Lumen gateway bench · upstream latency ${opt.latency} ms · coin pool ${opt.pool === null ? "unlimited" : fmt(opt.pool)} · PostgreSQL ${pg?.v} (${run.name}) · Lumen DB pool ${poolSize} · node ${process.version} · ${os.cpus().length} CPUs, ${pct(busyBefore)} busy in the 2 s before the run (load average ${os
         .loadavg()
         .map((x) => x.toFixed(2))
         .join(" ")})`,
@@ -683,6 +693,16 @@ async function main() {
       `  requests: clients ${totals.clients.requests} · api_keys ${totals.apiKeys.requests} · per model ${totals.clientModelUsage.requests} · per day ${totals.clientDailyUsage.requests}` +
         ` · rows not 200: ${bad?.not_ok} · usage estimated: ${bad?.estimated} → ${allOk ? "consistent" : "INCONSISTENT"}`,
     );
+    if (opt.pool !== null) {
+      const [p] = await rows<{ balance: string | null; open: number }>(
+        db,
+        sql`select (select balance::text from coin_pools) as balance, (select count(*)::int from coin_reservations) as open`,
+      );
+      const want = formatMicro(parseCoins(String(opt.pool)) - parseCoins(totals.requestLog.coins));
+      console.log(
+        `  pool balance ${p?.balance} = ${fmt(opt.pool)} − Σ log coins = ${want} → ${p?.balance === want ? "equal" : "DIFFERENT"} · open reservations ${p?.open}`,
+      );
+    }
 
     await whereTheTimeGoes(db, origin, upstream.port, opt.concurrency);
   } finally {

@@ -87,6 +87,14 @@ async function reserve(db: Db, input: AdmitInput, pool: PoolConfig): Promise<Adm
   // `cur` is the pattern for "the row before the update" on PostgreSQL < 18: SELECT … FOR UPDATE
   // waits for concurrent writers and then returns the latest committed version, and the UPDATE reads
   // its values from `cur`. The refused case writes only when the refill moved the anchor.
+  //
+  // `no_flush_wait` commits this statement asynchronously (synchronous_commit off for this
+  // transaction only): the pool row lock is released without waiting for the disk flush, which
+  // otherwise serialises a busy client's admissions behind one fsync each. Safe for money: if the
+  // database server crashes before the flush, the reservation is lost together with its deduction
+  // (the pool is as if it never happened), and the settlement — a normal durable commit, which
+  // flushes every earlier WAL record including this one — then charges the full cost against no
+  // reservation. Settlements, releases and every other write keep synchronous commits.
   const found = await rows<ReserveRow>(
     db,
     sql`with cur as (
@@ -107,10 +115,11 @@ async function reserve(db: Db, input: AdmitInput, pool: PoolConfig): Promise<Adm
           insert into coin_reservations (client_id, amount, expires_at)
           select client_id, take, ${at} + ${ttl}::float8 * interval '1 second' from cur where refilled > 0
           returning id, amount
-        )
+        ),
+        no_flush_wait as (select set_config('synchronous_commit', 'off', true) as setting)
         select r.id as reservation_id, r.amount::text as amount,
                ceil(extract(epoch from (cur.anchor + interval '1 hour' - ${at})))::int as next_refill_s
-        from cur left join reservation r on true`,
+        from cur cross join no_flush_wait left join reservation r on true`,
   );
   const row = found[0];
   if (!row) return null;
