@@ -8,6 +8,7 @@
  * and app instances, and holds the pool row lock only for the duration of that statement. (A client's
  * first admission also creates its pool row, in an idempotent statement of its own.)
  */
+import { randomUUID } from "node:crypto";
 import { sql, type SQL } from "drizzle-orm";
 import { rows, type Db, type Executor } from "@/lib/db/client";
 import { normalizeCoins, parseCoins } from "./decimal";
@@ -43,19 +44,37 @@ export const RESERVATION_GRACE_SECONDS = 60;
 const timestamp = (now: Date | undefined): SQL => (now ? sql`${now.toISOString()}::timestamptz` : sql`now()`);
 
 /**
- * Admits a request or refuses it. Unlimited pools (max −2) reserve nothing. Otherwise one statement
- * locks the pool row, applies the lazy whole-hour refill (the formula of store.ts/readPool) and, when
- * the refilled balance is above zero, subtracts min(estimate, balance) and inserts the reservation.
- * A missing pool is first created at `starting`.
+ * Admits a request or refuses it (admitMany of one). Unlimited pools (max −2) reserve nothing.
+ * Otherwise one statement locks the pool row, applies the lazy whole-hour refill (the formula of
+ * store.ts/readPool) and, when the refilled balance is above zero, subtracts min(estimate, balance)
+ * and inserts the reservation. A missing pool is first created at `starting`.
  */
 export async function admit(db: Db, input: AdmitInput): Promise<Admission | Refusal> {
+  const [result] = await admitMany(db, { ...input, estimates: [input.estimate] });
+  return result!;
+}
+
+export interface AdmitManyInput extends Omit<AdmitInput, "estimate"> {
+  /** One estimate per request of this client, in arrival order. */
+  estimates: readonly string[];
+}
+
+/**
+ * Admits several requests of one client in ONE statement, with exactly the outcome of admitting them
+ * one after another in the given order: each takes min(estimate, what is left) while something is
+ * left, and the first one that finds the balance at or below zero — and every later one — is
+ * refused. Results are in the order of `estimates`.
+ */
+export async function admitMany(db: Db, input: AdmitManyInput): Promise<(Admission | Refusal)[]> {
   const { pool } = input;
-  if (pool?.max === UNLIMITED_MAX) return { kind: "unlimited" };
+  if (pool?.max === UNLIMITED_MAX) return input.estimates.map(() => ({ kind: "unlimited" }));
   if (!pool || !hasPool(pool)) {
-    return { kind: "refused", reason: "blocked", retryAfterSeconds: null };
+    return input.estimates.map(() => ({ kind: "refused", reason: "blocked", retryAfterSeconds: null }));
   }
-  const estimate = parseCoins(input.estimate);
-  if (estimate < 0n) throw new RangeError(`estimate must not be negative: ${input.estimate}`);
+  for (const e of input.estimates) {
+    if (parseCoins(e) < 0n) throw new RangeError(`estimate must not be negative: ${e}`);
+  }
+  if (input.estimates.length === 0) return [];
 
   // The pool row exists from its first use on; creating it is a separate idempotent step because a
   // row inserted by a statement is invisible to that statement's own SELECT … FOR UPDATE.
@@ -71,22 +90,26 @@ export async function admit(db: Db, input: AdmitInput): Promise<Admission | Refu
 }
 
 interface ReserveRow {
-  reservation_id: string | null;
+  ord: number;
   amount: string | null;
   next_refill_s: number | string;
 }
 
 /** The admission statement; null when the client has no pool row yet. */
-async function reserve(db: Db, input: AdmitInput, pool: PoolConfig): Promise<Admission | Refusal | null> {
+async function reserve(db: Db, input: AdmitManyInput, pool: PoolConfig): Promise<(Admission | Refusal)[] | null> {
   const at = timestamp(input.now);
-  const estimate = sql`${normalizeCoins(input.estimate)}::numeric`;
   const ttl = input.timeoutSeconds + RESERVATION_GRACE_SECONDS;
+  // Reservation ids are made here so that each request knows its own.
+  const requests = input.estimates.map((estimate, ord) => ({ ord, id: randomUUID(), estimate: normalizeCoins(estimate) }));
   // Same refill as readPool (one implementation: refillSql).
   const { balance: refilled, anchor } = refillSql(sql`p`, at, pool);
 
   // `cur` is the pattern for "the row before the update" on PostgreSQL < 18: SELECT … FOR UPDATE
   // waits for concurrent writers and then returns the latest committed version, and the UPDATE reads
-  // its values from `cur`. The refused case writes only when the refill moved the anchor.
+  // its values from `cur`. `takes`: what is left before request i is the refilled balance minus the
+  // estimates of the requests before it (each earlier one took its whole estimate while anything was
+  // left), so sequential min(estimate, left) admission is a running sum. The refused case writes only
+  // when the refill moved the anchor.
   //
   // `no_flush_wait` commits this statement asynchronously (synchronous_commit off for this
   // transaction only): the pool row lock is released without waiting for the disk flush, which
@@ -97,41 +120,48 @@ async function reserve(db: Db, input: AdmitInput, pool: PoolConfig): Promise<Adm
   // reservation. Settlements, releases and every other write keep synchronous commits.
   const found = await rows<ReserveRow>(
     db,
-    sql`with cur as (
-          select client_id, refilled, anchor,
-                 case when refilled > 0 then least(${estimate}, refilled) else 0 end as take
-          from (
+    sql`with requests as (
+          select x.ord, x.id, x.estimate
+          from jsonb_to_recordset(${JSON.stringify(requests)}::jsonb) as x(ord int, id uuid, estimate numeric)
+        ),
+        cur as (
+          select client_id, refilled, anchor from (
             select p.client_id, ${refilled} as refilled, ${anchor} as anchor
             from coin_pools p where p.client_id = ${input.clientId}
             for update
           ) locked
         ),
+        takes as (
+          select ord, id, case when left_before > 0 then least(estimate, left_before) end as take
+          from (
+            select r.ord, r.id, r.estimate,
+                   cur.refilled - coalesce(sum(r.estimate) over (order by r.ord rows between unbounded preceding and 1 preceding), 0) as left_before
+            from requests r cross join cur
+          ) running
+        ),
         charged as (
-          update coin_pools p set balance = cur.refilled - cur.take, refilled_at = cur.anchor
+          update coin_pools p set balance = cur.refilled - coalesce((select sum(take) from takes), 0), refilled_at = cur.anchor
           from cur
           where p.client_id = cur.client_id and (cur.refilled > 0 or cur.anchor <> p.refilled_at)
         ),
         reservation as (
-          insert into coin_reservations (client_id, amount, expires_at)
-          select client_id, take, ${at} + ${ttl}::float8 * interval '1 second' from cur where refilled > 0
-          returning id, amount
+          insert into coin_reservations (id, client_id, amount, expires_at)
+          select id, ${input.clientId}, take, ${at} + ${ttl}::float8 * interval '1 second' from takes where take is not null
         ),
         no_flush_wait as (select set_config('synchronous_commit', 'off', true) as setting)
-        select r.id as reservation_id, r.amount::text as amount,
+        select t.ord, t.take::text as amount,
                ceil(extract(epoch from (cur.anchor + interval '1 hour' - ${at})))::int as next_refill_s
-        from cur cross join no_flush_wait left join reservation r on true`,
+        from takes t cross join cur cross join no_flush_wait
+        order by t.ord`,
   );
-  const row = found[0];
-  if (!row) return null;
-  if (row.reservation_id !== null && row.amount !== null) {
-    return { kind: "reserved", reservationId: row.reservation_id, clientId: input.clientId, amount: row.amount };
-  }
+  if (found.length === 0) return null;
   const refills = parseCoins(pool.refresh) > 0n;
-  return {
-    kind: "refused",
-    reason: "exhausted",
-    retryAfterSeconds: refills ? Math.max(1, Number(row.next_refill_s)) : null,
-  };
+  return found.map((row): Admission | Refusal => {
+    if (row.amount !== null) {
+      return { kind: "reserved", reservationId: requests[row.ord]!.id, clientId: input.clientId, amount: normalizeCoins(row.amount) };
+    }
+    return { kind: "refused", reason: "exhausted", retryAfterSeconds: refills ? Math.max(1, Number(row.next_refill_s)) : null };
+  });
 }
 
 /**

@@ -15,7 +15,8 @@
  * The pieces: access.ts (access check, refusals), settlement.ts (`Settlement`, hooks, outcomes),
  * answers.ts (non-streaming answers), stream.ts (SSE relay), models.ts (GET /v1/models).
  */
-import { admit, release } from "@/lib/coins/admission";
+import { release } from "@/lib/coins/admission";
+import { admissionQueue } from "@/lib/coins/admission-queue";
 import { estimateCost } from "@/lib/coins/cost";
 import { getConfig as liveConfig } from "@/lib/config";
 import { findModel } from "@/lib/config/resolve";
@@ -128,7 +129,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     if (!model || model.disabled) throw modelNotFound(modelName);
     const pool = await checkAccess(hooks, db, config, caller, model);
 
-    const admission = await admit(db, {
+    const admission = await admissionQueue(db).admit({
       clientId: caller.clientId,
       pool,
       estimate: estimateCost(model, promptTokens, maxTokens),

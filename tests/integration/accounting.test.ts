@@ -3,7 +3,8 @@ import { eq, sql } from "drizzle-orm";
 import { openDatabase, rows, type Db, type DbHandle } from "@/lib/db/client";
 import { apiKeys, clientDailyUsage, clients, coinPools, coinReservations, requestLog } from "@/lib/db/schema";
 import { modelSchema } from "@/lib/config/schema";
-import { admit, release, sweepExpiredReservations, type Admission, type Refusal } from "@/lib/coins/admission";
+import { admit, admitMany, release, sweepExpiredReservations, type Admission, type Refusal } from "@/lib/coins/admission";
+import { AdmissionQueue } from "@/lib/coins/admission-queue";
 import { costOf, estimateCost } from "@/lib/coins/cost";
 import { formatMicro, parseCoins } from "@/lib/coins/decimal";
 import type { PoolConfig } from "@/lib/coins/pool";
@@ -299,7 +300,7 @@ describe.each(backends())("coin accounting on $name", (backend) => {
     });
   });
 
-  describe("batched settlement (settleMany, SettleQueue)", () => {
+  describe("batched admission and settlement (admitMany, AdmissionQueue, settleMany, SettleQueue)", () => {
     it("records many requests of several clients in one statement, exactly as one by one", async () => {
       const a = await newClient(db);
       const b = await newClient(db);
@@ -351,6 +352,55 @@ describe.each(backends())("coin accounting on $name", (backend) => {
       // Settled admissions are finished: a repeat records nothing.
       await settleMany(db, [{ admission: a1, usage: usageFor(a, 100, 400) }]);
       expect((await accountingTotals(db, a.clientId)).requestLog.requests).toBe("3");
+    });
+
+    it("admits many requests in one statement exactly as one after another", async () => {
+      const estimates = ["0.3", "0.5", "0.4", "0.2", "0"];
+      const cfg = pool(10, 0);
+      const one = await newClient(db);
+      const many = await newClient(db);
+      await setPool(db, one.clientId, "1");
+      await setPool(db, many.clientId, "1");
+      const sequential: (Admission | Refusal)[] = [];
+      for (const estimate of estimates) {
+        sequential.push(await admit(db, { clientId: one.clientId, pool: cfg, estimate, timeoutSeconds: TIMEOUT_S }));
+      }
+      const batched = await admitMany(db, { clientId: many.clientId, pool: cfg, estimates, timeoutSeconds: TIMEOUT_S });
+      const shape = (r: Admission | Refusal) => (r.kind === "reserved" ? r.amount : r.kind);
+      expect(sequential.map(shape)).toEqual(["0.300000", "0.500000", "0.200000", "refused", "refused"]);
+      expect(batched.map(shape)).toEqual(sequential.map(shape));
+      expect(await balanceOf(db, many.clientId)).toBe(await balanceOf(db, one.clientId));
+      expect(await balanceOf(db, many.clientId)).toBe("0.000000");
+      const held = await reservationsOf(db, many.clientId);
+      expect(held.map((r) => r.id).sort()).toEqual(
+        batched.flatMap((r) => (r.kind === "reserved" ? [r.reservationId] : [])).sort(),
+      );
+      // A pool that refills: the refused ones say when.
+      const refilling = await newClient(db);
+      await setPool(db, refilling.clientId, "0", new Date());
+      const refused = await admitMany(db, { clientId: refilling.clientId, pool: pool(10, 5), estimates: ["1", "1"], timeoutSeconds: TIMEOUT_S });
+      for (const r of refused) expect(r).toMatchObject({ kind: "refused", reason: "exhausted", retryAfterSeconds: expect.any(Number) });
+    });
+
+    it("queues concurrent admissions of a client into few statements: no more reserved than the pool held", async () => {
+      const c = await newClient(db);
+      const cfg = pool(20, 0); // room for about 22 requests of 0.9 (estimates) each
+      const queue = new AdmissionQueue(db);
+      const results = await Promise.all(
+        Array.from({ length: 200 }, () => queue.admit({ clientId: c.clientId, pool: cfg, estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S })),
+      );
+      const admitted = results.filter((r): r is Extract<Admission, { kind: "reserved" }> => r.kind === "reserved");
+      expect(admitted.length).toBeGreaterThan(15);
+      expect(admitted.length).toBeLessThan(30);
+      for (const r of results) if (r.kind !== "reserved") expect(r).toMatchObject({ kind: "refused", reason: "exhausted" });
+      expect(queue.stats.statements).toBeLessThan(50);
+      const reservedTotal = admitted.reduce((sum, r) => sum + parseCoins(r.amount), 0n);
+      expect(formatMicro(parseCoins("20") - reservedTotal)).toBe(await balanceOf(db, c.clientId));
+      expect(await balanceOf(db, c.clientId)).toBe("0.000000");
+      await Promise.all(admitted.map((a) => settle(db, a, usageFor(c, 100, 400))));
+      const logged = await expectCountersAgree(db, c.clientId);
+      expect(await balanceOf(db, c.clientId)).toBe(formatMicro(parseCoins("20") - parseCoins(logged.coins)));
+      expect(await reservationsOf(db, c.clientId)).toEqual([]);
     });
 
     it("groups concurrent settlements into few statements and keeps every counter equal to the log", async () => {
