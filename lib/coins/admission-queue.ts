@@ -9,7 +9,8 @@
  */
 import type { Db } from "@/lib/db/client";
 import { admit, admitMany, type Admission, type AdmitInput, type Refusal } from "./admission";
-import { UNLIMITED_MAX } from "./pool";
+import { BatchStats, perHandle } from "./batching";
+import { hasPool } from "./pool";
 
 /** Requests per statement at most. */
 export const MAX_ADMISSION_BATCH = 256;
@@ -29,14 +30,14 @@ interface Lane {
 
 export class AdmissionQueue {
   private readonly lanes = new Map<string, Lane>();
-  /** Statements sent and requests admitted (for tests and benchmarks). */
-  readonly stats = { statements: 0, requests: 0, largestBatch: 0 };
+  readonly stats = new BatchStats();
 
   constructor(private readonly db: Db) {}
 
   admit(input: AdmitInput): Promise<Result> {
-    // Nothing to write: no queue.
-    if (!input.pool || input.pool.max === UNLIMITED_MAX || input.now) return admit(this.db, input);
+    // Unlimited, blocked or missing pools write nothing: no queue. A request with its own clock
+    // (`now`, tests) is admitted alone, since a batch shares one clock.
+    if (!input.pool || !hasPool(input.pool) || input.now) return admit(this.db, input);
     const key = `${input.clientId}|${input.pool.max}|${input.pool.refresh}|${input.pool.starting}|${input.timeoutSeconds}`;
     let lane = this.lanes.get(key);
     if (!lane) {
@@ -67,7 +68,7 @@ export class AdmissionQueue {
     const first = batch[0]!.input;
     try {
       const results = await admitMany(this.db, { ...first, estimates: batch.map((w) => w.input.estimate) });
-      this.count(batch.length);
+      this.stats.count(batch.length);
       batch.forEach((w, i) => w.resolve(results[i]!));
       return;
     } catch (err) {
@@ -79,28 +80,13 @@ export class AdmissionQueue {
     for (const w of batch) {
       try {
         w.resolve(await admit(this.db, w.input));
-        this.count(1);
+        this.stats.count(1);
       } catch (err) {
         w.reject(err);
       }
     }
   }
-
-  private count(n: number) {
-    this.stats.statements++;
-    this.stats.requests += n;
-    this.stats.largestBatch = Math.max(this.stats.largestBatch, n);
-  }
 }
-
-const queues = new WeakMap<Db, AdmissionQueue>();
 
 /** The admission queue of a database handle (one per handle and process). */
-export function admissionQueue(db: Db): AdmissionQueue {
-  let q = queues.get(db);
-  if (!q) {
-    q = new AdmissionQueue(db);
-    queues.set(db, q);
-  }
-  return q;
-}
+export const admissionQueue = perHandle((db) => new AdmissionQueue(db));

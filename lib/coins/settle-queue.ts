@@ -16,6 +16,7 @@
  */
 import type { Db } from "@/lib/db/client";
 import type { Admission } from "./admission";
+import { BatchStats, perHandle } from "./batching";
 import { settleMany, type SettleItem, type Usage } from "./settle";
 
 /** How long an idle queue waits before sending, to gather settlements arriving meanwhile. */
@@ -37,8 +38,7 @@ const isDeadlock = (err: unknown) => {
 export class SettleQueue {
   private waiting: Waiting[] = [];
   private running = false;
-  /** Statements sent and requests recorded (for tests and benchmarks). */
-  readonly stats = { statements: 0, requests: 0, largestBatch: 0 };
+  readonly stats = new BatchStats();
 
   constructor(private readonly db: Db) {}
 
@@ -99,20 +99,9 @@ export class SettleQueue {
 
   private async send(batch: readonly SettleItem[]): Promise<void> {
     await settleMany(this.db, batch);
-    this.stats.statements++;
-    this.stats.requests += batch.length;
-    this.stats.largestBatch = Math.max(this.stats.largestBatch, batch.length);
+    this.stats.count(batch.length);
   }
 }
-
-const queues = new WeakMap<Db, SettleQueue>();
 
 /** The settlement queue of a database handle (one per handle and process). */
-export function settleQueue(db: Db): SettleQueue {
-  let q = queues.get(db);
-  if (!q) {
-    q = new SettleQueue(db);
-    queues.set(db, q);
-  }
-  return q;
-}
+export const settleQueue = perHandle((db) => new SettleQueue(db));

@@ -1,9 +1,8 @@
 /**
  * JSON answers of the gateway. They are standard `Response`s (the route handlers return them to
  * Next as they are), tagged with their text so that server.ts's node adapter writes that text at
- * once instead of reading the body stream back (which cost ~1 ms per answer at concurrency 1,
- * bench/gateway). The tag is a registered symbol because Next's bundle and server.ts's bundle each
- * hold their own copy of this module.
+ * once instead of reading the body's web stream back and copying it. The tag is a registered symbol
+ * because Next's bundle and server.ts's bundle each hold their own copy of this module.
  */
 const TEXT = Symbol.for("lumen.gateway.json-text");
 

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
+import { freePort } from "../helpers/net";
 import os from "node:os";
 import path from "node:path";
 import OpenAI from "openai";
@@ -14,17 +14,6 @@ import { createServerDatabase } from "../helpers/db";
 // Two Lumen servers share one PostgreSQL database: the pool and the counters must stay exact.
 const base = process.env.E2E_DATABASE_URL?.trim();
 const SECRET = "two-instances-secret-two-instances-secret";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on("error", reject);
-  });
-}
 
 describe.runIf(Boolean(base))("two instances on one PostgreSQL database", () => {
   const servers: ChildProcess[] = [];
