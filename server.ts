@@ -16,7 +16,7 @@ import path from "node:path";
 import next from "next";
 import { defaultGateway } from "@/lib/gateway/pipeline";
 import { gatewayRoute, serveGateway } from "@/lib/gateway/node";
-import { startup } from "@/lib/startup";
+import { shutdown, start } from "@/lib/runtime";
 
 function option(names: string[]): string | undefined {
   const args = process.argv.slice(2);
@@ -44,14 +44,20 @@ async function main() {
   const app = next({ dev: false, dir, hostname: hostname ?? "localhost", port });
   const handle = app.getRequestHandler();
   await app.prepare();
-  await startup(); // config.yaml, secret, database + migrations; exits with a clear message on failure
+  await start(); // config.yaml, secret, database + migrations; exits with a clear message on failure
 
   const gateway = defaultGateway();
   const origin = `http://${hostname && hostname.includes(":") ? `[${hostname}]` : hostname ?? "localhost"}:${port}`;
+  let stopping = false;
+  /** /v1 responses not finished yet: shutdown waits for them. */
+  let active = 0;
   const server = http.createServer((req, res) => {
+    // While shutting down, answers ask keep-alive callers to reconnect (to another instance).
+    if (stopping) res.setHeader("connection", "close");
     const route = gatewayRoute(gateway, req.method, req.url);
     if (route) {
-      void serveGateway(route, req, res, origin);
+      active++;
+      void serveGateway(route, req, res, origin).finally(() => active--);
       return;
     }
     void handle(req, res);
@@ -59,21 +65,28 @@ async function main() {
   // Longer than common load-balancer idle timeouts, so they close idle connections first.
   server.keepAliveTimeout = 65_000;
 
-  let stopping = false;
+  // This process's lifetime is owned here: the one signal handler, which runs the runtime's ordered
+  // shutdown (lib/runtime.ts). A second signal exits at once.
   const stop = (signal: NodeJS.Signals) => {
-    if (stopping) return;
+    if (stopping) {
+      console.log(`Lumen: ${signal} received again, exiting now`);
+      process.exit(1);
+    }
     stopping = true;
     console.log(`Lumen: ${signal} received, shutting down`);
-    server.close();
-    server.closeIdleConnections();
-    gateway.close();
-    // Settlements still running get a moment to commit; the database closes on the same signal
-    // (lib/db/client.ts).
-    const deadline = setTimeout(() => process.exit(0), 5_000);
-    deadline.unref();
-    void Promise.race([gateway.idle(), new Promise((r) => setTimeout(r, 4_000))])
-      .then(() => app.close())
-      .finally(() => setTimeout(() => process.exit(0), 200).unref());
+    void shutdown({
+      stopAccepting: () => {
+        server.close();
+        server.closeIdleConnections();
+      },
+      activeRequests: () => active,
+      closeApp: () => app.close(),
+    })
+      .catch((err: unknown) => console.error("Lumen: shutdown failed", err instanceof Error ? err.name : String(err)))
+      .finally(() => {
+        server.closeAllConnections();
+        process.exit(0);
+      });
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);

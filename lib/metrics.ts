@@ -1,7 +1,8 @@
 import { Counter, Histogram, Registry } from "prom-client";
+import { processState } from "@/lib/process-state";
 
 /**
- * Prometheus metrics of the gateway, one registry per process (kept on globalThis so Next's module
+ * Prometheus metrics of the gateway, one registry per process (kept in the process state so Next's module
  * reloading never registers a metric twice). Served at /metrics only when config enables it.
  * Labels are client and model names (bounded by the console), never keys or user input.
  */
@@ -15,10 +16,9 @@ interface Metrics {
   ttft: Histogram<"model">;
 }
 
-const g = globalThis as unknown as { lumenMetrics?: Metrics };
-
 export function metrics(): Metrics {
-  if (g.lumenMetrics) return g.lumenMetrics;
+  const state = processState();
+  if (state.metrics) return state.metrics as Metrics;
   const registry = new Registry();
   const m: Metrics = {
     registry,
@@ -61,7 +61,7 @@ export function metrics(): Metrics {
       registers: [registry],
     }),
   };
-  g.lumenMetrics = m;
+  state.metrics = m;
   return m;
 }
 

@@ -1,20 +1,10 @@
-import { sql } from "drizzle-orm";
-import { getConfig } from "@/lib/config";
-import { getDb } from "@/lib/db/client";
+import { health } from "@/lib/runtime";
 
 export const dynamic = "force-dynamic";
 
+/** 200 when the configuration is loaded and the database answers within api.db_timeout_ms; else 503. */
 export async function GET() {
-  const checks = { config: false, database: false };
-  try {
-    getConfig();
-    checks.config = true;
-  } catch {}
-  try {
-    const db = await getDb();
-    await db.execute(sql`select 1`);
-    checks.database = true;
-  } catch {}
+  const checks = await health();
   const ok = checks.config && checks.database;
   return Response.json(ok ? { status: "ok" } : { status: "unavailable", checks }, {
     status: ok ? 200 : 503,

@@ -201,15 +201,17 @@ export async function release(db: Db, admission: Admission): Promise<void> {
 
 /**
  * Returns reservations whose request never settled (expires_at passed: the process died) to their
- * pools; returns how many. Rows are deleted inside the same statement that credits the pools, and rows
+ * pools; returns how many. `keep`: reservations whose settlement this process still holds (being
+ * retried while the database was away) — never returned, so their request is billed when it lands. Rows are deleted inside the same statement that credits the pools, and rows
  * another sweeper holds are skipped, so each is returned exactly once however many instances sweep.
  * Pools are locked in client order, so concurrent sweepers cannot deadlock on them.
  */
-export async function sweepExpiredReservations(ex: Executor, now?: Date): Promise<number> {
+export async function sweepExpiredReservations(ex: Executor, now?: Date, keep: readonly string[] = []): Promise<number> {
   const [row] = await rows<{ swept: number | string }>(
     ex,
     sql`with expired as (
-          select id from coin_reservations where expires_at < ${timestamp(now)}
+          select id from coin_reservations
+          where expires_at < ${timestamp(now)} and id <> all(${`{${keep.join(",")}}`}::uuid[])
           for update skip locked
         ),
         gone as (

@@ -3,6 +3,7 @@
  * its reservation is replaced by the true cost, one request-log row is written and the per-client,
  * per-key, per-model and per-day counters are incremented, all in one transaction.
  */
+import { randomUUID } from "node:crypto";
 import { sql, type SQL } from "drizzle-orm";
 import { rows, type Db, type Executor } from "@/lib/db/client";
 import { clearFinished, markFinished, type Admission } from "./admission";
@@ -24,6 +25,14 @@ export interface Usage {
   /** True when the upstream reported no usage and the tokens were counted by Lumen. */
   usageEstimated: boolean;
   errorCode?: string | null;
+  /**
+   * Lumen's id of the request (uuid, made at admission): the request log's unique key. A settlement
+   * whose id is already logged changes nothing — the retry of an uncertain commit is safe. Defaults
+   * to a new id (callers that may retry must set it once and keep it).
+   */
+  settlementId?: string;
+  /** The x-request-id the caller saw (its own, or the settlement id). */
+  requestId?: string | null;
   /** Defaults to the database clock. */
   at?: Date;
 }
@@ -69,19 +78,24 @@ function itemJson({ admission, usage }: SettleItem, ord: number) {
     streamed: usage.streamed,
     usage_estimated: usage.usageEstimated,
     error_code: usage.errorCode ?? null,
+    settlement_id: usage.settlementId ?? randomUUID(),
+    request_id: usage.requestId ?? null,
     at: usage.at ? usage.at.toISOString() : null,
   };
 }
 
 /**
- * Records finished requests — one or many — in ONE SQL statement, hence one transaction: for each
- * request its reservation row is deleted and only a reservation deleted here is credited back (a
- * reservation the sweeper already returned is never credited twice; the pool is then charged the
- * full cost and the request still recorded), the true cost is charged to the pool, one request-log
- * row is written, and the per-client, per-key, per-model and per-day counters are incremented by the
- * batch's sums. The log and the counters therefore change together or not at all. Requests without
- * `at` are stamped with the database clock (the transaction's time). An admission already settled
- * or released by this process is skipped.
+ * Records finished requests — one or many — in ONE SQL statement, hence one transaction. Each request
+ * is keyed by its settlement id: its request-log row is inserted only when that id is new (unique
+ * index), and everything else happens only for the rows inserted here — so settling the same request
+ * twice (a retry after a commit whose answer was lost with the connection) records and bills it once.
+ * For each inserted request its reservation row is deleted and only a reservation deleted here is
+ * credited back (a reservation the sweeper already returned is never credited twice; the pool is then
+ * charged the full cost and the request still recorded), the true cost is charged to the pool, and the
+ * per-client, per-key, per-model and per-day counters are incremented by the batch's sums. The log and
+ * the counters therefore change together or not at all. Requests without `at` are stamped with the
+ * database clock (the transaction's time). An admission already settled or released by this process
+ * is skipped.
  */
 export async function settleMany(db: Db, items: readonly SettleItem[]): Promise<void> {
   for (const item of items) checkItem(item);
@@ -90,14 +104,25 @@ export async function settleMany(db: Db, items: readonly SettleItem[]): Promise<
   const input = JSON.stringify(todo.map(itemJson));
   try {
     await db.execute(sql`
-      with items as (
-        select x.ord, x.reservation_id, x.client_id, x.key_id, x.model, x.endpoint, x.status, x.input_tokens,
-               x.output_tokens, x.coins, x.duration_ms, x.ttft_ms, x.streamed, x.usage_estimated, x.error_code,
-               coalesce(x.at, now()) as at
-        from jsonb_to_recordset(${input}::jsonb) as x(ord int, reservation_id uuid, client_id uuid, key_id uuid,
-          model text, endpoint text, status int, input_tokens bigint, output_tokens bigint, coins numeric,
-          duration_ms int, ttft_ms int, streamed boolean, usage_estimated boolean, error_code text, at timestamptz)
+      with input as (
+        select x.ord, x.settlement_id, x.request_id, x.reservation_id, x.client_id, x.key_id, x.model, x.endpoint,
+               x.status, x.input_tokens, x.output_tokens, x.coins, x.duration_ms, x.ttft_ms, x.streamed,
+               x.usage_estimated, x.error_code, coalesce(x.at, now()) as at
+        from jsonb_to_recordset(${input}::jsonb) as x(ord int, settlement_id uuid, request_id text, reservation_id uuid,
+          client_id uuid, key_id uuid, model text, endpoint text, status int, input_tokens bigint, output_tokens bigint,
+          coins numeric, duration_ms int, ttft_ms int, streamed boolean, usage_estimated boolean, error_code text,
+          at timestamptz)
       ),
+      logged as (
+        insert into request_log (created_at, client_id, key_id, model, endpoint, status, input_tokens, output_tokens,
+          coins, duration_ms, ttft_ms, streamed, usage_estimated, error_code, request_id, settlement_id)
+        select at, client_id, key_id, model, endpoint, status, input_tokens, output_tokens, coins, duration_ms,
+          ttft_ms, streamed, usage_estimated, error_code, request_id, settlement_id
+        from input order by ord
+        on conflict (settlement_id) do nothing
+        returning settlement_id
+      ),
+      items as (select i.* from input i join logged l on l.settlement_id = i.settlement_id),
       released as (
         delete from coin_reservations r using items i where r.id = i.reservation_id
         returning r.client_id, r.amount
@@ -111,13 +136,6 @@ export async function settleMany(db: Db, items: readonly SettleItem[]): Promise<
       ),
       pool as (
         update coin_pools p set balance = p.balance + c.delta from pool_change c where p.client_id = c.client_id
-      ),
-      logged as (
-        insert into request_log (created_at, client_id, key_id, model, endpoint, status, input_tokens, output_tokens,
-          coins, duration_ms, ttft_ms, streamed, usage_estimated, error_code)
-        select at, client_id, key_id, model, endpoint, status, input_tokens, output_tokens, coins, duration_ms,
-          ttft_ms, streamed, usage_estimated, error_code
-        from items order by ord
       ),
       client as (
         update clients c set requests = c.requests + a.n, input_tokens = c.input_tokens + a.input_tokens,

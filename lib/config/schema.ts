@@ -267,6 +267,14 @@ export const apiSchema = z.strictObject({
     .number({ error: "expected a number of seconds > 0" })
     .positive({ error: "expected a number of seconds > 0" })
     .default(600),
+  shutdown_grace_s: z
+    .number({ error: "expected a number of seconds ≥ 0" })
+    .min(0, { error: "expected a number of seconds ≥ 0" })
+    .default(30),
+  db_timeout_ms: z
+    .int({ error: "expected a whole number of milliseconds > 0" })
+    .positive({ error: "expected a whole number of milliseconds > 0" })
+    .default(2000),
 });
 
 export const metricsSchema = z

@@ -2,6 +2,7 @@ import path from "node:path";
 import fs from "node:fs";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { SQL } from "drizzle-orm";
+import { processState } from "@/lib/process-state";
 import * as schema from "./schema";
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -143,36 +144,26 @@ export function lockPgliteDir(dir: string): () => void {
   throw new Error(`Could not lock the embedded database in ${dir}`);
 }
 
-type GlobalDb = { lumenDb?: Promise<DbHandle> };
-const g = globalThis as unknown as GlobalDb;
-
 /**
  * The process-wide database, opened on first use (never at import or during `next build`).
- * DATABASE_URL selects PostgreSQL; otherwise PGlite in `<data_dir>/pgdata`.
+ * DATABASE_URL selects PostgreSQL; otherwise PGlite in `<data_dir>/pgdata`. Closed by the runtime's
+ * shutdown (lib/runtime.ts), which owns the process's lifetime: no signal handler here.
  */
 export function getDbHandle(): Promise<DbHandle> {
-  if (!g.lumenDb) {
-    g.lumenDb = (async () => {
+  const state = processState();
+  if (!state.db) {
+    const opening = (async () => {
       const url = process.env.DATABASE_URL?.trim();
-      let handle: DbHandle;
-      if (url) {
-        handle = await openDatabase({ url, max: Number(process.env.DATABASE_POOL_SIZE) || 10 });
-      } else {
-        const { dataDir } = await import("@/lib/config");
-        handle = await openDatabase({ pgliteDir: path.join(dataDir(), "pgdata") });
-      }
-      const shutdown = () => {
-        handle.close().catch(() => {});
-      };
-      process.once("SIGTERM", shutdown);
-      process.once("SIGINT", shutdown);
-      return handle;
+      if (url) return openDatabase({ url, max: Number(process.env.DATABASE_POOL_SIZE) || 10 });
+      const { dataDir } = await import("@/lib/config");
+      return openDatabase({ pgliteDir: path.join(dataDir(), "pgdata") });
     })();
-    g.lumenDb.catch(() => {
-      g.lumenDb = undefined;
+    state.db = opening;
+    opening.catch(() => {
+      if (state.db === opening) state.db = undefined;
     });
   }
-  return g.lumenDb;
+  return state.db;
 }
 
 export async function getDb(): Promise<Db> {

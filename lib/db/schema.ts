@@ -198,8 +198,17 @@ export const requestLog = pgTable(
     streamed: boolean("streamed").notNull().default(false),
     usageEstimated: boolean("usage_estimated").notNull().default(false),
     errorCode: text("error_code"),
+    /** The `x-request-id` the caller saw: its own when it sent one, else `settlement_id`. */
+    requestId: text("request_id"),
+    /**
+     * Lumen's own id of the request, made at admission. Unique: settlement inserts the row only when
+     * this id is new and moves the counters only then, so a retry after an uncertain commit never
+     * bills twice. (Not the caller's x-request-id: a caller could reuse that to skip its bills.)
+     */
+    settlementId: uuid("settlement_id"),
   },
   (t) => [
+    uniqueIndex("request_log_settlement_id_idx").on(t.settlementId),
     index("request_log_client_time_idx").on(t.clientId, t.createdAt),
     index("request_log_key_time_idx").on(t.keyId, t.createdAt),
   ],

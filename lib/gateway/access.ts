@@ -10,7 +10,7 @@ import type { LumenConfig, ModelConfig } from "@/lib/config/schema";
 import { apiMayUse, resolveModelAccess } from "@/lib/access/resolve";
 import type { Db } from "@/lib/db/client";
 import { consents } from "@/lib/db/schema";
-import { log } from "@/lib/log";
+import { errorFields, log } from "@/lib/log";
 import type { Caller } from "./auth";
 import { consentRequired, modelNotAllowed, type GatewayError } from "./errors";
 import { observe, type GatewayHooks, type RefusalReason } from "./settlement";
@@ -27,7 +27,7 @@ export async function refuse(
   try {
     await recordRefusal(db, caller.clientId);
   } catch (err) {
-    log.error("refusal not recorded", { clientId: caller.clientId, error: (err as Error).message });
+    log.error("refusal not recorded", { clientId: caller.clientId, ...errorFields(err) });
   }
   observe(() => hooks.refused?.({ clientId: caller.clientId, clientName: caller.clientName, model, reason }));
   return error;

@@ -3,7 +3,7 @@
  * caller's error when the upstream failed or the call threw. Each settles the request.
  */
 import { log } from "@/lib/log";
-import { errorResponse, upstreamClientError, upstreamError } from "./errors";
+import { errorResponse, shuttingDown, upstreamClientError, upstreamError } from "./errors";
 import { noUsage, reportedUsage, type Admitted, type Outcome, type Settlement } from "./settlement";
 import { estimateTokensFromChars } from "./tokens";
 import { UpstreamConnectionError, type Upstream, type UpstreamDeadline } from "./upstream";
@@ -66,6 +66,11 @@ export async function thrownAnswer(
       upstream,
     );
     return errorResponse(upstreamError());
+  }
+  if (deadline.cause === "shutdown") {
+    // Cut by a shutdown past its grace period: nothing reached the caller, nothing is billed.
+    await settlement.settle(noUsage(503, "shutdown", streamed), upstream);
+    return errorResponse(shuttingDown());
   }
   const reason =
     deadline.cause === "timeout"

@@ -16,7 +16,7 @@ import type { Db } from "@/lib/db/client";
 import type { EndpointConfig, LumenConfig, ModelConfig } from "@/lib/config/schema";
 import { ENDPOINT_BUILTIN_ECHO } from "@/lib/config/schema";
 import { endpoints as endpointsTable, models as modelsTable } from "@/lib/db/schema";
-import { log } from "@/lib/log";
+import { errorFields, log } from "@/lib/log";
 import { upstreamFor, UpstreamConnectionError, type Upstream } from "./upstream";
 
 export const HEALTH_INTERVAL_MS = 60_000;
@@ -185,7 +185,7 @@ export class EndpointRegistry {
         log.warn("endpoint health not saved", {
           model: state.model,
           endpoint: state.upstream.label,
-          error: err instanceof Error ? err.message : String(err),
+          ...errorFields(err),
         }),
       );
     };

@@ -6,6 +6,7 @@
  * secret can reach a caller. The one exception is an upstream 4xx, whose message is passed through
  * after `redact()` removes the endpoint's key and URL.
  */
+import { describeDbError, isDbUnavailable } from "@/lib/db/errors";
 import { log } from "@/lib/log";
 import { jsonResponse } from "./json-response";
 
@@ -136,6 +137,24 @@ export const methodNotAllowed = (allowed: readonly string[]) =>
     { allow: allowed.join(", ") },
   );
 
+/** The database is unreachable (or did not answer within api.db_timeout_ms): retry shortly. */
+export const serviceUnavailable = (retryAfterSeconds = 5) =>
+  new GatewayError(
+    503,
+    "api_error",
+    "service_unavailable",
+    "Lumen cannot reach its database right now. Try again in a few seconds.",
+    null,
+    { "retry-after": String(retryAfterSeconds) },
+  );
+
+/** The server is shutting down: the caller should retry on another instance or shortly. */
+export const shuttingDown = () =>
+  new GatewayError(503, "api_error", "service_unavailable", "Lumen is restarting. Try again in a few seconds.", null, {
+    "retry-after": "2",
+    connection: "close",
+  });
+
 export const internalError = () =>
   new GatewayError(500, "api_error", "internal_error", "Lumen failed to process the request. The error was logged.");
 
@@ -164,15 +183,18 @@ export function upstreamClientError(status: number, body: unknown, secrets: Read
 const JSON_HEADERS: Record<string, string> = { "content-type": "application/json", "cache-control": "no-store" };
 
 /**
- * The HTTP answer for any failure. A GatewayError is answered as it is; anything else is our own
- * bug: logged (its message, server-side only) and answered 500 `internal_error`.
+ * The HTTP answer for any failure. A GatewayError is answered as it is; an unreachable database is
+ * 503 `service_unavailable`; anything else is our own bug: logged (code and short cause, never SQL
+ * text or parameters, never a stack) and answered 500 `internal_error`.
  */
 export function errorResponse(err: unknown, context: Record<string, unknown> = {}): Response {
   let e: GatewayError;
   if (isGatewayError(err)) e = err;
-  else {
-    // The message only: the issue forbids stack traces in log lines too.
-    log.error("gateway internal error", { ...context, error: err instanceof Error ? err.message : String(err) });
+  else if (isDbUnavailable(err)) {
+    log.warn("database unavailable", { ...context, ...describeDbError(err) });
+    e = serviceUnavailable();
+  } else {
+    log.error("gateway internal error", { ...context, ...describeDbError(err) });
     e = internalError();
   }
   return jsonResponse(JSON.stringify(e.toJSON()), e.status, { ...JSON_HEADERS, ...e.headers });

@@ -15,14 +15,17 @@
  * The pieces: access.ts (access check, refusals), settlement.ts (`Settlement`, hooks, outcomes),
  * answers.ts (non-streaming answers), stream.ts (SSE relay), models.ts (GET /v1/models).
  */
-import { release } from "@/lib/coins/admission";
+import { randomUUID } from "node:crypto";
+import { release, type Admission, type Refusal } from "@/lib/coins/admission";
 import { admissionQueue } from "@/lib/coins/admission-queue";
 import { estimateCost } from "@/lib/coins/cost";
 import { getConfig as liveConfig } from "@/lib/config";
 import { findModel } from "@/lib/config/resolve";
 import type { LumenConfig } from "@/lib/config/schema";
 import { getDb as liveDb, type Db } from "@/lib/db/client";
-import { log } from "@/lib/log";
+import { DbTimeoutError, withDbTimeout } from "@/lib/db/errors";
+import { errorFields, log } from "@/lib/log";
+import { processState } from "@/lib/process-state";
 import { checkAccess, refuse } from "./access";
 import { failedAnswer, forwardJson, thrownAnswer } from "./answers";
 import { authenticate, KeyCache } from "./auth";
@@ -42,6 +45,7 @@ import {
   modelNotAllowed,
   modelNotFound,
   noHealthyEndpoint,
+  shuttingDown,
   upstreamError,
 } from "./errors";
 import { listModels, retrieveModel, type ModelDeps } from "./models";
@@ -82,8 +86,22 @@ export interface Gateway {
   readonly endpoints: EndpointRegistry;
   /** Resolves when every settlement started so far has finished ("after-answer" mode). */
   idle(): Promise<void>;
+  /** Requests between admission and settlement right now. */
+  readonly inFlight: number;
+  /**
+   * Shutdown, step by step (lib/runtime.ts): `drain()` makes new calls answer 503 (the server stops
+   * accepting first); `abortInFlight()` aborts the upstream calls still running, each through its own
+   * abort path, so each settles (a stream bills what it delivered, as when its upstream fails).
+   */
+  drain(): void;
+  abortInFlight(): void;
   /** Stops the background health checks. */
   close(): void;
+}
+
+/** The caller's own x-request-id when it is a sane token (printable ASCII, ≤ 128), else null. */
+export function callerRequestId(header: string | null): string | null {
+  return header && /^[\x21-\x7e]{1,128}$/.test(header) ? header : null;
 }
 
 export function createGateway(opts: GatewayOptions): Gateway {
@@ -92,6 +110,9 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const registry = opts.endpoints ?? new EndpointRegistry({ getDb: opts.getDb, getConfig: opts.getConfig });
   const settleAfterAnswer = opts.settleMode === "after-answer";
   const pending = new Set<Promise<void>>();
+  /** Upstream calls in progress, by their deadline (each one's abort path). */
+  const inFlight = new Set<UpstreamDeadline>();
+  let draining = false;
   /** Awaits a settlement, or (after-answer mode) lets it finish in the background. */
   const settleInTime = async (work: Promise<void>) => {
     if (!settleAfterAnswer) return work;
@@ -102,12 +123,16 @@ export function createGateway(opts: GatewayOptions): Gateway {
   /** Every check before the upstream call; the result holds a reservation and an endpoint. */
   const admitRequest = async (
     request: GatewayRequest,
+    requestId: string,
     kind: "chat" | "embeddings",
   ): Promise<{ ctx: Admitted; body: Record<string, unknown> }> => {
     const startedAt = performance.now();
     const config = opts.getConfig();
-    const db = await opts.getDb();
-    const caller = await authenticate(db, request, keyCache);
+    // Every database call before the upstream call gets api.db_timeout_ms: an unreachable database
+    // answers 503 at once instead of holding the caller (errors.ts maps the failure).
+    const inTime = <T>(work: Promise<T>) => withDbTimeout(work, config.api.db_timeout_ms);
+    const db = await inTime(opts.getDb());
+    const caller = await inTime(authenticate(db, request, keyCache));
     const raw = await readJsonObject(request);
 
     let promptTokens: number;
@@ -127,14 +152,24 @@ export function createGateway(opts: GatewayOptions): Gateway {
 
     const model = findModel(config, modelName);
     if (!model || model.disabled) throw modelNotFound(modelName);
-    const pool = await checkAccess(hooks, db, config, caller, model);
+    const pool = await inTime(checkAccess(hooks, db, config, caller, model));
 
-    const admission = await admissionQueue(db).admit({
+    const admitting = admissionQueue(db).admit({
       clientId: caller.clientId,
       pool,
       estimate: estimateCost(model, promptTokens, maxTokens),
       timeoutSeconds: config.api.upstream_timeout_s,
     });
+    let admission: Admission | Refusal;
+    try {
+      admission = await inTime(admitting);
+    } catch (err) {
+      // Answered 503; a reservation that still lands later is given back.
+      if (err instanceof DbTimeoutError) {
+        void admitting.then((late) => (late.kind === "reserved" ? release(db, late) : undefined)).catch(() => {});
+      }
+      throw err;
+    }
     if (admission.kind === "refused") {
       throw admission.reason === "exhausted"
         ? await refuse(hooks, db, caller, model.name, "insufficient_quota", insufficientQuota(admission.retryAfterSeconds))
@@ -150,11 +185,16 @@ export function createGateway(opts: GatewayOptions): Gateway {
     }
     if (!endpoint) {
       await release(db, admission).catch((err: unknown) =>
-        log.error("reservation release failed", { clientId: caller.clientId, error: (err as Error).message }),
+        log.error("reservation release failed", { clientId: caller.clientId, ...errorFields(err) }),
       );
       throw await refuse(hooks, db, caller, model.name, "no_healthy_endpoint", noHealthyEndpoint(model.name));
     }
-    return { ctx: { db, config, caller, model, admission, endpoint, startedAt, promptTokens }, body: raw };
+    const settlementId = callerRequestId(request.header("x-request-id")) === requestId ? randomUUID() : requestId;
+    const admittedAt = Date.now();
+    return {
+      ctx: { db, config, caller, model, admission, endpoint, startedAt, admittedAt, promptTokens, requestId, settlementId },
+      body: raw,
+    };
   };
 
   /**
@@ -186,10 +226,13 @@ export function createGateway(opts: GatewayOptions): Gateway {
     }
   };
 
-  const proxy = async (request: GatewayRequest, kind: "chat" | "embeddings"): Promise<Response> => {
-    const { ctx, body } = await admitRequest(request, kind);
+  const proxy = async (request: GatewayRequest, requestId: string, kind: "chat" | "embeddings"): Promise<Response> => {
+    const { ctx, body } = await admitRequest(request, requestId, kind);
     const settlement = new Settlement(ctx, hooks);
     const deadline = new UpstreamDeadline(request.signal, ctx.config.api.upstream_timeout_s * 1000);
+    inFlight.add(deadline);
+    settlement.onDone(() => inFlight.delete(deadline));
+    if (draining) deadline.abort("shutdown");
     let handedToStream = false;
     try {
       const chat = kind === "chat" ? (body as ChatCompletionBody) : null;
@@ -199,10 +242,10 @@ export function createGateway(opts: GatewayOptions): Gateway {
         ? { ...body, stream_options: { ...(chat?.stream_options ?? {}), include_usage: true } }
         : body;
 
-      if (request.signal.aborted) {
-        // Gone before anything was sent upstream: nothing to bill.
+      if (request.signal.aborted || deadline.cause === "shutdown") {
+        // Gone (or shutting down) before anything was sent upstream: nothing to bill.
         await settlement.release();
-        return errorResponse(upstreamError());
+        return errorResponse(deadline.cause === "shutdown" ? shuttingDown() : upstreamError());
       }
       let sent: { response: Response; upstream: Upstream };
       try {
@@ -231,14 +274,20 @@ export function createGateway(opts: GatewayOptions): Gateway {
     }
   };
 
-  const handle = (fn: (request: GatewayRequest) => Promise<Response>) => async (request: Request | GatewayRequest) => {
-    const r = isFetchRequest(request) ? fromFetchRequest(request) : request;
-    try {
-      return await fn(r);
-    } catch (err) {
-      return errorResponse(err, { path: new URL(r.url).pathname });
-    }
-  };
+  /** Every /v1 answer carries x-request-id: the caller's own when it sent a sane one, else a new uuid. */
+  const handle =
+    (fn: (request: GatewayRequest, requestId: string) => Promise<Response>) => async (request: Request | GatewayRequest) => {
+      const r = isFetchRequest(request) ? fromFetchRequest(request) : request;
+      const requestId = callerRequestId(r.header("x-request-id")) ?? randomUUID();
+      let response: Response;
+      try {
+        response = draining ? errorResponse(shuttingDown()) : await fn(r, requestId);
+      } catch (err) {
+        response = errorResponse(err, { path: new URL(r.url).pathname, requestId });
+      }
+      response.headers.set("x-request-id", requestId);
+      return response;
+    };
 
   const models: ModelDeps = { getDb: opts.getDb, getConfig: opts.getConfig, keyCache };
 
@@ -247,10 +296,20 @@ export function createGateway(opts: GatewayOptions): Gateway {
     idle: async () => {
       while (pending.size > 0) await Promise.all([...pending]);
     },
+    get inFlight() {
+      return inFlight.size;
+    },
+    drain: () => {
+      draining = true;
+    },
+    abortInFlight: () => {
+      draining = true;
+      for (const deadline of [...inFlight]) deadline.abort("shutdown");
+    },
     listModels: handle((request) => listModels(models, request)),
     retrieveModel: handle((request) => retrieveModel(models, request)),
-    chatCompletions: handle((request) => proxy(request, "chat")),
-    embeddings: handle((request) => proxy(request, "embeddings")),
+    chatCompletions: handle((request, id) => proxy(request, id, "chat")),
+    embeddings: handle((request, id) => proxy(request, id, "embeddings")),
     close: () => registry.stop(),
   };
 }
@@ -260,32 +319,30 @@ export function notAllowed(allowed: readonly string[]) {
   return async () => errorResponse(methodNotAllowed(allowed));
 }
 
-type GlobalGateway = { lumenGateway?: Gateway; lumenGatewayHooks?: Set<GatewayHooks> };
-const globalSlot = globalThis as unknown as GlobalGateway;
-const registeredHooks = (globalSlot.lumenGatewayHooks ??= new Set<GatewayHooks>());
-
 /**
  * Observes the default gateway (e.g. Prometheus metrics). Returns an unsubscribe function. A hook
  * that throws is logged and does not affect the request.
  */
 export function addGatewayHooks(hooks: GatewayHooks): () => void {
-  registeredHooks.add(hooks);
-  return () => registeredHooks.delete(hooks);
+  const registered = processState().gatewayHooks;
+  registered.add(hooks);
+  return () => registered.delete(hooks);
 }
 
 function fanOut<K extends keyof GatewayHooks>(name: K) {
   return (event: Parameters<NonNullable<GatewayHooks[K]>>[0]) => {
-    for (const h of registeredHooks) observe(() => (h[name] as ((e: typeof event) => void) | undefined)?.(event));
+    for (const h of processState().gatewayHooks) observe(() => (h[name] as ((e: typeof event) => void) | undefined)?.(event));
   };
 }
 
-/** The process-wide gateway of the route handlers: live config, the app's database, registered hooks. */
+/** The process-wide gateway of the server and the route handlers: live config, the app's database, registered hooks. */
 export function defaultGateway(): Gateway {
-  globalSlot.lumenGateway ??= createGateway({
+  const state = processState();
+  state.gateway ??= createGateway({
     getDb: liveDb,
     getConfig: liveConfig,
     settleMode: "after-answer",
     hooks: { refused: fanOut("refused"), settled: fanOut("settled") },
   });
-  return globalSlot.lumenGateway;
+  return state.gateway;
 }

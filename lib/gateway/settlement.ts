@@ -4,12 +4,13 @@
  * happens (lib/coins/settle.ts does the transaction; lib/coins/settle-queue.ts groups concurrent
  * settlements into one statement).
  */
-import { release, type Admission } from "@/lib/coins/admission";
+import { release, RESERVATION_GRACE_SECONDS, type Admission } from "@/lib/coins/admission";
 import { costOf } from "@/lib/coins/cost";
 import { settleQueue } from "@/lib/coins/settle-queue";
 import type { LumenConfig, ModelConfig } from "@/lib/config/schema";
 import type { Db } from "@/lib/db/client";
-import { log } from "@/lib/log";
+import { describeDbError } from "@/lib/db/errors";
+import { errorFields, log } from "@/lib/log";
 import type { Caller } from "./auth";
 import type { ChosenEndpoint } from "./endpoints";
 import type { Upstream } from "./upstream";
@@ -55,13 +56,24 @@ export interface Admitted {
   model: ModelConfig;
   admission: Admission;
   endpoint: ChosenEndpoint;
+  /** performance.now() when the request arrived (durations). */
   startedAt: number;
+  /** Date.now() at admission: the reservation expires upstream_timeout_s + 60 s later. */
+  admittedAt: number;
   promptTokens: number;
+  /** The x-request-id the caller gets (its own, or settlementId). */
+  requestId: string;
+  /** Lumen's own id of the request: the request log's unique key, which makes settlement idempotent. */
+  settlementId: string;
 }
+
+/** Retrying an unreachable database stops this long before the reservation would expire. */
+const RETRY_MARGIN_MS = 5_000;
 
 /** Settles a request exactly once; later calls are no-ops. Never throws (failures are logged). */
 export class Settlement {
   private done = false;
+  private readonly whenDone: Array<() => void> = [];
 
   constructor(
     private readonly ctx: Admitted,
@@ -70,6 +82,15 @@ export class Settlement {
 
   get settled(): boolean {
     return this.done;
+  }
+
+  /** Called once the request is recorded, given back, or given up on (in-flight bookkeeping). */
+  onDone(callback: () => void): void {
+    this.whenDone.push(callback);
+  }
+
+  private finished(): void {
+    for (const callback of this.whenDone.splice(0)) observe(callback);
   }
 
   async settle(outcome: Outcome, upstream: Upstream): Promise<void> {
@@ -87,8 +108,12 @@ export class Settlement {
       coins: billable ? costOf(ctx.model, outcome.inputTokens, outcome.outputTokens) : "0",
       durationMs: Math.max(0, Math.round(performance.now() - ctx.startedAt)),
     };
+    const retryUntil =
+      ctx.admittedAt + (ctx.config.api.upstream_timeout_s + RESERVATION_GRACE_SECONDS) * 1000 - RETRY_MARGIN_MS;
     try {
       await settleQueue(ctx.db).settle(ctx.admission, {
+        settlementId: ctx.settlementId,
+        requestId: ctx.requestId,
         clientId: event.clientId,
         keyId: event.keyId,
         model: event.model,
@@ -102,11 +127,21 @@ export class Settlement {
         streamed: event.streamed,
         usageEstimated: event.usageEstimated,
         errorCode: event.errorCode ?? undefined,
-      });
+      }, { retryUntil: Math.max(retryUntil, Date.now() + RETRY_MARGIN_MS) });
     } catch (err) {
-      // The reservation stays held; the sweeper returns it after the upstream timeout.
-      log.error("settlement failed", { clientId: event.clientId, model: event.model, error: (err as Error).message });
+      // Given up (the database stayed away past the retry window, or a bug): the reservation stays
+      // and the sweeper returns it. The ids let an operator reconcile; no key material is logged.
+      log.error("settlement lost", {
+        clientId: event.clientId,
+        model: event.model,
+        settlementId: ctx.settlementId,
+        requestId: ctx.requestId,
+        coins: event.coins,
+        ...describeDbError(err),
+      });
       return;
+    } finally {
+      this.finished();
     }
     observe(() => this.hooks.settled?.(event));
   }
@@ -118,7 +153,9 @@ export class Settlement {
     try {
       await release(this.ctx.db, this.ctx.admission);
     } catch (err) {
-      log.error("reservation release failed", { clientId: this.ctx.caller.clientId, error: (err as Error).message });
+      log.error("reservation release failed", { clientId: this.ctx.caller.clientId, ...describeDbError(err) });
+    } finally {
+      this.finished();
     }
   }
 }
@@ -128,7 +165,7 @@ export function observe(call: () => void): void {
   try {
     call();
   } catch (err) {
-    log.error("gateway hook failed", { error: (err as Error).message });
+    log.error("gateway hook failed", { ...errorFields(err) });
   }
 }
 

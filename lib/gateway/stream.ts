@@ -176,12 +176,15 @@ export function relayStream(a: RelayArgs): Response {
           }
         }
         if (step.done) {
-          // A timeout or a caller that left cancels the reader, which also ends up here.
+          // A timeout, a shutdown or a caller that left cancels the reader, which also ends up here.
           const cause = a.deadline.cause;
           if (!cause) send(tap.flush(performance.now()));
-          await finish(cause === "timeout" ? "upstream_failed" : cause === "caller" ? "caller_gone" : "complete");
-          if (cause === "timeout") {
-            log.warn("upstream stream timed out", { model: a.ctx.model.name, endpoint: a.upstream.label });
+          await finish(cause === "caller" ? "caller_gone" : cause ? "upstream_failed" : "complete");
+          if (cause === "timeout" || cause === "shutdown") {
+            log.warn(cause === "timeout" ? "upstream stream timed out" : "stream cut by shutdown", {
+              model: a.ctx.model.name,
+              endpoint: a.upstream.label,
+            });
             send(errorEvent());
           }
           return close();

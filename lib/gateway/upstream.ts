@@ -101,11 +101,12 @@ export function upstreamFor(endpoint: EndpointConfig, modelName: string): Upstre
     : new HttpUpstream(endpoint);
 }
 
-export type AbortCause = "timeout" | "caller";
+export type AbortCause = "timeout" | "caller" | "shutdown";
 
 /**
- * The abort signal of one upstream call: fires when the caller goes away or after `timeoutMs`
- * (the whole call, streaming included). `cause` says which came first.
+ * The abort signal of one upstream call: fires when the caller goes away, after `timeoutMs` (the whole
+ * call, streaming included), or when the server shuts down past its grace period. `cause` says which
+ * came first.
  */
 export class UpstreamDeadline {
   private readonly controller = new AbortController();
@@ -131,7 +132,8 @@ export class UpstreamDeadline {
   abort(cause: AbortCause): void {
     if (this.cause) return;
     this.cause = cause;
-    this.controller.abort(new DOMException(cause === "timeout" ? "upstream timeout" : "caller went away", "AbortError"));
+    const reason = cause === "timeout" ? "upstream timeout" : cause === "caller" ? "caller went away" : "server shutting down";
+    this.controller.abort(new DOMException(reason, "AbortError"));
     for (const listener of this.listeners) listener(cause);
   }
 

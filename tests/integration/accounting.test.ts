@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq, sql } from "drizzle-orm";
 import { openDatabase, rows, type Db, type DbHandle } from "@/lib/db/client";
@@ -268,6 +269,49 @@ describe.each(backends())("coin accounting on $name", (backend) => {
       await release(db, admission);
       expect(await balanceOf(db, c.clientId)).toBe("9.700000");
       expect((await expectCountersAgree(db, c.clientId)).requests).toBe("1");
+    });
+
+    it("settles a request once however often its settlement is retried (same settlement id, e.g. after an uncertain commit)", async () => {
+      const c = await newClient(db);
+      await setPool(db, c.clientId, "10");
+      const admission = reserved(await admit(db, { clientId: c.clientId, pool: pool(10, 0), estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S }));
+      const usage = usageFor(c, 100, 100, { settlementId: crypto.randomUUID(), requestId: "caller-req-1" });
+      await settle(db, admission, usage);
+      // Another process-level attempt (a fresh admission object, as after clearFinished): the unique
+      // settlement id stops it in the database, in one batch with a new request that still counts.
+      const again = { ...admission };
+      const other = reserved(await admit(db, { clientId: c.clientId, pool: pool(10, 0), estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S }));
+      await settleMany(db, [
+        { admission: again, usage },
+        { admission: other, usage: usageFor(c, 100, 100) },
+      ]);
+      await settleMany(db, [{ admission: { ...admission }, usage }]);
+      expect(await balanceOf(db, c.clientId)).toBe("9.400000");
+      expect((await expectCountersAgree(db, c.clientId)).requests).toBe("2");
+      expect(await reservationsOf(db, c.clientId)).toEqual([]);
+      const logged = await rows<{ request_id: string | null; settlement_id: string }>(
+        db,
+        sql`select request_id, settlement_id::text from request_log where client_id = ${c.clientId} order by id`,
+      );
+      expect(logged[0]).toEqual({ request_id: "caller-req-1", settlement_id: usage.settlementId });
+    });
+
+    it("the sweeper never returns a reservation this process still holds", async () => {
+      const c = await newClient(db);
+      await setPool(db, c.clientId, "10");
+      const held = reserved(
+        await admit(db, { clientId: c.clientId, pool: pool(10, 0), estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S, now: T0 }),
+      );
+      const orphan = reserved(
+        await admit(db, { clientId: c.clientId, pool: pool(10, 0), estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S, now: T0 }),
+      );
+      await sweepExpiredReservations(db, at(12), [held.reservationId]);
+      expect((await reservationsOf(db, c.clientId)).map((r) => r.id)).toEqual([held.reservationId]);
+      expect(await balanceOf(db, c.clientId)).toBe("9.100000");
+      await settle(db, held, usageFor(c, 100, 100));
+      expect(orphan.kind).toBe("reserved");
+      expect(await balanceOf(db, c.clientId)).toBe("9.700000");
+      await expectCountersAgree(db, c.clientId);
     });
 
     it("returns a released reservation exactly once, and a released admission is never settled", async () => {

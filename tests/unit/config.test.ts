@@ -44,7 +44,7 @@ describe("shipped config.yaml", () => {
     expect(config.auth.dev_login).toBe(true);
     expect(config.auth.oidc).toBeUndefined();
     expect(config.admins).toEqual(["admin@example.com"]);
-    expect(config.api).toEqual({ require_consent: true, upstream_timeout_s: 600 });
+    expect(config.api).toEqual({ require_consent: true, upstream_timeout_s: 600, shutdown_grace_s: 30, db_timeout_ms: 2000 });
     expect(config.metrics.enabled).toBe(false);
     expect(config.defaults.model_access).toBe("blocked");
     expect(config.groups.research?.max).toBe(500);
@@ -72,7 +72,7 @@ describe("parseConfigText", () => {
         app: { name: "Lumen", base_url: "http://localhost:3000", data_dir: "./.lumen" },
         auth: { dev_login: false },
         admins: [],
-        api: { require_consent: true, upstream_timeout_s: 600 },
+        api: { require_consent: true, upstream_timeout_s: 600, shutdown_grace_s: 30, db_timeout_ms: 2000 },
         metrics: { enabled: false },
         defaults: { model_access: "blocked", model_access_needs_ack: false },
         groups: {},

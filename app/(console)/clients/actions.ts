@@ -7,7 +7,7 @@ import { createClient } from "@/lib/clients/commands";
 import { addClientEntry } from "@/lib/config/writer";
 import { getDb } from "@/lib/db/client";
 import { isDomainError } from "@/lib/errors";
-import { log } from "@/lib/log";
+import { errorFields, log } from "@/lib/log";
 
 export interface CreateClientState {
   errors?: { name?: string[]; form?: string[] };
@@ -25,7 +25,7 @@ export async function createClientAction(_prev: CreateClientState, formData: For
     if (isDomainError(err)) {
       return { values, errors: err.fieldErrors ?? { form: [err.message] } };
     }
-    log.error("create client failed", { error: (err as Error).message });
+    log.error("create client failed", { ...errorFields(err) });
     return { values, errors: { form: ["Something went wrong while creating the client. Please try again."] } };
   }
   const written = await addClientEntry(created.name);

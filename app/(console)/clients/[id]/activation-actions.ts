@@ -6,7 +6,7 @@ import { currentViewer } from "@/lib/auth/session";
 import { setClientActive } from "@/lib/clients/activation";
 import { getDb } from "@/lib/db/client";
 import { isDomainError } from "@/lib/errors";
-import { log } from "@/lib/log";
+import { errorFields, log } from "@/lib/log";
 
 export type SetActiveResult = { ok: true } | { ok: false; error: string };
 
@@ -23,7 +23,7 @@ export async function setActiveAction(formData: FormData): Promise<SetActiveResu
     await setClientActive(await getDb(), await currentViewer(), clientId, active);
   } catch (err) {
     if (isDomainError(err)) return { ok: false, error: err.message };
-    log.error("set client active failed", { error: (err as Error).message });
+    log.error("set client active failed", { ...errorFields(err) });
     return { ok: false, error: "Something went wrong. Please try again." };
   }
   revalidatePath(`/clients/${clientId}`);

@@ -6,7 +6,7 @@ import { grantConsent } from "@/lib/access/consent";
 import { currentViewer } from "@/lib/auth/session";
 import { getDb } from "@/lib/db/client";
 import { isDomainError } from "@/lib/errors";
-import { log } from "@/lib/log";
+import { errorFields, log } from "@/lib/log";
 
 export interface GrantConsentState {
   ok?: boolean;
@@ -27,7 +27,7 @@ export async function grantConsentAction(_prev: GrantConsentState, formData: For
     await grantConsent(await getDb(), await currentViewer(), clientId, model);
   } catch (err) {
     if (isDomainError(err)) return { error: err.message };
-    log.error("grant consent failed", { error: (err as Error).message });
+    log.error("grant consent failed", { ...errorFields(err) });
     return { error: "Something went wrong while recording the consent. Please try again." };
   }
   revalidatePath(`/clients/${clientId}`);

@@ -6,7 +6,7 @@ import { currentViewer } from "@/lib/auth/session";
 import { getDb } from "@/lib/db/client";
 import { isDomainError } from "@/lib/errors";
 import { createApiKey, revokeApiKey } from "@/lib/keys/commands";
-import { log } from "@/lib/log";
+import { errorFields, log } from "@/lib/log";
 
 export interface CreateApiKeyState {
   errors?: { name?: string[]; form?: string[] };
@@ -36,7 +36,7 @@ export async function createApiKeyAction(_prev: CreateApiKeyState, formData: For
     return { created: { plaintext: key.plaintext, hint: key.hint, name: key.name } };
   } catch (err) {
     if (isDomainError(err)) return { values, errors: err.fieldErrors ?? { form: [err.message] } };
-    log.error("create api key failed", { clientId, error: (err as Error).message });
+    log.error("create api key failed", { clientId, ...errorFields(err) });
     return { values, errors: { form: ["Something went wrong while creating the key. Please try again."] } };
   }
 }
@@ -51,7 +51,7 @@ export async function revokeApiKeyAction(formData: FormData): Promise<RevokeApiK
     return { ok: true };
   } catch (err) {
     if (isDomainError(err)) return { ok: false, error: err.message };
-    log.error("revoke api key failed", { clientId, keyId, error: (err as Error).message });
+    log.error("revoke api key failed", { clientId, keyId, ...errorFields(err) });
     return { ok: false, error: "Something went wrong while revoking the key. Please try again." };
   }
 }

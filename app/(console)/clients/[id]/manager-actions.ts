@@ -6,7 +6,7 @@ import { currentViewer } from "@/lib/auth/session";
 import { addManager, removeManager, searchUsersForManager, type UserMatch } from "@/lib/clients/managers";
 import { getDb } from "@/lib/db/client";
 import { isDomainError } from "@/lib/errors";
-import { log } from "@/lib/log";
+import { errorFields, log } from "@/lib/log";
 
 export interface AddManagerState {
   ok?: boolean;
@@ -36,7 +36,7 @@ export async function searchUsersAction(clientId: string, q: string): Promise<Us
     if (!viewer?.isAdmin) return [];
     return await searchUsersForManager(await getDb(), viewer, input.data.clientId, input.data.q);
   } catch (err) {
-    if (!isDomainError(err)) log.error("manager search failed", { error: (err as Error).message });
+    if (!isDomainError(err)) log.error("manager search failed", { ...errorFields(err) });
     return [];
   }
 }
@@ -51,7 +51,7 @@ export async function addManagerAction(_prev: AddManagerState, formData: FormDat
     await addManager(await getDb(), await currentViewer(), clientId, userId);
   } catch (err) {
     if (isDomainError(err)) return { errors: err.fieldErrors ?? { form: [err.message] } };
-    log.error("add manager failed", { error: (err as Error).message });
+    log.error("add manager failed", { ...errorFields(err) });
     return { errors: { form: ["Something went wrong while adding the manager. Please try again."] } };
   }
   revalidateClient(clientId);
@@ -66,7 +66,7 @@ export async function removeManagerAction(formData: FormData): Promise<RemoveMan
     await removeManager(await getDb(), await currentViewer(), clientId, userId);
   } catch (err) {
     if (isDomainError(err)) return { ok: false, error: err.message };
-    log.error("remove manager failed", { error: (err as Error).message });
+    log.error("remove manager failed", { ...errorFields(err) });
     return { ok: false, error: "Something went wrong while removing the manager. Please try again." };
   }
   revalidateClient(clientId);

@@ -1,0 +1,194 @@
+/**
+ * The composition root: what a Lumen process starts, and the one place that stops it.
+ *
+ * `start()` (once per process; server.ts and Next's instrumentation hook may both ask): config.yaml,
+ * the secret, the database and its migrations, then the gateway's services — metrics hooks, endpoint
+ * health checks, the reservation sweeper. A bad config or an unreachable database stops the process
+ * with a clear message.
+ *
+ * `shutdown()` (server.ts calls it on SIGTERM/SIGINT; no other module handles signals) runs in a fixed
+ * order, so that every answer that left is billed and nothing is cut that could finish:
+ *   1. stop accepting — the HTTP server closes its listener, new /v1 calls on open connections get 503;
+ *   2. wait for in-flight /v1 requests and their settlements, up to `api.shutdown_grace_s`;
+ *   3. abort what is left through each request's own abort path (a stream bills what it delivered);
+ *   4. drain the settle queue (bounded: a database that is away gets SETTLE_DRAIN_MS more);
+ *   5. stop background work, close the web app, close the database.
+ */
+import { sql } from "drizzle-orm";
+import { ConfigError, getConfig } from "@/lib/config";
+import { getDbHandle, type Db } from "@/lib/db/client";
+import { withDbTimeout } from "@/lib/db/errors";
+import { errorFields, log } from "@/lib/log";
+import { processState } from "@/lib/process-state";
+import { serverSecret } from "@/lib/secret";
+
+const SWEEP_INTERVAL_MS = 60_000;
+/** After the grace period and the aborts: how long settlements still being retried may take. */
+const SETTLE_DRAIN_MS = 10_000;
+/** How long aborted requests get to settle and end their responses. */
+const ABORT_SETTLE_MS = 3_000;
+
+/** Metrics hooks, endpoint health checks (new endpoints checked at boot) and the reservation sweeper. */
+async function startGatewayServices(db: Db): Promise<void> {
+  const { addGatewayHooks, defaultGateway } = await import("@/lib/gateway/pipeline");
+  const { recordRefusalMetric, recordRequestMetric } = await import("@/lib/metrics");
+  const { sweepExpiredReservations } = await import("@/lib/coins/admission");
+  const { settleQueue } = await import("@/lib/coins/settle-queue");
+  addGatewayHooks({
+    refused: (e) => recordRefusalMetric(e.reason),
+    settled: (e) =>
+      recordRequestMetric({
+        client: e.clientName,
+        model: e.model,
+        status: e.status,
+        inputTokens: e.inputTokens,
+        outputTokens: e.outputTokens,
+        coins: e.coins,
+        durationMs: e.durationMs,
+        ttftMs: e.ttftMs,
+        streamed: e.streamed,
+      }),
+  });
+  defaultGateway().endpoints.start();
+  // Never returns a reservation whose settlement this process still holds (being retried).
+  const sweep = () =>
+    sweepExpiredReservations(db, undefined, settleQueue(db).heldReservations())
+      .then((n) => n > 0 && log.warn("returned stale coin reservations", { count: n }))
+      .catch((err: unknown) => log.error("reservation sweep failed", { ...errorFields(err) }));
+  void sweep();
+  const state = processState();
+  if (state.sweeper) clearInterval(state.sweeper);
+  state.sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
+  state.sweeper.unref();
+}
+
+/** Starts the process's services once; exits the process with a clear message when it cannot. */
+export function start(): Promise<void> {
+  const state = processState();
+  state.started ??= startOnce();
+  return state.started;
+}
+
+async function startOnce(): Promise<void> {
+  try {
+    const config = getConfig();
+    serverSecret();
+    const handle = await getDbHandle();
+    await startGatewayServices(handle.db);
+    const url = config.app.base_url.replace(/\/$/, "");
+    log.info("lumen started", { url, database: handle.kind });
+    const port = process.env.PORT;
+    const local = port ? `http://localhost:${port}` : url;
+    console.log(
+      `\n  Lumen is running at ${local}${local !== url ? ` (public URL, app.base_url: ${url})` : ""}\n` +
+        `  Database: ${handle.kind === "pglite" ? "embedded (PGlite)" : "PostgreSQL"}\n`,
+    );
+    if (config.auth.dev_login) {
+      console.warn(
+        "  WARNING: the development sign-in is ON (auth.dev_login: true): anyone can sign in as any e-mail.\n" +
+          "  Turn it off in config.yaml before exposing Lumen to a network.\n",
+      );
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`Lumen cannot start: invalid configuration\n${err.message}`);
+    } else {
+      console.error(`Lumen cannot start: ${errorFields(err).cause}`);
+    }
+    process.exit(1);
+  }
+}
+
+/** /healthz: the configuration is loaded and the database answers within api.db_timeout_ms. */
+export async function health(): Promise<{ config: boolean; database: boolean }> {
+  const checks = { config: false, database: false };
+  let timeoutMs = 2_000;
+  try {
+    timeoutMs = getConfig().api.db_timeout_ms;
+    checks.config = true;
+  } catch {}
+  try {
+    await withDbTimeout(
+      getDbHandle().then((h) => h.db.execute(sql`select 1`)),
+      timeoutMs,
+    );
+    checks.database = true;
+  } catch {}
+  return checks;
+}
+
+export interface ShutdownHooks {
+  /** Step 1: stop accepting connections (the HTTP server's close). */
+  stopAccepting(): void;
+  /** /v1 requests whose response has not finished yet (counted by the HTTP server). */
+  activeRequests(): number;
+  /** Step 5, before the database closes: the web app (Next) and anything else that may use it. */
+  closeApp?(): Promise<void>;
+  /** Overrides api.shutdown_grace_s (tests). */
+  graceMs?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+
+/** Resolves when `done()` holds or `ms` passed; true when it held. */
+async function waitFor(done: () => boolean, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (!done()) {
+    if (Date.now() >= until) return false;
+    await sleep(25);
+  }
+  return true;
+}
+
+/** Stops the process's work in order (see the header). Runs once; later calls share it. */
+export function shutdown(hooks: ShutdownHooks): Promise<void> {
+  const state = processState();
+  state.stopping ??= shutdownOnce(hooks);
+  return state.stopping;
+}
+
+async function shutdownOnce(hooks: ShutdownHooks): Promise<void> {
+  const state = processState();
+  const gateway = state.gateway;
+  let graceMs = hooks.graceMs;
+  if (graceMs === undefined) {
+    try {
+      graceMs = getConfig().api.shutdown_grace_s * 1000;
+    } catch {
+      graceMs = 30_000;
+    }
+  }
+  const started = Date.now();
+
+  // 1. Stop accepting.
+  hooks.stopAccepting();
+  gateway?.drain();
+
+  // 2. Let in-flight requests finish and settle, within the grace period.
+  const quiet = () => hooks.activeRequests() === 0 && (gateway?.inFlight ?? 0) === 0;
+  const finished = await waitFor(quiet, graceMs);
+  const left = { requests: hooks.activeRequests(), upstreamCalls: gateway?.inFlight ?? 0 };
+
+  // 3. Abort what is left; each request settles through its own abort path.
+  if (!finished) {
+    log.warn("shutdown: grace period over, aborting in-flight requests", left);
+    gateway?.abortInFlight();
+    await waitFor(quiet, ABORT_SETTLE_MS);
+  }
+
+  // 4. Drain the settle queue.
+  if (gateway) {
+    const drained = await Promise.race([gateway.idle().then(() => true), sleep(SETTLE_DRAIN_MS).then(() => false)]);
+    if (!drained) log.error("shutdown: settlements still pending after the drain period; their reservations return to the pools via the sweeper");
+  }
+
+  // 5. Background work, the web app, the database.
+  gateway?.close();
+  if (state.sweeper) clearInterval(state.sweeper);
+  if (hooks.closeApp) await hooks.closeApp().catch((err: unknown) => log.error("shutdown: closing the web app failed", { ...errorFields(err) }));
+  if (state.db) {
+    const handle = await state.db.catch(() => null);
+    await handle?.close().catch((err: unknown) => log.error("shutdown: closing the database failed", { ...errorFields(err) }));
+  }
+  log.info("lumen stopped", { ms: Date.now() - started, aborted: finished ? 0 : left.requests });
+}
