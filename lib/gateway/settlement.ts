@@ -67,8 +67,14 @@ export interface Admitted {
   settlementId: string;
 }
 
-/** Retrying an unreachable database stops this long before the reservation would expire. */
+/**
+ * Retrying an unreachable database stops this long before the reservation would expire — but never
+ * sooner than MIN_RETRY_MS after the answer (README: "billed exactly once if the database is back
+ * within 60 s of the answer"). Retrying past the expiry is still safe: a reservation another instance
+ * swept is not credited again, and the request is charged its full cost.
+ */
 const RETRY_MARGIN_MS = 5_000;
+const MIN_RETRY_MS = 60_000;
 
 /** Settles a request exactly once; later calls are no-ops. Never throws (failures are logged). */
 export class Settlement {
@@ -127,7 +133,7 @@ export class Settlement {
         streamed: event.streamed,
         usageEstimated: event.usageEstimated,
         errorCode: event.errorCode ?? undefined,
-      }, { retryUntil: Math.max(retryUntil, Date.now() + RETRY_MARGIN_MS) });
+      }, { retryUntil: Math.max(retryUntil, Date.now() + MIN_RETRY_MS) });
     } catch (err) {
       // Given up (the database stayed away past the retry window, or a bug): the reservation stays
       // and the sweeper returns it. The ids let an operator reconcile; no key material is logged.
