@@ -4,6 +4,7 @@ import { clients } from "@/lib/db/schema";
 import { assertAdmin, type Viewer } from "@/lib/auth/permissions";
 import { notFound } from "@/lib/errors";
 import { isUuid } from "@/lib/ids";
+import { processState } from "@/lib/process-state";
 
 export interface ActivationState {
   active: boolean;
@@ -13,7 +14,7 @@ export interface ActivationState {
 /**
  * Activates or deactivates a client (admins only). Nothing is deleted: keys, managers, pool and usage
  * stay, and the gateway refuses a deactivated client's keys (403 client_deactivated) until it is
- * activated again. Idempotent: deactivating twice keeps the first deactivation time.
+ * activated again — at once in this process, within 500 ms on other instances. Idempotent: deactivating twice keeps the first deactivation time.
  */
 export async function setClientActive(
   db: Db,
@@ -32,5 +33,7 @@ export async function setClientActive(
     .where(eq(clients.id, clientId))
     .returning({ active: clients.active, deactivatedAt: clients.deactivatedAt });
   if (!row) throw notFound("That client does not exist.");
+  // This process's gateway refuses (or accepts again) the client's keys from the next request.
+  processState().gateway?.forgetClient(clientId);
   return row;
 }

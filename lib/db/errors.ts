@@ -73,6 +73,11 @@ export function isDbUnavailable(err: unknown): boolean {
   return false;
 }
 
+/** A unique index refused the write (SQLSTATE 23505): someone else took the value first. */
+export function isUniqueViolation(err: unknown): boolean {
+  return causes(err).some((e) => codeOf(e) === "23505");
+}
+
 /** A loggable description of a database (or any) error: code and a short cause, never SQL or parameters. */
 export function describeDbError(err: unknown): { code: string | null; cause: string } {
   const chain = causes(err);

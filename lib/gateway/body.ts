@@ -25,10 +25,36 @@ export async function readBodyText(request: GatewayRequest, limit: number = BODY
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
 }
 
-/** The body as a JSON object (400 invalid_body when it is not JSON or not an object). */
+/** Deeper JSON is refused (400) before it is parsed: later steps walk bodies recursively. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Whether JSON text nests arrays/objects deeper than `max`. One pass over the text, no recursion and
+ * no parsing (brackets inside strings do not count), so a body nested 100,000 deep costs a scan.
+ */
+export function jsonDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c /* \ */) i++;
+      else if (c === 0x22 /* " */) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) depth--;
+  }
+  return false;
+}
+
+/** The body as a JSON object (400 invalid_body when it is not JSON, not an object or nested too deep). */
 export async function readJsonObject(request: GatewayRequest): Promise<Record<string, unknown>> {
   const text = await readBodyText(request);
   if (text.trim() === "") throw invalidBody("The request body is empty; send a JSON object.");
+  if (jsonDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw invalidBody(`The request body nests arrays and objects deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);

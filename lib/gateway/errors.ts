@@ -127,6 +127,15 @@ export const noHealthyEndpoint = (model: string) =>
 export const upstreamError = () =>
   new GatewayError(502, "api_error", "upstream_error", "The model server failed to answer. Try again later.");
 
+/** A /v1 path that is not in the route table (routes.ts), trailing-slash variants included. */
+export const routeNotFound = (method: string, path: string) =>
+  new GatewayError(
+    404,
+    "invalid_request_error",
+    "not_found",
+    `Invalid URL (${method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path}): no such endpoint.`,
+  );
+
 export const methodNotAllowed = (allowed: readonly string[]) =>
   new GatewayError(
     405,

@@ -6,6 +6,7 @@ import { canViewClient, type Viewer } from "@/lib/auth/permissions";
 import { DomainError, forbidden, notFound } from "@/lib/errors";
 import { generateApiKey } from "./secret";
 import { typedNameSchema } from "@/lib/names";
+import { processState } from "@/lib/process-state";
 
 export const KEY_NAME_MAX = 64;
 /** Control characters, line/paragraph separators and bidi overrides: invisible or misleading in a list. */
@@ -77,7 +78,8 @@ export async function createApiKey(
 export type RevokeResult = { revoked: boolean; revokedAt: Date };
 
 /**
- * Revokes a key of the client; the gateway refuses it from the next request. Revoking an already revoked
+ * Revokes a key of the client; the gateway refuses it from the next request (this process's gateway
+ * drops it from its key cache at once; other instances within their cache's 500 ms). Revoking an already revoked
  * key changes nothing (revoked=false, the original date). A key id that is not this client's is not_found,
  * even if it exists elsewhere. Counters are kept.
  */
@@ -94,8 +96,11 @@ export async function revokeApiKey(
     .update(apiKeys)
     .set({ revokedAt: sql`now()`, revokedBy: who.user.id })
     .where(and(eq(apiKeys.id, keyId), eq(apiKeys.clientId, clientId), isNull(apiKeys.revokedAt)))
-    .returning({ revokedAt: apiKeys.revokedAt });
-  if (done?.revokedAt) return { revoked: true, revokedAt: done.revokedAt };
+    .returning({ revokedAt: apiKeys.revokedAt, keyHash: apiKeys.keyHash });
+  if (done?.revokedAt) {
+    processState().gateway?.forgetKey(done.keyHash);
+    return { revoked: true, revokedAt: done.revokedAt };
+  }
   const [existing] = await db
     .select({ revokedAt: apiKeys.revokedAt })
     .from(apiKeys)

@@ -21,7 +21,8 @@ import { accountingTotals } from "@/lib/coins/settle";
 import { gatewayRoute, serveGateway as serveNodeRequest } from "@/lib/gateway/node";
 import { EndpointRegistry } from "@/lib/gateway/endpoints";
 import { KeyCache } from "@/lib/gateway/auth";
-import { createGateway, notAllowed, type Gateway, type SettledEvent } from "@/lib/gateway/pipeline";
+import { createGateway, type Gateway, type SettledEvent } from "@/lib/gateway/pipeline";
+import { gatewayHandler } from "@/lib/gateway/routes";
 import { backends, type TestDatabase } from "../helpers/db";
 import { insertClient, viewerFor } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
@@ -35,14 +36,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // node:http ⇄ web Request/Response
 // ---------------------------------------------------------------------------
 
+/** As the dev server's catch-all route (app/v1/[[...path]]/route.ts) serves a Fetch Request. */
 async function route(gw: Gateway, request: Request): Promise<Response> {
-  const path = new URL(request.url).pathname;
-  const m = request.method;
-  if (path === "/v1/models") return m === "GET" ? gw.listModels(request) : notAllowed(["GET"])();
-  if (path.startsWith("/v1/models/")) return m === "GET" ? gw.retrieveModel(request) : notAllowed(["GET"])();
-  if (path === "/v1/chat/completions") return m === "POST" ? gw.chatCompletions(request) : notAllowed(["POST"])();
-  if (path === "/v1/embeddings") return m === "POST" ? gw.embeddings(request) : notAllowed(["POST"])();
-  return new Response("not found", { status: 404 });
+  const url = new URL(request.url);
+  const handler = gatewayHandler(gw, request.method, url.pathname + url.search);
+  return handler ? handler(request) : new Response("not found", { status: 404 });
 }
 
 /**
