@@ -1,6 +1,7 @@
 import NextAuth from "next-auth";
 import { NextRequest, NextResponse, type NextFetchEvent } from "next/server";
 import { baseAuthConfig } from "@/lib/auth/base-config";
+import { originOf } from "@/lib/auth/redirects";
 import { getConfig } from "@/lib/config";
 import { commonSecurityHeaders, contentSecurityPolicy, cspNonce } from "@/lib/http/security-headers";
 
@@ -25,9 +26,9 @@ const isSection = (pathname: string) => pathname === "/clients" || pathname.star
 const signedInOnly = auth((req) => {
   const csp = req.headers.get("content-security-policy") ?? "";
   if (req.auth?.user) return next(req, csp);
-  // Auth.js gives `req` the origin of app.base_url (AUTH_URL), never one from Host or X-Forwarded-*;
-  // Next turns a redirect to the request's own origin into a relative Location.
-  const target = new URL("/signin", req.nextUrl.origin);
+  // On the public origin (app.base_url), never one from Host or X-Forwarded-*; Next turns a redirect
+  // to the request's own origin into a relative Location.
+  const target = new URL("/signin", originOf(getConfig().app.base_url));
   target.searchParams.set("callbackUrl", req.nextUrl.pathname + req.nextUrl.search);
   return NextResponse.redirect(target);
 }) as unknown as Promise<(req: NextRequest, ev: NextFetchEvent) => Promise<Response>>;

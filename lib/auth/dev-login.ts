@@ -18,7 +18,7 @@ export const ALLOW_DEV_LOGIN_ENV = "LUMEN_ALLOW_DEV_LOGIN";
 export function devLoginRefusal(
   config: LumenConfig,
   listenHosts: readonly string[] | undefined,
-  env: NodeJS.ProcessEnv = process.env,
+  env: Record<string, string | undefined> = process.env,
 ): string | null {
   if (!config.auth.dev_login || env[ALLOW_DEV_LOGIN_ENV] === "1") return null;
   const reasons: string[] = [];
