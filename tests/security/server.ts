@@ -15,7 +15,7 @@ export interface ServerOptions {
   databaseUrl?: string;
   /** Extra arguments (-H …) and environment. */
   args?: string[];
-  env?: NodeJS.ProcessEnv;
+  env?: Record<string, string | undefined>;
 }
 
 export interface RunningServer {
