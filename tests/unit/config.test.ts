@@ -14,6 +14,7 @@ import {
 import { configPath, loadConfigFile, parseConfigText } from "@/lib/config/load";
 import { clientEntry } from "@/lib/config/resolve";
 import { configSchema } from "@/lib/config/schema";
+import { shippedConfigText } from "../helpers/shipped-config";
 
 const ROOT = path.resolve(__dirname, "../..");
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "lumen-config-"));
@@ -38,7 +39,7 @@ const ECHO = `endpoints: [{url: "builtin:echo"}]`;
 
 describe("shipped config.yaml", () => {
   it("parses with no warnings and has the documented values", () => {
-    const { config, warnings } = loadConfigFile(path.join(ROOT, "config.yaml"));
+    const { config, warnings } = parseConfigText(shippedConfigText(), "config.yaml");
     expect(warnings).toEqual([]);
     expect(config.app).toEqual({ name: "Lumen", base_url: "http://localhost:3000", data_dir: "./.lumen" });
     expect(config.auth.dev_login).toBe(true);
