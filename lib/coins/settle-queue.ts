@@ -21,7 +21,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Db } from "@/lib/db/client";
-import { isDbUnavailable } from "@/lib/db/errors";
+import { isDbUnavailable, isDeadlock } from "@/lib/db/errors";
 import type { Admission } from "./admission";
 import { BatchStats, perHandle } from "./batching";
 import { settleMany, type SettleItem, type Usage } from "./settle";
@@ -43,11 +43,6 @@ interface Waiting extends SettleItem {
   resolve(): void;
   reject(err: unknown): void;
 }
-
-const isDeadlock = (err: unknown) => {
-  const e = err as { code?: string; cause?: { code?: string } };
-  return e?.code === "40P01" || e?.cause?.code === "40P01";
-};
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
