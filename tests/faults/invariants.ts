@@ -42,7 +42,7 @@ export interface Ledger {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function withDb<T>(url: string, fn: (db: Db, sql: postgres.Sql) => Promise<T>): Promise<T> {
+export async function withDb<T>(url: string, fn: (db: Db, sql: postgres.Sql) => Promise<T>): Promise<T> {
   const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 });
   try {
     return await fn(drizzle(sql, { schema }) as unknown as Db, sql);
@@ -151,36 +151,39 @@ export interface InvariantOptions {
   before?: readonly Answer[];
 }
 
-/** Asserts the ledger equations; `label` names the scenario in failure messages. */
+/**
+ * Asserts the ledger equations; `label` names the scenario in failure messages. Soft assertions:
+ * a failing run reports every broken equation with its numbers, not only the first.
+ */
 export function assertInvariants(label: string, l: Ledger, o: InvariantOptions): void {
   const all = [...(o.before ?? []), ...o.answers];
   const delivered = all.filter((a) => a.complete);
   const t = l.totals;
   // Σ log = client = Σ keys = Σ models = Σ days, on every counter.
-  expect(t.clients, `${label}: clients counters = Σ request_log`).toEqual(t.requestLog);
-  expect(t.apiKeys, `${label}: Σ api_keys = Σ request_log`).toEqual(t.requestLog);
-  expect(t.clientModelUsage, `${label}: Σ client_model_usage = Σ request_log`).toEqual(t.requestLog);
-  expect(t.clientDailyUsage, `${label}: Σ client_daily_usage = Σ request_log`).toEqual(t.requestLog);
+  expect.soft(t.clients, `${label}: clients counters = Σ request_log`).toEqual(t.requestLog);
+  expect.soft(t.apiKeys, `${label}: Σ api_keys = Σ request_log`).toEqual(t.requestLog);
+  expect.soft(t.clientModelUsage, `${label}: Σ client_model_usage = Σ request_log`).toEqual(t.requestLog);
+  expect.soft(t.clientDailyUsage, `${label}: Σ client_daily_usage = Σ request_log`).toEqual(t.requestLog);
   // pool = starting + refills (0) − Σ log − open reservations
   const expectedBalance = formatMicro(parseCoins(STARTING_BALANCE) - parseCoins(l.logCoins) - parseCoins(l.reservedAmount));
-  expect(l.balance, `${label}: pool = starting − Σ log coins (${l.logCoins}) − reserved (${l.reservedAmount})`).toBe(expectedBalance);
-  expect(l.openReservations, `${label}: open reservations`).toBe(o.openReservations ?? 0);
+  expect.soft(l.balance, `${label}: pool = starting − Σ log coins (${l.logCoins}) − reserved (${l.reservedAmount})`).toBe(expectedBalance);
+  expect.soft(l.openReservations, `${label}: open reservations`).toBe(o.openReservations ?? 0);
   // answers delivered with 200 = log rows with 200
-  if (o.allowLost200) expect(l.log200, `${label}: log rows with 200 ≤ answers delivered`).toBeLessThanOrEqual(delivered.length);
-  else expect(l.log200, `${label}: log rows with 200 = answers delivered complete with 200`).toBe(delivered.length);
+  if (o.allowLost200) expect.soft(l.log200, `${label}: log rows with 200 ≤ answers delivered`).toBeLessThanOrEqual(delivered.length);
+  else expect.soft(l.log200, `${label}: log rows with 200 = answers delivered complete with 200`).toBe(delivered.length);
   if (o.exactBills) {
-    expect(l.log200Coins, `${label}: Σ coins of 200 rows = Σ bills of delivered answers`).toBe(sumCoins(delivered.map((a) => expectedBill(a))));
+    expect.soft(l.log200Coins, `${label}: Σ coins of 200 rows = Σ bills of delivered answers`).toBe(sumCoins(delivered.map((a) => expectedBill(a))));
   }
-  if (l.duplicateSettlementIds !== null) expect(l.duplicateSettlementIds, `${label}: duplicate settlement_id`).toBe(0);
+  if (l.duplicateSettlementIds !== null) expect.soft(l.duplicateSettlementIds, `${label}: duplicate settlement_id`).toBe(0);
   if (l.requestIds !== null) {
     // With request ids, "billed once" is checked per answer, not only in total.
     const logged200 = new Map<string, number>();
     for (const r of l.requestIds) if (r.status === 200 && r.requestId) logged200.set(r.requestId, (logged200.get(r.requestId) ?? 0) + 1);
     const missing = delivered.filter((a) => a.requestId && logged200.get(a.requestId) !== 1);
-    if (!o.allowLost200) expect(missing.map((a) => a.requestId), `${label}: delivered answers not logged exactly once`).toEqual([]);
+    if (!o.allowLost200) expect.soft(missing.map((a) => a.requestId), `${label}: delivered answers not logged exactly once`).toEqual([]);
     const deliveredIds = new Set(delivered.map((a) => a.requestId));
     const phantom = [...logged200.entries()].filter(([id, n]) => n !== 1 || !deliveredIds.has(id));
-    expect(phantom, `${label}: 200 rows that are not one delivered answer`).toEqual([]);
+    expect.soft(phantom, `${label}: 200 rows that are not one delivered answer`).toEqual([]);
   }
 }
 
