@@ -204,3 +204,11 @@ export function statusCounts(answers: readonly Answer[]): Record<string, number>
   }
   return out;
 }
+
+/** Polls `condition` every 20 ms for at most `timeoutMs`; whether it became true. */
+export async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
+    if (condition()) return true;
+  }
+  return condition();
+}
