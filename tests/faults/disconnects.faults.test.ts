@@ -16,7 +16,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe("(b) caller disconnects mid-stream", () => {
   let rig: Rig;
   beforeAll(async () => {
-    rig = await startRig({ api: { upstream_timeout_s: 10 }, upstream: { slowChunkMs: 100 } });
+    rig = await startRig({ api: { upstream_timeout_s: 10 }, upstream: { slowChunkMs: 150 } });
   });
   afterAll(async () => rig?.cleanup());
 

@@ -162,6 +162,8 @@ export class LumenServer {
       LUMEN_CONFIG: this.opts.configFile,
       LUMEN_DATA_DIR: this.opts.dataDir,
       LUMEN_SECRET: SECRET,
+      // Nothing but 127.0.0.1 traffic.
+      NEXT_TELEMETRY_DISABLED: "1",
     };
     delete env.PORT;
     const child = spawn(process.execPath, [SERVER, "-p", String(this.opts.port), "-H", "127.0.0.1"], {
