@@ -46,15 +46,13 @@ export interface ConfigOptions {
   extraModels?: Array<{ name: string; behaviour: string; max_output_tokens?: number }>;
 }
 
-/** `api:` fields of the config schema of this tree (the one the server bundle was built from). */
-export function knownApiFields(): Set<string> {
-  return new Set(Object.keys((apiSchema as unknown as { shape: Record<string, unknown> }).shape));
-}
-
-/** Contract fields (api.shutdown_grace_s…) the current build rejects as unknown; reported once per file. */
-export function unknownApiFields(api: Record<string, unknown>): string[] {
-  const known = knownApiFields();
-  return Object.keys(api).filter((k) => !known.has(k));
+/**
+ * `api:` fields of the config schema of this tree (the one the server bundle was built from); null
+ * when the schema's shape cannot be read (then every field is written).
+ */
+export function knownApiFields(): Set<string> | null {
+  const shape = (apiSchema as unknown as { shape?: Record<string, unknown> }).shape;
+  return shape ? new Set(Object.keys(shape)) : null;
 }
 
 export function configYaml(o: ConfigOptions): string {
@@ -64,7 +62,7 @@ export function configYaml(o: ConfigOptions): string {
   for (const [k, v] of Object.entries(o.api ?? {})) {
     // A field the build does not know would stop the server at start (strict schema); the scenario
     // then runs on the build's defaults and its assertions report what is missing.
-    if (known.has(k)) api[k] = v;
+    if (!known || known.has(k)) api[k] = v;
     else console.warn(`faults: this build's config schema has no api.${k}; left out of config.yaml`);
   }
   const pool = { refresh: 0, starting: Number(STARTING_BALANCE), ...(o.pool ?? { max: 1_000_000 }) };
