@@ -66,13 +66,14 @@ export interface GatewayOptions {
   keyCache?: KeyCache | null;
   hooks?: GatewayHooks;
   /**
-   * When a successful answer is settled. "before-answer" (default here): a JSON answer leaves, and
-   * a stream sends its last bytes, after its request-log row is committed, so a caller that reads the
-   * counters next sees it. "after-answer" (the server's default gateway): the answer leaves at once and
-   * the settlement follows within milliseconds (queued, lib/coins/settle-queue.ts) — a database round
-   * trip less on every call; `idle()` waits for it, and server.ts waits for it on shutdown. Either
-   * way the settlement's guarantees are the same: one transaction with the log row and the
-   * counters, and a failed settlement leaves the reservation for the sweeper.
+   * When a successful answer is settled. "before-answer" (the default, and the server's): a JSON
+   * answer leaves, and a stream sends its last bytes, once its request-log row is committed — so an
+   * answer delivered with 200 is always in the log, even if the process is killed right after
+   * (SPEC §6). The wait is bounded by `api.db_timeout_ms`: a database that is slow or away does not
+   * hold the answer; its settlement goes on being retried (settle-queue.ts) and `idle()` and the
+   * shutdown wait for it. "after-answer" (benchmarks, to measure the difference): the answer leaves
+   * at once and the settlement follows. Either way the settlement is one transaction with the log
+   * row and the counters, keyed by the request's settlement id.
    */
   settleMode?: "before-answer" | "after-answer";
 }
@@ -84,7 +85,7 @@ export interface Gateway {
   chatCompletions(request: Request | GatewayRequest): Promise<Response>;
   embeddings(request: Request | GatewayRequest): Promise<Response>;
   readonly endpoints: EndpointRegistry;
-  /** Resolves when every settlement started so far has finished ("after-answer" mode). */
+  /** Resolves when every settlement started so far has finished (retries included). */
   idle(): Promise<void>;
   /** Requests between admission and settlement right now. */
   readonly inFlight: number;
@@ -115,9 +116,15 @@ export function createGateway(opts: GatewayOptions): Gateway {
   let draining = false;
   /** Awaits a settlement, or (after-answer mode) lets it finish in the background. */
   const settleInTime = async (work: Promise<void>) => {
-    if (!settleAfterAnswer) return work;
     pending.add(work);
     void work.finally(() => pending.delete(work));
+    if (settleAfterAnswer) return;
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, opts.getConfig().api.db_timeout_ms);
+    });
+    await Promise.race([work, bound]);
+    clearTimeout(timer);
   };
 
   /** Every check before the upstream call; the result holds a reservation and an endpoint. */
@@ -341,7 +348,6 @@ export function defaultGateway(): Gateway {
   state.gateway ??= createGateway({
     getDb: liveDb,
     getConfig: liveConfig,
-    settleMode: "after-answer",
     hooks: { refused: fanOut("refused"), settled: fanOut("settled") },
   });
   return state.gateway;
