@@ -18,7 +18,7 @@
 import { randomUUID } from "node:crypto";
 import { release, type Admission, type Refusal } from "@/lib/coins/admission";
 import { admissionQueue } from "@/lib/coins/admission-queue";
-import { estimateCost } from "@/lib/coins/cost";
+import { costOf } from "@/lib/coins/cost";
 import { getConfig as liveConfig } from "@/lib/config";
 import { findModel } from "@/lib/config/resolve";
 import type { LumenConfig } from "@/lib/config/schema";
@@ -52,7 +52,8 @@ import { listModels, retrieveModel, type ModelDeps } from "./models";
 import { noUsage, observe, Settlement, type Admitted, type GatewayHooks } from "./settlement";
 import { fromFetchRequest, isFetchRequest, type GatewayRequest } from "./request";
 import { relayStream } from "./stream";
-import { estimateEmbeddingTokens, estimatePromptTokens } from "./tokens";
+import { NO_OUTPUT, outputLimit, requestedChoices, upstreamChatBody } from "./limits";
+import { chatPromptTokens, embeddingTokens, type PromptTokens } from "./tokens";
 import { UpstreamConnectionError, UpstreamDeadline, type Upstream } from "./upstream";
 
 export type { Admitted, GatewayHooks, Outcome, RefusalReason, SettledEvent } from "./settlement";
@@ -142,29 +143,33 @@ export function createGateway(opts: GatewayOptions): Gateway {
     const caller = await inTime(authenticate(db, request, keyCache));
     const raw = await readJsonObject(request);
 
-    let promptTokens: number;
-    let maxTokens: number | undefined;
+    let prompt: PromptTokens;
+    let requested: number | undefined;
+    let choices = 1;
     let modelName: string;
     if (kind === "chat") {
       const body = validateBody(chatCompletionSchema, raw);
       modelName = body.model;
-      promptTokens = estimatePromptTokens(body.messages);
-      maxTokens = requestedMaxTokens(body);
+      prompt = chatPromptTokens(body.messages, body.tools ?? body.functions);
+      requested = requestedMaxTokens(body);
+      choices = requestedChoices(body, config.api.max_n);
     } else {
       const body = validateBody(embeddingsSchema, raw);
       modelName = body.model;
-      promptTokens = estimateEmbeddingTokens(body.input);
-      maxTokens = 0;
+      prompt = embeddingTokens(body.input);
     }
 
     const model = findModel(config, modelName);
     if (!model || model.disabled) throw modelNotFound(modelName);
+    const limit = kind === "chat" ? outputLimit(model, requested, choices) : NO_OUTPUT;
     const pool = await inTime(checkAccess(hooks, db, config, caller, model));
 
+    // The reservation: the prompt's bound plus the output limit — the number the upstream is told
+    // (per answer) and the bill is capped at, so a request can never cost more than it reserved.
     const admitting = admissionQueue(db).admit({
       clientId: caller.clientId,
       pool,
-      estimate: estimateCost(model, promptTokens, maxTokens),
+      estimate: costOf(model, prompt.bound, limit.total),
       timeoutSeconds: config.api.upstream_timeout_s,
     });
     let admission: Admission | Refusal;
@@ -199,7 +204,10 @@ export function createGateway(opts: GatewayOptions): Gateway {
     const settlementId = callerRequestId(request.header("x-request-id")) === requestId ? randomUUID() : requestId;
     const admittedAt = Date.now();
     return {
-      ctx: { db, config, caller, model, admission, endpoint, startedAt, admittedAt, promptTokens, requestId, settlementId },
+      ctx: {
+        db, config, caller, model, admission, endpoint, startedAt, admittedAt,
+        promptTokens: prompt.typical, limit, requestId, settlementId,
+      },
       body: raw,
     };
   };
@@ -245,9 +253,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       const chat = kind === "chat" ? (body as ChatCompletionBody) : null;
       const streaming = chat?.stream === true;
       const callerWantsUsage = chat?.stream_options?.include_usage === true;
-      const upstreamBody = streaming
-        ? { ...body, stream_options: { ...(chat?.stream_options ?? {}), include_usage: true } }
-        : body;
+      const upstreamBody = chat ? upstreamChatBody(chat, ctx.limit) : body;
 
       if (request.signal.aborted || deadline.cause === "shutdown") {
         // Gone (or shutting down) before anything was sent upstream: nothing to bill.
