@@ -56,7 +56,9 @@ async function readCapped(response: Response, limit: number): Promise<string | n
     }
     chunks.push(step.value);
   }
-  return chunks.length === 1 ? Buffer.from(chunks[0]!.buffer, chunks[0]!.byteOffset, size).toString("utf8") : Buffer.concat(chunks, size).toString("utf8");
+  // One chunk (the usual small answer) is decoded in place; several are joined once.
+  const only = chunks.length === 1 ? chunks[0]! : null;
+  return (only ? Buffer.from(only.buffer, only.byteOffset, only.byteLength) : Buffer.concat(chunks, size)).toString("utf8");
 }
 
 /** Turns an upstream failure (4xx/5xx answer) into the caller's error, settling with zero tokens. */

@@ -1,5 +1,6 @@
 /**
- * Request bodies of the gateway: read with a 10 MB cap, parsed as JSON, validated with zod.
+ * Request bodies of the gateway: read with a 10 MB cap, parsed as JSON (at most 64 levels deep),
+ * validated with zod.
  *
  * Only the fields the gateway itself uses are checked; every other field is kept (loose objects) and
  * forwarded to the upstream untouched. Errors name the offending field in `param`.

@@ -13,7 +13,9 @@
  * their own; the route handlers use `defaultGateway()` (process-wide, live config).
  *
  * The pieces: access.ts (access check, refusals), settlement.ts (`Settlement`, hooks, outcomes),
- * answers.ts (non-streaming answers), stream.ts (SSE relay), models.ts (GET /v1/models).
+ * answers.ts (non-streaming answers), stream.ts (SSE relay), models.ts (GET /v1/models),
+ * limits.ts (the output limit: sent upstream, reserved, never billed beyond), tokens.ts (the prompt's
+ * bound and typical count).
  */
 import { randomUUID } from "node:crypto";
 import { release, type Admission, type Refusal } from "@/lib/coins/admission";

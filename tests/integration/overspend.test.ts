@@ -1,5 +1,5 @@
 /**
- * Overspend bounded by construction (SPEC §6, README "Coins and overspend"), over real HTTP with the
+ * Overspend bounded by construction (SPEC §6, README "Overspend, bounded by construction"), over real HTTP with the
  * official `openai` client and the scripted upstream of tests/helpers/gateway-http.ts: the output
  * limit is always sent and reserved × n, an upstream that ignores it cannot bill past it (the 10×
  * scenario, JSON and streaming), the prompt bound holds for non-Latin scripts, oversized answers are
