@@ -8,6 +8,7 @@ import { noUsage, reportedUsage, type Admitted, type Outcome, type Settlement } 
 import { estimateTokensFromBytes } from "./tokens";
 import { UpstreamConnectionError, type Upstream, type UpstreamDeadline } from "./upstream";
 import { jsonResponse } from "./json-response";
+import { readAtMost } from "./request";
 
 export const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
 
@@ -30,35 +31,18 @@ function completionBytes(body: unknown): number {
 const responseLimitBytes = (ctx: Admitted) => Math.floor(ctx.config.api.max_response_mb * 1024 * 1024);
 
 /**
- * An upstream answer's body as text, read as it arrives with a running byte count; null as soon as
- * it passes `limit` bytes (or declares more), the rest left unread: cancelling the body destroys
- * the upstream connection (http-client.ts), so a huge answer is never buffered. Throws when the
- * upstream breaks off or the deadline aborts it.
+ * An upstream answer's body as text; null when it passes `limit` bytes (or declares more), the rest
+ * left unread: cancelling the body destroys the upstream connection (http-client.ts), so a huge
+ * answer is never buffered. Throws when the upstream breaks off or the deadline aborts it.
  */
 async function readCapped(response: Response, limit: number): Promise<string | null> {
-  const body = response.body;
-  if (!body) return "";
-  const reader = body.getReader();
-  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
-  if (declared > limit) {
-    await reader.cancel().catch(() => {});
+  if (!response.body) return "";
+  if (Number(response.headers.get("content-length")) > limit) {
+    await response.body.cancel().catch(() => {});
     return null;
   }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const step = await reader.read();
-    if (step.done) break;
-    size += step.value.byteLength;
-    if (size > limit) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(step.value);
-  }
-  // One chunk (the usual small answer) is decoded in place; several are joined once.
-  const only = chunks.length === 1 ? chunks[0]! : null;
-  return (only ? Buffer.from(only.buffer, only.byteOffset, only.byteLength) : Buffer.concat(chunks, size)).toString("utf8");
+  const bytes = await readAtMost(response.body, limit);
+  return bytes && Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
 }
 
 /** Turns an upstream failure (4xx/5xx answer) into the caller's error, settling with zero tokens. */
