@@ -3,12 +3,16 @@
  * (`relayStream`), read on the way by `SseTap` for usage, the first token's time and the output so
  * far, and the request is settled exactly once however the stream ends.
  *
- * The output limit is enforced here (limits.ts): once the delivered output passes it, the upstream
- * is aborted and the caller gets a clean end — a chunk with `finish_reason: "length"`, then
- * `[DONE]` — so an upstream that ignores `max_tokens` cannot stream on at the client's expense.
- * "Passes" is measured with the typical count of tokens.ts with a margin of `CUT_MARGIN`: that count
- * is not the model's, and an honest upstream that stops at its limit must never be cut short. The
- * bill never exceeds the limit either way (the settlement caps it).
+ * The output limit is enforced here (limits.ts): the event that would take the delivered output
+ * past it is not forwarded; the upstream is aborted and the caller gets a clean end — a chunk with
+ * `finish_reason: "length"`, then `[DONE]` — so an upstream that ignores `max_tokens` cannot stream
+ * on at the client's expense. The model's own count is not visible in the stream, so two counts
+ * stand for it, and the first to pass the limit cuts:
+ * - content deltas: token-streaming servers (vLLM, Ollama, llama.cpp, TGI, OpenAI) send one token
+ *   per delta, at most — an upstream that honours the limit never sends more than limit × n;
+ * - UTF-8 bytes / 4 with a margin of `CUT_MARGIN`, for servers that send several tokens per delta:
+ *   that count runs above the model's on long tokens, and an honest answer must never be cut short.
+ * The bill never exceeds the limit either way (the settlement caps it).
  */
 import { randomUUID } from "node:crypto";
 import { log } from "@/lib/log";
@@ -19,8 +23,9 @@ import { BYTES_PER_TOKEN, estimateTokensFromBytes } from "./tokens";
 import type { Upstream, UpstreamDeadline } from "./upstream";
 
 /**
- * A stream is cut when its typical token count passes the limit this many times. Typical counts run
- * up to ~1.5× the model's on code and long words; beyond 2×, the upstream is ignoring the limit.
+ * A stream is also cut when its typical token count (bytes / 4) passes the limit this many times.
+ * Typical counts run up to ~1.5× the model's on code and long words; beyond 2×, the upstream is
+ * ignoring the limit.
  */
 export const CUT_MARGIN = 2;
 
@@ -44,9 +49,11 @@ export class SseTap {
   private event = "";
   private data: string[] = [];
   usage: { input: number; output: number } | null = null;
+  /** Delivered so far: UTF-8 bytes of generated text, and the deltas that carried it. */
   bytes = 0;
+  deltas = 0;
   firstTokenAt: number | null = null;
-  /** Set once the output passed the limit: nothing more is forwarded. */
+  /** Set by the event that would have passed the limit (not forwarded): nothing more is. */
   cut = false;
   private readonly cutAfterBytes: number;
   /** Of the first chunk, for the closing chunk of a cut. */
@@ -106,22 +113,33 @@ export class SseTap {
     if (usage) this.usage = usage;
     this.head ??= { id: chunk.id, created: chunk.created, model: chunk.model };
     const choices = Array.isArray(chunk.choices) ? (chunk.choices as Array<{ index?: unknown; delta?: Record<string, unknown>; finish_reason?: unknown }>) : [];
-    const before = this.bytes;
+    let bytes = 0;
+    let deltas = 0;
     for (const c of choices) {
       if (typeof c?.finish_reason === "string" && typeof c.index === "number" && c.index < this.limit.choices) {
         (this.finished ??= [])[c.index] = true;
       }
       const d = c?.delta;
       if (!d) continue;
+      let b = 0;
       for (const field of ["content", "reasoning_content", "reasoning", "refusal"] as const) {
         const v = d[field];
-        if (typeof v === "string") this.bytes += Buffer.byteLength(v);
+        if (typeof v === "string") b += Buffer.byteLength(v);
       }
-      if (Array.isArray(d.tool_calls)) this.bytes += Buffer.byteLength(JSON.stringify(d.tool_calls));
+      if (Array.isArray(d.tool_calls)) b += Buffer.byteLength(JSON.stringify(d.tool_calls));
+      if (b > 0) {
+        bytes += b;
+        deltas++;
+      }
     }
-    if (this.bytes > before) {
+    if (bytes > 0) {
+      if (this.deltas + deltas > this.limit.total || this.bytes + bytes > this.cutAfterBytes) {
+        this.cut = true;
+        return "";
+      }
+      this.bytes += bytes;
+      this.deltas += deltas;
       if (this.firstTokenAt === null) this.firstTokenAt = now;
-      if (this.bytes > this.cutAfterBytes) this.cut = true;
     }
     if (usage && !this.forwardUsage && Array.isArray(chunk.choices) && choices.length === 0) return "";
     return text;
@@ -203,7 +221,7 @@ export function relayStream(a: RelayArgs): Response {
     (finishing ??= (async () => {
       const timedOut = a.deadline.cause === "timeout";
       a.deadline.dispose();
-      const where = { model: a.ctx.model.name, endpoint: a.upstream.label, streamCut: end === "cut" };
+      const where = { model: a.ctx.model.name, endpoint: a.upstream.label };
       const billed = withinLimit(tap.outcome(end, a.ctx, timedOut), a.ctx.limit, where);
       await a.settleInTime(a.settlement.settle(billed, a.upstream));
       return billed;
@@ -258,7 +276,12 @@ export function relayStream(a: RelayArgs): Response {
         }
         const out = tap.push(decoder.decode(step.value, { stream: true }), performance.now());
         if (tap.cut) {
-          // Past the output limit: abort the upstream (cancelling destroys its connection), bill, end cleanly.
+          // At the output limit: abort the upstream (cancelling destroys its connection), bill, end cleanly.
+          log.warn("upstream ignored max_tokens; stream cut at the limit", {
+            model: a.ctx.model.name,
+            endpoint: a.upstream.label,
+            limit: a.ctx.limit.total,
+          });
           send(out);
           await reader.cancel().catch(() => {});
           const billed = await finish("cut");

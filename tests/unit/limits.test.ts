@@ -62,17 +62,27 @@ describe("SseTap: the stream cut", () => {
   const word = (index: number) => chunk([{ index, delta: { content: " tok" }, finish_reason: null }]);
   const ctx = { promptTokens: 3, startedAt: 0 } as Admitted;
 
-  it("passes an answer within the limit untouched, and cuts past CUT_MARGIN × the limit", () => {
+  it("forwards one-token deltas up to the limit, and cuts at the one that would pass it (not forwarded)", () => {
     const tap = new SseTap(false, outputLimit(model, 10, 1));
     let out = "";
-    for (let i = 0; i < 10 * CUT_MARGIN; i++) out += tap.push(word(0), i);
+    for (let i = 0; i < 10; i++) out += tap.push(word(0), i);
     expect(tap.cut).toBe(false);
-    expect(out).toBe(word(0).repeat(10 * CUT_MARGIN));
-    // One network read holding several events: nothing after the one that passed the limit.
-    out = tap.push(word(0) + word(0) + word(0), 99);
+    expect(out).toBe(word(0).repeat(10));
+    // One network read holding several events: nothing from the one past the limit on.
+    expect(tap.push(word(0) + word(0), 99)).toBe("");
     expect(tap.cut).toBe(true);
-    expect(out).toBe(word(0));
-    expect(tap.outcome("cut", ctx, false)).toMatchObject({ status: 200, errorCode: null, outputTokens: 10 * CUT_MARGIN + 1, usageEstimated: true });
+    expect(tap.outcome("cut", ctx, false)).toMatchObject({ status: 200, errorCode: null, outputTokens: 10, usageEstimated: true });
+  });
+
+  it("counts bytes too, with a margin, for upstreams that send many tokens per delta", () => {
+    const batch = (bytes: number) => chunk([{ index: 0, delta: { content: "x".repeat(bytes) }, finish_reason: null }]);
+    const tap = new SseTap(false, outputLimit(model, 10, 1));
+    expect(tap.push(batch(4 * 10 * CUT_MARGIN), 0)).toBe(batch(4 * 10 * CUT_MARGIN)); // one delta, exactly at the margin
+    expect(tap.cut).toBe(false);
+    expect(tap.push(batch(1), 1)).toBe("");
+    expect(tap.cut).toBe(true);
+    // Billed what was delivered, capped at the limit by the settlement.
+    expect(withinLimit(tap.outcome("cut", ctx, false), outputLimit(model, 10, 1), {}).outputTokens).toBe(10);
   });
 
   it("closes with finish_reason length for each unfinished answer, usage when asked, then [DONE]", () => {
@@ -80,6 +90,7 @@ describe("SseTap: the stream cut", () => {
     tap.push(chunk([{ index: 1, delta: {}, finish_reason: "stop" }]), 0);
     for (let i = 0; i < 20 && !tap.cut; i++) tap.push(word(i % 2 === 0 ? 0 : 2), i);
     expect(tap.cut).toBe(true);
+    expect(tap.deltas).toBe(6);
     const billed = withinLimit(tap.outcome("cut", ctx, false), outputLimit(model, 2, 3), {});
     const events = tap.closingEvents(billed, "m").split("\n\n").filter(Boolean);
     expect(events.at(-1)).toBe("data: [DONE]");
