@@ -112,17 +112,21 @@ describe("(a) upstream behaviours", () => {
     expect(rows).toMatchObject([{ status: 502, errorCode: "upstream_invalid_answer", coins: "0.000000" }]);
   });
 
-  it("huge body (8 MB, under the default api.max_response_mb of 64): delivered whole and billed its usage", async () => {
+  // It also ignores max_tokens: the answer is delivered whole, its output billed at the limit.
+  it("huge body (8 MB, under the default api.max_response_mb of 64): delivered whole, output billed at max_tokens", async () => {
     const { a, rows } = await single({ model: "huge", maxTokens: 5 });
     const tokens = HUGE_BYTES / TOKEN.length;
     expect(a).toMatchObject({ status: 200, complete: true, tokens });
-    expect(rows).toMatchObject([{ status: 200, inputTokens: REPORTED_PROMPT_TOKENS, outputTokens: tokens, coins: cost(REPORTED_PROMPT_TOKENS, tokens) }]);
+    expect(rows).toMatchObject([
+      { status: 200, inputTokens: REPORTED_PROMPT_TOKENS, outputTokens: 5, coins: cost(REPORTED_PROMPT_TOKENS, 5), usageEstimated: true },
+    ]);
   });
 
-  it("ignores max_tokens, JSON: cannot be cut, billed the 10× it produced (the README's overspend bound)", async () => {
+  // Contract (issue 8, deliverable 4): a JSON answer cannot be cut, but no bill exceeds max_tokens × n.
+  it("ignores max_tokens, JSON: delivered as produced (10×), output billed at max_tokens", async () => {
     const { a, rows } = await single({ model: "overrun", maxTokens: 3 });
     expect(a).toMatchObject({ status: 200, complete: true, tokens: 30 });
-    expect(rows).toMatchObject([{ status: 200, outputTokens: 30, coins: cost(REPORTED_PROMPT_TOKENS, 30) }]);
+    expect(rows).toMatchObject([{ status: 200, outputTokens: 3, coins: cost(REPORTED_PROMPT_TOKENS, 3), usageEstimated: true }]);
   });
 
   // Contract (issue 8, deliverable 4): streams are cut once the delivered output passes max_tokens.

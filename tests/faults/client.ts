@@ -25,6 +25,9 @@ export interface Answer {
   model: string;
   prompt: string;
   stream: boolean;
+  /** The call's max_tokens and n (null: not sent). */
+  maxTokens: number | null;
+  n: number | null;
   /** HTTP status; 0 when no response arrived (connection refused/reset, timeout). */
   status: number;
   /** 200 and the body received in full (see the file comment). */
@@ -64,6 +67,8 @@ export async function chat(baseURL: string, apiKey: string, call: ChatCall): Pro
     model: call.model,
     prompt,
     stream,
+    maxTokens: call.maxTokens ?? null,
+    n: call.n ?? null,
     status: 0,
     complete: false,
     tokens: 0,

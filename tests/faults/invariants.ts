@@ -17,7 +17,7 @@ import * as schema from "@/lib/db/schema";
 import type { Db } from "@/lib/db/client";
 import type { ModelConfig } from "@/lib/config/schema";
 import { accountingTotals, type AccountingTotals } from "@/lib/coins/settle";
-import { costOf } from "@/lib/coins/cost";
+import { costOf, DEFAULT_MAX_OUTPUT_TOKENS } from "@/lib/coins/cost";
 import { formatMicro, parseCoins } from "@/lib/coins/decimal";
 import { estimatePromptTokens } from "@/lib/gateway/tokens";
 import { messagesOf, type Answer } from "./client";
@@ -127,12 +127,14 @@ export const priced = (prices = PRICES) =>
 
 /**
  * What a delivered answer must cost: the usage the caller saw, else Lumen's own count — its prompt
- * estimate and the tokens delivered. (Tests ask streams for include_usage, so a caller sees the
- * usage whenever Lumen had it.)
+ * estimate and the tokens delivered — with the output never above the limit Lumen sent (max_tokens,
+ * else 4,096 for the scripted models, × n: README "Overspend, bounded by construction"). (Tests ask
+ * streams for include_usage, so a caller sees the usage whenever Lumen had it.)
  */
 export function expectedBill(a: Answer, prices = PRICES): string {
   const input = a.usage?.prompt ?? estimatePromptTokens(messagesOf(a.prompt));
-  const output = a.usage?.completion ?? a.tokens;
+  const limit = (a.maxTokens ?? DEFAULT_MAX_OUTPUT_TOKENS) * (a.n ?? 1);
+  const output = Math.min(a.usage?.completion ?? a.tokens, limit);
   return costOf(priced(prices), input, output);
 }
 

@@ -1,7 +1,7 @@
 /**
  * A scripted OpenAI-compatible upstream for the fault suite: one node:http server on 127.0.0.1 whose
  * behaviour is chosen by the upstream model id (the `model:` of a Lumen endpoint, which Lumen sends
- * as body.model). Output is made of 4-character tokens ("tok "), so Lumen's chars/4 estimate of an
+ * as body.model). Output is made of 4-character tokens ("tok "), so Lumen's bytes/4 estimate of an
  * answer without usage equals the true count and every bill can be computed exactly from the prices.
  *
  * It records every chat request (behaviour, max_tokens, n) and whether its answer was written to
