@@ -236,6 +236,8 @@ describe("(a) upstream behaviours", () => {
 
   // Contract: non-streaming answers above api.max_response_mb → 502, billed for the input.
   it("huge body above api.max_response_mb (0.5, set by a config edit): 502, billed the input only", async () => {
+    // Rows from here on (the burst before wrote its own without `single`).
+    mark = (await logRowsAfter(rig.databaseUrl, rig.seeded.clientId, mark)).at(-1)?.id ?? mark;
     const reloads = rig.server.log().split("config reloaded").length - 1;
     rig.writeConfig({ api: { max_response_mb: 0.5 } });
     expect(await rig.server.waitForLog("config reloaded", reloads, 5_000), "the watcher applied the edit").toBe(true);
