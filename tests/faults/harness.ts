@@ -11,7 +11,6 @@ import path from "node:path";
 import { stringify } from "yaml";
 import { openDatabase } from "@/lib/db/client";
 import { apiKeys, clients, coinPools } from "@/lib/db/schema";
-import { apiSchema } from "@/lib/config/schema";
 import { generateApiKey } from "@/lib/keys/secret";
 import { createServerDatabase } from "../helpers/db";
 import { freePort } from "../helpers/net";
@@ -37,7 +36,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface ConfigOptions {
   upstreamUrl: string;
-  /** `api:` fields. Fields this build's schema does not know yet are left out (see knownApiFields). */
+  /** `api:` fields (config.yaml's api section). */
   api?: Record<string, number | boolean>;
   prices?: { input: number; output: number };
   /** The client's pool (refresh 0: no refills during a test, so the pool equation needs none). */
@@ -46,25 +45,9 @@ export interface ConfigOptions {
   extraModels?: Array<{ name: string; behaviour: string; max_output_tokens?: number }>;
 }
 
-/**
- * `api:` fields of the config schema of this tree (the one the server bundle was built from); null
- * when the schema's shape cannot be read (then every field is written).
- */
-export function knownApiFields(): Set<string> | null {
-  const shape = (apiSchema as unknown as { shape?: Record<string, unknown> }).shape;
-  return shape ? new Set(Object.keys(shape)) : null;
-}
-
 export function configYaml(o: ConfigOptions): string {
   const prices = o.prices ?? PRICES;
-  const api: Record<string, unknown> = { require_consent: false, upstream_timeout_s: 2 };
-  const known = knownApiFields();
-  for (const [k, v] of Object.entries(o.api ?? {})) {
-    // A field the build does not know would stop the server at start (strict schema); the scenario
-    // then runs on the build's defaults and its assertions report what is missing.
-    if (!known || known.has(k)) api[k] = v;
-    else console.warn(`faults: this build's config schema has no api.${k}; left out of config.yaml`);
-  }
+  const api: Record<string, unknown> = { require_consent: false, upstream_timeout_s: 2, ...(o.api ?? {}) };
   const pool = { refresh: 0, starting: Number(STARTING_BALANCE), ...(o.pool ?? { max: 1_000_000 }) };
   const model = (name: string, behaviour: string, extra: Record<string, unknown> = {}) => ({
     name,
