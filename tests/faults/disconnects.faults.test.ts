@@ -16,7 +16,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe("(b) caller disconnects mid-stream", () => {
   let rig: Rig;
   beforeAll(async () => {
-    rig = await startRig({ api: { upstream_timeout_s: 10 }, upstream: { slowChunkMs: 150 } });
+    // Tokens 300 ms apart: a caller that leaves is gone long before the next token, even on a loaded machine
+    // (what Lumen relayed is what it bills; a token already on the wire when the caller left counts).
+    rig = await startRig({ api: { upstream_timeout_s: 10 }, upstream: { slowChunkMs: 300 } });
   });
   afterAll(async () => rig?.cleanup());
 
