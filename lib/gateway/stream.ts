@@ -20,7 +20,7 @@ import { upstreamError } from "./errors";
 import { withinLimit, type OutputLimit } from "./limits";
 import { reportedUsage, type Admitted, type Outcome, type Settlement } from "./settlement";
 import { BYTES_PER_TOKEN, estimateTokensFromBytes } from "./tokens";
-import type { Upstream, UpstreamDeadline } from "./upstream";
+import type { AbortCause, Upstream, UpstreamDeadline } from "./upstream";
 
 /**
  * A stream is also cut when its typical token count (bytes / 4) passes the limit this many times.
@@ -170,10 +170,10 @@ export class SseTap {
   }
 
   /** What to record for a stream that ended this way. The caller going away always bills the prompt. */
-  outcome(end: StreamEnd, ctx: Admitted, timedOut: boolean): Outcome {
+  outcome(end: StreamEnd, ctx: Admitted, cause: AbortCause | null): Outcome {
     const complete = end === "complete" || end === "cut";
     const status = complete ? 200 : end === "caller_gone" ? 499 : 502;
-    const errorCode = complete ? null : end === "caller_gone" ? "client_closed" : timedOut ? "upstream_timeout" : "upstream_error";
+    const errorCode = complete ? null : end === "caller_gone" ? "client_closed" : cause === "timeout" ? "upstream_timeout" : cause === "shutdown" ? "shutdown" : "upstream_error";
     const ttftMs = this.firstTokenAt === null ? null : Math.max(0, Math.round(this.firstTokenAt - ctx.startedAt));
     const base = { status, errorCode, ttftMs, streamed: true };
     if (this.usage) return { ...base, inputTokens: this.usage.input, outputTokens: this.usage.output, usageEstimated: false };
@@ -219,10 +219,10 @@ export function relayStream(a: RelayArgs): Response {
   let finishing: Promise<Outcome> | null = null;
   const finish = (end: StreamEnd): Promise<Outcome> =>
     (finishing ??= (async () => {
-      const timedOut = a.deadline.cause === "timeout";
+      const cause = a.deadline.cause;
       a.deadline.dispose();
       const where = { model: a.ctx.model.name, endpoint: a.upstream.label };
-      const billed = withinLimit(tap.outcome(end, a.ctx, timedOut), a.ctx.limit, where);
+      const billed = withinLimit(tap.outcome(end, a.ctx, cause), a.ctx.limit, where);
       await a.settleInTime(a.settlement.settle(billed, a.upstream));
       return billed;
     })());

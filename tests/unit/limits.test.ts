@@ -71,7 +71,7 @@ describe("SseTap: the stream cut", () => {
     // One network read holding several events: nothing from the one past the limit on.
     expect(tap.push(word(0) + word(0), 99)).toBe("");
     expect(tap.cut).toBe(true);
-    expect(tap.outcome("cut", ctx, false)).toMatchObject({ status: 200, errorCode: null, outputTokens: 10, usageEstimated: true });
+    expect(tap.outcome("cut", ctx, null)).toMatchObject({ status: 200, errorCode: null, outputTokens: 10, usageEstimated: true });
   });
 
   it("counts bytes too, with a margin, for upstreams that send many tokens per delta", () => {
@@ -82,7 +82,7 @@ describe("SseTap: the stream cut", () => {
     expect(tap.push(batch(1), 1)).toBe("");
     expect(tap.cut).toBe(true);
     // Billed what was delivered, capped at the limit by the settlement.
-    expect(withinLimit(tap.outcome("cut", ctx, false), outputLimit(model, 10, 1), {}).outputTokens).toBe(10);
+    expect(withinLimit(tap.outcome("cut", ctx, null), outputLimit(model, 10, 1), {}).outputTokens).toBe(10);
   });
 
   it("closes with finish_reason length for each unfinished answer, usage when asked, then [DONE]", () => {
@@ -91,7 +91,7 @@ describe("SseTap: the stream cut", () => {
     for (let i = 0; i < 20 && !tap.cut; i++) tap.push(word(i % 2 === 0 ? 0 : 2), i);
     expect(tap.cut).toBe(true);
     expect(tap.deltas).toBe(6);
-    const billed = withinLimit(tap.outcome("cut", ctx, false), outputLimit(model, 2, 3), {});
+    const billed = withinLimit(tap.outcome("cut", ctx, null), outputLimit(model, 2, 3), {});
     const events = tap.closingEvents(billed, "m").split("\n\n").filter(Boolean);
     expect(events.at(-1)).toBe("data: [DONE]");
     const [finish, usage] = events.slice(0, 2).map((e) => JSON.parse(e.slice(6)) as Record<string, unknown>);
