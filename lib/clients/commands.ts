@@ -1,11 +1,10 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
+import { isUniqueViolation } from "@/lib/db/errors";
 import { clients } from "@/lib/db/schema";
 import { assertAdmin, type Viewer } from "@/lib/auth/permissions";
 import { DomainError } from "@/lib/errors";
-import { isUniqueViolation } from "@/lib/db/errors";
 import { validateClientName } from "./names";
-
 
 export interface CreatedClient {
   id: string;

@@ -127,6 +127,15 @@ export const noHealthyEndpoint = (model: string) =>
 export const upstreamError = () =>
   new GatewayError(502, "api_error", "upstream_error", "The model server failed to answer. Try again later.");
 
+/** A non-streaming answer above `api.max_response_mb`: cut off unread. */
+export const upstreamAnswerTooLarge = () =>
+  new GatewayError(
+    502,
+    "api_error",
+    "upstream_answer_too_large",
+    "The model server's answer was larger than this server accepts. Ask for a shorter answer (max_tokens) or stream it.",
+  );
+
 /** A /v1 path that is not in the route table (routes.ts), trailing-slash variants included. */
 export const routeNotFound = (method: string, path: string) =>
   new GatewayError(

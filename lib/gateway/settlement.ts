@@ -13,6 +13,7 @@ import { describeDbError } from "@/lib/db/errors";
 import { errorFields, log } from "@/lib/log";
 import type { Caller } from "./auth";
 import type { ChosenEndpoint } from "./endpoints";
+import { withinLimit, type OutputLimit } from "./limits";
 import type { Upstream } from "./upstream";
 
 export type RefusalReason =
@@ -60,7 +61,10 @@ export interface Admitted {
   startedAt: number;
   /** Date.now() at admission: the reservation expires upstream_timeout_s + 60 s later. */
   admittedAt: number;
+  /** The prompt's typical token count (tokens.ts), billed when the upstream reports no usage. */
   promptTokens: number;
+  /** Output allowed (limits.ts): sent upstream, and never billed beyond. */
+  limit: OutputLimit;
   /** The x-request-id the caller gets (its own, or settlementId). */
   requestId: string;
   /** Lumen's own id of the request: the request log's unique key, which makes settlement idempotent. */
@@ -99,10 +103,11 @@ export class Settlement {
     for (const callback of this.whenDone.splice(0)) observe(callback);
   }
 
-  async settle(outcome: Outcome, upstream: Upstream): Promise<void> {
+  async settle(reported: Outcome, upstream: Upstream): Promise<void> {
     if (this.done) return;
     this.done = true;
     const { ctx } = this;
+    const outcome = withinLimit(reported, ctx.limit, { model: ctx.model.name, endpoint: upstream.label });
     const billable = outcome.inputTokens > 0 || outcome.outputTokens > 0;
     const event: SettledEvent = {
       ...outcome,

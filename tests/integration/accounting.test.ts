@@ -6,7 +6,7 @@ import { apiKeys, clientDailyUsage, clients, coinPools, coinReservations, reques
 import { modelSchema } from "@/lib/config/schema";
 import { admit, admitMany, release, sweepExpiredReservations, type Admission, type Refusal } from "@/lib/coins/admission";
 import { AdmissionQueue } from "@/lib/coins/admission-queue";
-import { costOf, estimateCost } from "@/lib/coins/cost";
+import { costOf, outputTokenLimit } from "@/lib/coins/cost";
 import { formatMicro, parseCoins } from "@/lib/coins/decimal";
 import type { PoolConfig } from "@/lib/coins/pool";
 import { accountingTotals, recordRefusal, settle, settleMany, type Usage } from "@/lib/coins/settle";
@@ -28,7 +28,7 @@ const MODEL = modelSchema.parse({
   max_output_tokens: 400,
   endpoints: [{ url: "builtin:echo" }],
 });
-const ESTIMATE = estimateCost(MODEL, 100, undefined);
+const ESTIMATE = costOf(MODEL, 100, outputTokenLimit(MODEL, undefined));
 const TIMEOUT_S = 600;
 
 let clientSeq = 0;
