@@ -8,6 +8,7 @@ import { afterSignInPath, safeRedirectPath } from "@/lib/auth/redirects";
 import { checkOidcIdentity, claimIsTrue } from "@/lib/auth/users";
 import { parseConfigText } from "@/lib/config";
 import { restrictModes } from "@/lib/data-dir";
+import { KeyCache } from "@/lib/gateway/auth";
 import { isLoopbackHost, isLoopbackUrl } from "@/lib/http/loopback";
 import { commonSecurityHeaders, contentSecurityPolicy, cspNonce } from "@/lib/http/security-headers";
 import { keyPepper, resetSecretsForTests, sessionSecret } from "@/lib/secret";
@@ -215,5 +216,30 @@ describe("data at rest (item 7)", () => {
       process.env[name] = value;
       expect(() => keyPepper()).toThrow(new RegExp(`${name} is too short: it needs at least 32 bytes`));
     }
+  });
+});
+
+describe("the gateway's key cache (item 9)", () => {
+  const record = { keyId: "k1", clientId: "c1", clientName: "bot", clientActive: true, revoked: false };
+  it("forgets a revoked key at once, and a lookup already running then cannot put it back", () => {
+    const cache = new KeyCache(500);
+    const now = Date.now();
+    cache.set("hash", record, now);
+    expect(cache.get("hash", now)).toBe(record);
+    const epoch = cache.epoch; // a lookup starts…
+    cache.forget("hash"); // …the key is revoked meanwhile
+    expect(cache.get("hash", now)).toBeUndefined();
+    cache.set("hash", record, now, epoch); // …the lookup ends with the old row
+    expect(cache.get("hash", now)).toBeUndefined();
+  });
+  it("forgets every key of a deactivated client", () => {
+    const cache = new KeyCache(500);
+    const now = Date.now();
+    cache.set("a", record, now);
+    cache.set("b", { ...record, keyId: "k2" }, now);
+    cache.set("c", { ...record, keyId: "k3", clientId: "c2" }, now);
+    cache.forgetClient("c1");
+    expect([cache.get("a", now), cache.get("b", now)]).toEqual([undefined, undefined]);
+    expect(cache.get("c", now)).toBeDefined();
   });
 });
