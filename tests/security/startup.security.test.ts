@@ -94,6 +94,40 @@ describe("the development sign-in is never reachable by accident", () => {
     }
   });
 
+  it("a config edit that turns it on while Lumen listens on a network is refused too", async () => {
+    const port = await freePort();
+    const file = config("edited", "auth: {dev_login: false}\n");
+    const server = await startServer({
+      port,
+      configFile: file,
+      dataDir: path.join(tmp, "edited-data"),
+      logFile: path.join(tmp, "edited.log"),
+      args: ["-H", "0.0.0.0"],
+    });
+    try {
+      fs.writeFileSync(file, "auth: {dev_login: true}\nadmins: [admin@example.com]\n");
+      const deadline = Date.now() + 10_000;
+      while (!fs.readFileSync(server.logFile, "utf8").includes("the development sign-in stays off") && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(fs.readFileSync(server.logFile, "utf8")).toContain("the development sign-in stays off");
+      const page = await (await fetch(`http://127.0.0.1:${port}/signin`)).text();
+      expect(page).not.toContain("Development sign-in");
+      const csrf = await fetch(`http://127.0.0.1:${port}/api/auth/csrf`);
+      const { csrfToken } = (await csrf.json()) as { csrfToken: string };
+      const cookie = csrf.headers.getSetCookie().map((c) => c.split(";", 1)[0]).join("; ");
+      const res = await fetch(`http://127.0.0.1:${port}/api/auth/callback/dev`, {
+        method: "POST",
+        redirect: "manual",
+        headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ csrfToken, email: "admin@example.com", callbackUrl: "/clients" }),
+      });
+      expect(res.headers.getSetCookie().some((c) => c.startsWith("authjs.session-token="))).toBe(false);
+    } finally {
+      await server.stop();
+    }
+  });
+
   it.each([
     ["LUMEN_SECRET", "short"],
     ["AUTH_SECRET", "x".repeat(31)],
