@@ -8,18 +8,27 @@
 import fs from "node:fs";
 import path from "node:path";
 import { dataDir } from "@/lib/config";
+import { log } from "@/lib/log";
 
 export const DIR_MODE = 0o700;
 export const FILE_MODE = 0o600;
 
-/** Sets modes below `dir` (not following symbolic links); returns how many entries were changed. */
+/**
+ * Sets modes below `dir` (not following symbolic links); returns how many entries were changed. An
+ * entry that cannot be changed (owned by another user) is logged, not fatal.
+ */
 export function restrictModes(dir: string): number {
   let changed = 0;
+  const refused: string[] = [];
   const fix = (p: string, stat: fs.Stats) => {
     const wanted = stat.isDirectory() ? DIR_MODE : FILE_MODE;
-    if ((stat.mode & 0o777) !== wanted) {
+    if ((stat.mode & 0o777) === wanted) return;
+    try {
       fs.chmodSync(p, wanted);
       changed++;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EPERM") throw err;
+      refused.push(p);
     }
   };
   const walk = (p: string) => {
@@ -29,6 +38,12 @@ export function restrictModes(dir: string): number {
     if (stat.isDirectory()) for (const entry of fs.readdirSync(p)) walk(path.join(p, entry));
   };
   walk(dir);
+  if (refused.length > 0) {
+    log.warn("some files in the data folder could not be made private (owned by another user)", {
+      count: refused.length,
+      first: refused.slice(0, 5),
+    });
+  }
   return changed;
 }
 
