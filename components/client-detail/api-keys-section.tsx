@@ -7,7 +7,7 @@ import { LocalDate } from "@/components/clients/local-date";
 import { getDb } from "@/lib/db/client";
 import { formatCoins, formatCount } from "@/lib/format";
 import { countApiKeys, KEY_LIST_LIMIT, listApiKeys, type ApiKeyRow } from "@/lib/keys/queries";
-import type { SectionProps } from "./sections";
+import type { SectionProps } from "./section-props";
 import { ApiKeysToolbar } from "./api-keys-toolbar";
 import { NewApiKeyDialog } from "./new-api-key-dialog";
 import { RevokeKeyButton, RevokeKeyProvider } from "./revoke-key-button";

@@ -2,8 +2,8 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { apiMayUse } from "@/lib/access/resolve";
 import { getConfig } from "@/lib/config";
 import { ConnectTabs, type Snippet } from "./connect-tabs";
-import { loadClientModelAccess } from "./model-access-section";
-import type { SectionProps } from "./sections";
+import { loadClientModelAccess } from "./load-model-access";
+import type { SectionProps } from "./section-props";
 
 /** Never a real key: keys are shown once, at creation. */
 const KEY_PLACEHOLDER = "sk_...";

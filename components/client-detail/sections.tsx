@@ -1,17 +1,10 @@
-import type { Viewer } from "@/lib/auth/permissions";
-import type { ClientHeader } from "@/lib/clients/queries";
 import { UsageCards } from "./usage-cards";
 import { UsageOverTime } from "./usage-over-time";
 import { ManagersSection } from "./managers-section";
 import { ApiKeysSection } from "./api-keys-section";
 import { ModelAccessSection } from "./model-access-section";
 import { ConnectSection } from "./connect-section";
-
-export interface SectionProps {
-  client: ClientHeader;
-  viewer: Viewer;
-  searchParams: Record<string, string | string[] | undefined>;
-}
+import type { SectionProps } from "./section-props";
 
 /** The detail page's sections, in page order. Each section loads its own data on the server. */
 export async function ClientSections(props: SectionProps) {

@@ -3,7 +3,7 @@ import { clientDailyUsageSeries } from "@/lib/clients/usage-daily";
 import { formatCoins, formatCount } from "@/lib/format";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { UsageChart } from "./usage-chart";
-import type { SectionProps } from "./sections";
+import type { SectionProps } from "./section-props";
 
 export async function UsageOverTime({ client }: SectionProps) {
   const data = await clientDailyUsageSeries(await getDb(), client.id);

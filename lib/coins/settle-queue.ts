@@ -25,7 +25,8 @@ import type { Db } from "@/lib/db/client";
 import { isDbUnavailable, isDeadlock } from "@/lib/db/errors";
 import type { Admission } from "./admission";
 import { BatchStats, perHandle } from "./batching";
-import { settleMany, type SettleItem, type Usage } from "./settle";
+import type { RequestRecord } from "./request-record";
+import { settleMany, type SettleItem } from "./settle";
 
 /** Requests per statement at most (keeps the JSON parameter and the statement's locks bounded). */
 export const MAX_BATCH = 256;
@@ -58,13 +59,13 @@ export class SettleQueue {
   constructor(private readonly db: Db) {}
 
   /** Resolves when this request's settlement is committed; rejects when it failed for good. */
-  settle(admission: Admission, usage: Usage, options: SettleOptions = {}): Promise<void> {
+  settle(admission: Admission, record: RequestRecord, options: SettleOptions = {}): Promise<void> {
     // One id for every attempt: the unique key that makes a retry harmless.
-    const keyed: Usage = usage.settlementId ? usage : { ...usage, settlementId: randomUUID() };
+    const keyed: RequestRecord = record.settlementId ? record : { ...record, settlementId: randomUUID() };
     const reservation = admission.kind === "reserved" ? admission.reservationId : null;
     if (reservation) this.held.set(reservation, (this.held.get(reservation) ?? 0) + 1);
     const work = new Promise<void>((resolve, reject) => {
-      this.waiting.push({ admission, usage: keyed, retryUntil: options.retryUntil ?? Date.now() + DEFAULT_RETRY_MS, resolve, reject });
+      this.waiting.push({ admission, record: keyed, retryUntil: options.retryUntil ?? Date.now() + DEFAULT_RETRY_MS, resolve, reject });
       if (!this.running) {
         this.running = true;
         // Settlements made in the same turn of the event loop share the statement.

@@ -4,7 +4,8 @@
  */
 import { log } from "@/lib/log";
 import { errorResponse, shuttingDown, upstreamAnswerTooLarge, upstreamClientError, upstreamError } from "./errors";
-import { noUsage, reportedUsage, type Admitted, type Outcome, type Settlement } from "./settlement";
+import type { Admitted, Outcome, Settlement } from "./settlement";
+import { noUsage, reportedUsage } from "./usage";
 import { estimateTokensFromBytes } from "./tokens";
 import { UpstreamConnectionError, type Upstream, type UpstreamDeadline } from "./upstream";
 import { jsonResponse } from "./json-response";

@@ -52,14 +52,15 @@ import {
   upstreamError,
 } from "./errors";
 import { listModels, retrieveModel, type ModelDeps } from "./models";
-import { noUsage, observe, Settlement, type Admitted, type GatewayHooks } from "./settlement";
+import { observe, Settlement, type Admitted, type GatewayHooks } from "./settlement";
+import { noUsage } from "./usage";
 import { fromFetchRequest, isFetchRequest, type GatewayRequest } from "./request";
 import { relayStream } from "./stream";
 import { NO_OUTPUT, outputLimit, requestedChoices, upstreamChatBody } from "./limits";
 import { chatPromptTokens, embeddingTokens, type PromptTokens } from "./tokens";
 import { UpstreamConnectionError, UpstreamDeadline, type Upstream } from "./upstream";
 
-export type { Admitted, GatewayHooks, Outcome, RefusalReason, SettledEvent } from "./settlement";
+export type { Admitted, GatewayHooks, Outcome, RefusalReason, RequestRecord } from "./settlement";
 
 export interface GatewayOptions {
   getDb: () => Promise<Db>;

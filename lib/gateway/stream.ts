@@ -18,7 +18,8 @@ import { randomUUID } from "node:crypto";
 import { log } from "@/lib/log";
 import { upstreamError } from "./errors";
 import { withinLimit, type OutputLimit } from "./limits";
-import { reportedUsage, type Admitted, type Outcome, type Settlement } from "./settlement";
+import type { Admitted, Outcome, Settlement } from "./settlement";
+import { reportedUsage } from "./usage";
 import { BYTES_PER_TOKEN, estimateTokensFromBytes } from "./tokens";
 import type { AbortCause, Upstream, UpstreamDeadline } from "./upstream";
 

@@ -19,7 +19,7 @@ import { formatMicro, parseCoins } from "@/lib/coins/decimal";
 import { accountingTotals } from "@/lib/coins/settle";
 import { EndpointRegistry } from "@/lib/gateway/endpoints";
 import { KeyCache } from "@/lib/gateway/auth";
-import { createGateway, type Gateway, type SettledEvent } from "@/lib/gateway/pipeline";
+import { createGateway, type Gateway, type RequestRecord } from "@/lib/gateway/pipeline";
 import { backends, type TestDatabase } from "../helpers/db";
 import { deadPort, serveGateway, sleep, startUpstream, UPSTREAM_KEY } from "../helpers/gateway-http";
 import { insertClient, viewerFor } from "../helpers/fixtures";
@@ -68,7 +68,7 @@ describe.each(backends())("gateway over HTTP on $name", (backend) => {
   let gw: Gateway;
   let server: Awaited<ReturnType<typeof serveGateway>>;
   let base: string;
-  const settled: SettledEvent[] = [];
+  const settled: RequestRecord[] = [];
   const ids = {} as Record<"acme" | "broke" | "nopool" | "sleepy", string>;
   const keys = {} as Record<"acme" | "broke" | "nopool" | "sleepy" | "revoked", string>;
   let acmeKeyId: string;

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { modelSchema } from "@/lib/config/schema";
 import { MAX_JSON_DEPTH, nestedDeeperThan, type ChatCompletionBody } from "@/lib/gateway/body";
 import { outputLimit, requestedChoices, upstreamChatBody, withinLimit } from "@/lib/gateway/limits";
-import { noUsage, type Admitted } from "@/lib/gateway/settlement";
+import type { Admitted } from "@/lib/gateway/settlement";
+import { noUsage } from "@/lib/gateway/usage";
 import { CUT_MARGIN, SseTap } from "@/lib/gateway/stream";
 import { GatewayError } from "@/lib/gateway/errors";
 
