@@ -1,13 +1,13 @@
 /**
  * Lumen's production server (`npm start`; bundled to .next/lumen-server.js by `npm run build`).
  *
- * One node:http server on one port: the /v1 API calls that client keys make go straight to the
- * gateway pipeline (lib/gateway/node.ts); everything else — the console, sign-in, /healthz, /metrics
- * and any other /v1 path or method — is handled by Next.js exactly as `next start` would
- * (a Next.js "custom server"). The reason is measured, not taste: Next's routing, middleware and
- * response machinery cost ~7 ms of CPU per API call on this 2-core machine, several times what the
- * gateway itself needs (bench/gateway). The app/v1 route handlers stay and serve the same pipeline
- * under `next dev` / `next start`.
+ * One node:http server on one port: every /v1 request goes straight to the gateway through its route
+ * table (lib/gateway/routes.ts, via lib/gateway/node.ts; unknown paths and methods get the API's 404
+ * and 405 envelopes); everything else — the console, sign-in, /healthz, /metrics — is handled by
+ * Next.js exactly as `next start` would (a Next.js "custom server"). The reason is measured, not
+ * taste: Next's routing, middleware and response machinery cost ~7 ms of CPU per API call on this
+ * 2-core machine, several times what the gateway itself needs (bench/gateway). The catch-all route
+ * app/v1/[[...path]] serves the same table under `next dev` / `next start`.
  *
  * Listens on the loopback addresses 127.0.0.1 and ::1 (so http://localhost works whichever one the
  * browser tries) unless -H / HOST names another address; a development sign-in on a non-loopback

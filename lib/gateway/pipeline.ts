@@ -322,7 +322,6 @@ export function createGateway(opts: GatewayOptions): Gateway {
       return response;
     };
 
-
   const models: ModelDeps = { getDb: opts.getDb, getConfig: opts.getConfig, keyCache };
 
   return {
