@@ -2,7 +2,7 @@ import type { NextConfig } from "next";
 
 const nextConfig: NextConfig = {
   // PGlite ships WASM and data files that must be loaded from node_modules, not bundled.
-  serverExternalPackages: ["@electric-sql/pglite", "postgres"],
+  serverExternalPackages: ["@electric-sql/pglite", "postgres", "ioredis", "rate-limiter-flexible", "busboy"],
   poweredByHeader: false,
   reactStrictMode: true,
   // /v1 paths are the gateway's: `/v1/chat/completions/` answers the API's 404 envelope, not a 308

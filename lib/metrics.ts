@@ -13,6 +13,8 @@ interface Metrics {
   tokens: Counter<"client" | "model" | "kind">;
   coins: Counter<"client" | "model">;
   refusals: Counter<"reason">;
+  audioSeconds: Counter<"client" | "model">;
+  rateLimitStoreErrors: Counter;
   duration: Histogram<"model" | "streamed">;
   ttft: Histogram<"model">;
 }
@@ -47,6 +49,17 @@ export function metrics(): Metrics {
       labelNames: ["reason"],
       registers: [registry],
     }),
+    audioSeconds: new Counter({
+      name: "lumen_audio_seconds_total",
+      help: "Seconds of audio transcribed or translated, by client and model",
+      labelNames: ["client", "model"],
+      registers: [registry],
+    }),
+    rateLimitStoreErrors: new Counter({
+      name: "lumen_rate_limit_store_errors_total",
+      help: "Requests that passed without rate limits because the rate-limit store (Redis) was unreachable",
+      registers: [registry],
+    }),
     duration: new Histogram({
       name: "lumen_request_duration_seconds",
       help: "Gateway request duration, by model and whether it streamed",
@@ -73,10 +86,15 @@ export function recordRequestMetric(r: RequestRecord): void {
   m.requests.inc({ client, model: r.model, status: String(r.status) });
   if (r.inputTokens) m.tokens.inc({ client, model: r.model, kind: "input" }, r.inputTokens);
   if (r.outputTokens) m.tokens.inc({ client, model: r.model, kind: "output" }, r.outputTokens);
+  if (r.audioSeconds) m.audioSeconds.inc({ client, model: r.model }, r.audioSeconds);
   const coins = Number(r.coins);
   if (coins > 0) m.coins.inc({ client, model: r.model }, coins);
   m.duration.observe({ model: r.model, streamed: String(r.streamed) }, r.durationMs / 1000);
   if (r.ttftMs !== null) m.ttft.observe({ model: r.model }, r.ttftMs / 1000);
+}
+
+export function recordRateLimitStoreError(): void {
+  metrics().rateLimitStoreErrors.inc();
 }
 
 export function recordRefusalMetric(reason: string): void {

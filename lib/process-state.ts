@@ -10,6 +10,7 @@
  */
 import type { DbHandle } from "@/lib/db/client";
 import type { Gateway, GatewayHooks } from "@/lib/gateway/pipeline";
+import type { RateLimiter } from "@/lib/gateway/rate-limits";
 
 export interface ProcessState {
   /** The database, opened on first use (lib/db/client.ts getDbHandle). */
@@ -17,6 +18,8 @@ export interface ProcessState {
   /** The gateway of the server and the route handlers (lib/gateway/pipeline.ts defaultGateway). */
   gateway?: Gateway;
   gatewayHooks: Set<GatewayHooks>;
+  /** The rate limiter and its Redis connection (lib/gateway/rate-limits.ts), closed by the shutdown. */
+  rateLimiter?: RateLimiter;
   /** The Prometheus registry and metrics (lib/metrics.ts). */
   metrics?: unknown;
   /** Start-up, once (lib/runtime.ts start). */

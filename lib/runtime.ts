@@ -13,7 +13,7 @@
  *   2. wait for in-flight /v1 requests and their settlements, up to `api.shutdown_grace_s`;
  *   3. abort what is left through each request's own abort path (a stream bills what it delivered);
  *   4. drain the settle queue (bounded: a database that is away gets SETTLE_DRAIN_MS more);
- *   5. stop background work, close the web app, close the database.
+ *   5. stop background work, close the rate limiter's Redis connection, the web app, the database.
  */
 import { sql } from "drizzle-orm";
 import { devLoginRefusal } from "@/lib/auth/dev-login";
@@ -202,9 +202,10 @@ async function shutdownOnce(hooks: ShutdownHooks): Promise<void> {
     if (!drained) log.error("shutdown: settlements still pending after the drain period; their reservations return to the pools via the sweeper");
   }
 
-  // 5. Background work, the web app, the database.
+  // 5. Background work, the rate limiter's Redis connection, the web app, the database.
   gateway?.close();
   if (state.sweeper) clearInterval(state.sweeper);
+  await state.rateLimiter?.close().catch((err: unknown) => log.error("shutdown: closing the rate limiter failed", { ...errorFields(err) }));
   if (hooks.closeApp) await hooks.closeApp().catch((err: unknown) => log.error("shutdown: closing the web app failed", { ...errorFields(err) }));
   if (state.db) {
     const handle = await state.db.catch(() => null);

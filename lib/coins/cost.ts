@@ -32,10 +32,32 @@ function tokenCount(tokens: number, what: string): bigint {
 
 /** (input × input price + output × output price) / 1e6, rounded half-up to 6 decimals, as "0.246931". */
 export function costOf(model: ModelConfig, inputTokens: number, outputTokens: number): string {
-  const exact =
-    tokenCount(inputTokens, "input tokens") * priceUnits(model.input_cost_per_million) +
-    tokenCount(outputTokens, "output tokens") * priceUnits(model.output_cost_per_million);
-  return formatMicro((exact + DIVISOR / 2n) / DIVISOR);
+  return requestCost(model, { inputTokens, outputTokens });
+}
+
+/** Audio is counted in whole milliseconds: the unit of the audio_seconds counters. */
+export function audioMillis(seconds: number): bigint {
+  if (!Number.isFinite(seconds) || seconds < 0) throw new RangeError(`audio seconds: expected a number ≥ 0, got ${seconds}`);
+  return BigInt(Math.round(seconds * 1000));
+}
+
+/**
+ * What a request costs: its tokens at the model's token prices, plus — when `billAudio` — its audio
+ * at `audio_cost_per_hour` (seconds × price / 3600). Exact in BigInt, rounded half-up to the
+ * micro-coin once, at the end. Tokens are priced per million (÷ 1e6), audio per 3.6e6 ms; the common
+ * denominator is 18e6 × 10^(PRICE_SCALE − SCALE).
+ */
+export function requestCost(
+  model: ModelConfig,
+  usage: { inputTokens: number; outputTokens: number; audioSeconds?: number; billAudio?: boolean },
+): string {
+  const tokens =
+    tokenCount(usage.inputTokens, "input tokens") * priceUnits(model.input_cost_per_million) +
+    tokenCount(usage.outputTokens, "output tokens") * priceUnits(model.output_cost_per_million);
+  const audio = usage.billAudio && usage.audioSeconds ? audioMillis(usage.audioSeconds) * priceUnits(model.audio_cost_per_hour ?? 0) : 0n;
+  // tokens / DIVISOR + audio / (3.6 × DIVISOR) = (18 × tokens + 5 × audio) / (18 × DIVISOR)
+  const denominator = 18n * DIVISOR;
+  return formatMicro((18n * tokens + 5n * audio + denominator / 2n) / denominator);
 }
 
 /**

@@ -20,8 +20,10 @@ export interface RequestRecord {
   status: number;
   inputTokens: number;
   outputTokens: number;
-  /** The true cost (costOf), 6-decimal text. */
+  /** The true cost (requestCost), 6-decimal text. */
   coins: string;
+  /** Seconds of audio (transcriptions, translations), to the millisecond; absent or 0 for text requests. */
+  audioSeconds?: number;
   durationMs: number;
   ttftMs: number | null;
   streamed: boolean;
@@ -35,5 +37,11 @@ export interface RequestRecord {
 /** What happened upstream: the part of a record the pipeline learns when the request ends. */
 export type Outcome = Pick<
   RequestRecord,
-  "status" | "inputTokens" | "outputTokens" | "usageEstimated" | "streamed" | "ttftMs" | "errorCode"
->;
+  "status" | "inputTokens" | "outputTokens" | "usageEstimated" | "streamed" | "ttftMs" | "errorCode" | "audioSeconds"
+> & {
+  /**
+   * Whether `audioSeconds` are billed at the model's audio_cost_per_hour: true when the upstream
+   * reported a duration or no usage at all; false (recorded, not billed) when it reported tokens.
+   */
+  billAudio?: boolean;
+};

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import { sql, type SQL } from "drizzle-orm";
 import { rows, type Db, type Executor } from "@/lib/db/client";
 import { clearFinished, markFinished, type Admission } from "./admission";
+import { audioMillis } from "./cost";
 import { normalizeCoins, parseCoins } from "./decimal";
 import type { RequestRecord } from "./request-record";
 
@@ -32,6 +33,7 @@ function checkItem({ admission, record }: SettleItem): void {
   }
   wholeNumber(record.inputTokens, "input tokens");
   wholeNumber(record.outputTokens, "output tokens");
+  audioMillis(record.audioSeconds ?? 0);
   if (parseCoins(record.coins) < 0n) throw new RangeError(`settle: negative cost ${record.coins}`);
 }
 
@@ -48,6 +50,8 @@ function itemJson({ admission, record: r }: SettleItem, ord: number) {
     input_tokens: r.inputTokens,
     output_tokens: r.outputTokens,
     coins: normalizeCoins(r.coins),
+    // Exact to the millisecond, as text: numeric(20, 3) takes it without a float in between.
+    audio_seconds: (Number(audioMillis(r.audioSeconds ?? 0)) / 1000).toFixed(3),
     duration_ms: millis(r.durationMs),
     ttft_ms: r.ttftMs === null ? null : millis(r.ttftMs),
     streamed: r.streamed,
@@ -81,18 +85,18 @@ export async function settleMany(db: Db, items: readonly SettleItem[]): Promise<
     await db.execute(sql`
       with input as (
         select x.ord, x.settlement_id, x.request_id, x.reservation_id, x.client_id, x.key_id, x.model, x.endpoint,
-               x.status, x.input_tokens, x.output_tokens, x.coins, x.duration_ms, x.ttft_ms, x.streamed,
+               x.status, x.input_tokens, x.output_tokens, x.coins, x.audio_seconds, x.duration_ms, x.ttft_ms, x.streamed,
                x.usage_estimated, x.error_code, coalesce(x.at, now()) as at
         from jsonb_to_recordset(${input}::jsonb) as x(ord int, settlement_id uuid, request_id text, reservation_id uuid,
           client_id uuid, key_id uuid, model text, endpoint text, status int, input_tokens bigint, output_tokens bigint,
-          coins numeric, duration_ms int, ttft_ms int, streamed boolean, usage_estimated boolean, error_code text,
-          at timestamptz)
+          coins numeric, audio_seconds numeric, duration_ms int, ttft_ms int, streamed boolean, usage_estimated boolean,
+          error_code text, at timestamptz)
       ),
       logged as (
         insert into request_log (created_at, client_id, key_id, model, endpoint, status, input_tokens, output_tokens,
-          coins, duration_ms, ttft_ms, streamed, usage_estimated, error_code, request_id, settlement_id)
-        select at, client_id, key_id, model, endpoint, status, input_tokens, output_tokens, coins, duration_ms,
-          ttft_ms, streamed, usage_estimated, error_code, request_id, settlement_id
+          coins, audio_seconds, duration_ms, ttft_ms, streamed, usage_estimated, error_code, request_id, settlement_id)
+        select at, client_id, key_id, model, endpoint, status, input_tokens, output_tokens, coins, audio_seconds,
+          duration_ms, ttft_ms, streamed, usage_estimated, error_code, request_id, settlement_id
         from input order by ord
         on conflict (settlement_id) do nothing
         returning settlement_id
@@ -115,36 +119,40 @@ export async function settleMany(db: Db, items: readonly SettleItem[]): Promise<
       client as (
         update clients c set requests = c.requests + a.n, input_tokens = c.input_tokens + a.input_tokens,
           output_tokens = c.output_tokens + a.output_tokens, coins_spent = c.coins_spent + a.coins,
-          last_used_at = greatest(c.last_used_at, a.at)
+          audio_seconds = c.audio_seconds + a.audio_seconds, last_used_at = greatest(c.last_used_at, a.at)
         from (select client_id, count(*) as n, sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens,
-                     sum(coins) as coins, max(at) as at
+                     sum(coins) as coins, sum(audio_seconds) as audio_seconds, max(at) as at
               from items group by client_id) a
         where c.id = a.client_id
       ),
       api_key as (
         update api_keys k set requests = k.requests + a.n, input_tokens = k.input_tokens + a.input_tokens,
           output_tokens = k.output_tokens + a.output_tokens, coins_spent = k.coins_spent + a.coins,
-          last_used_at = greatest(k.last_used_at, a.at)
+          audio_seconds = k.audio_seconds + a.audio_seconds, last_used_at = greatest(k.last_used_at, a.at)
         from (select key_id, count(*) as n, sum(input_tokens) as input_tokens, sum(output_tokens) as output_tokens,
-                     sum(coins) as coins, max(at) as at
+                     sum(coins) as coins, sum(audio_seconds) as audio_seconds, max(at) as at
               from items where key_id is not null group by key_id) a
         where k.id = a.key_id
       ),
       per_model as (
-        insert into client_model_usage as u (client_id, model, requests, input_tokens, output_tokens, coins_spent, last_used_at)
-        select client_id, model, count(*), sum(input_tokens), sum(output_tokens), sum(coins), max(at)
+        insert into client_model_usage as u (client_id, model, requests, input_tokens, output_tokens, coins_spent,
+          audio_seconds, last_used_at)
+        select client_id, model, count(*), sum(input_tokens), sum(output_tokens), sum(coins), sum(audio_seconds), max(at)
         from items group by client_id, model
         on conflict (client_id, model) do update set requests = u.requests + excluded.requests,
           input_tokens = u.input_tokens + excluded.input_tokens, output_tokens = u.output_tokens + excluded.output_tokens,
-          coins_spent = u.coins_spent + excluded.coins_spent, last_used_at = greatest(u.last_used_at, excluded.last_used_at)
+          coins_spent = u.coins_spent + excluded.coins_spent, audio_seconds = u.audio_seconds + excluded.audio_seconds,
+          last_used_at = greatest(u.last_used_at, excluded.last_used_at)
       ),
       per_day as (
-        insert into client_daily_usage as u (client_id, day, model, requests, input_tokens, output_tokens, coins_spent)
-        select client_id, (at at time zone 'UTC')::date, model, count(*), sum(input_tokens), sum(output_tokens), sum(coins)
+        insert into client_daily_usage as u (client_id, day, model, requests, input_tokens, output_tokens, coins_spent,
+          audio_seconds)
+        select client_id, (at at time zone 'UTC')::date, model, count(*), sum(input_tokens), sum(output_tokens), sum(coins),
+          sum(audio_seconds)
         from items group by client_id, (at at time zone 'UTC')::date, model
         on conflict (client_id, day, model) do update set requests = u.requests + excluded.requests,
           input_tokens = u.input_tokens + excluded.input_tokens, output_tokens = u.output_tokens + excluded.output_tokens,
-          coins_spent = u.coins_spent + excluded.coins_spent
+          coins_spent = u.coins_spent + excluded.coins_spent, audio_seconds = u.audio_seconds + excluded.audio_seconds
       )
       select 1`);
   } catch (err) {
@@ -169,6 +177,8 @@ export interface UsageTotals {
   outputTokens: string;
   /** 6-decimal text. */
   coins: string;
+  /** 3-decimal text. */
+  audioSeconds: string;
 }
 
 export interface AccountingTotals {
@@ -187,9 +197,17 @@ export async function accountingTotals(ex: Executor, clientId?: string): Promise
   const sum = (source: string, table: SQL, requests: SQL, coins: SQL, clientColumn: SQL) => sql`
     select ${source}::text as source, coalesce(sum(${requests}), 0)::text as requests,
       coalesce(sum(input_tokens), 0)::text as input_tokens, coalesce(sum(output_tokens), 0)::text as output_tokens,
-      coalesce(sum(${coins}), 0)::numeric(30, 6)::text as coins
+      coalesce(sum(${coins}), 0)::numeric(30, 6)::text as coins,
+      coalesce(sum(audio_seconds), 0)::numeric(30, 3)::text as audio_seconds
     from ${table} where ${clientId === undefined ? sql`true` : sql`${clientColumn} = ${clientId}`}`;
-  const found = await rows<{ source: keyof AccountingTotals; requests: string; input_tokens: string; output_tokens: string; coins: string }>(
+  const found = await rows<{
+    source: keyof AccountingTotals;
+    requests: string;
+    input_tokens: string;
+    output_tokens: string;
+    coins: string;
+    audio_seconds: string;
+  }>(
     ex,
     sql.join(
       [
@@ -204,7 +222,13 @@ export async function accountingTotals(ex: Executor, clientId?: string): Promise
   );
   const totals = {} as AccountingTotals;
   for (const r of found) {
-    totals[r.source] = { requests: r.requests, inputTokens: r.input_tokens, outputTokens: r.output_tokens, coins: r.coins };
+    totals[r.source] = {
+      requests: r.requests,
+      inputTokens: r.input_tokens,
+      outputTokens: r.output_tokens,
+      coins: r.coins,
+      audioSeconds: r.audio_seconds,
+    };
   }
   return totals;
 }

@@ -1,7 +1,7 @@
 /**
  * Resolution helpers over a parsed config (SPEC sections 6 and 8). Pure functions.
  */
-import type { ClientEntry, GroupEntry, LumenConfig, ModelAccessBlock, ModelConfig } from "./schema";
+import type { ClientEntry, GroupEntry, LumenConfig, ModelAccessBlock, ModelConfig, RateLimitsBlock } from "./schema";
 
 export interface ResolvedPool {
   /** -2 unlimited, 0 blocked (callers treat 0 as "no pool"), > 0 a capped pool. */
@@ -12,9 +12,24 @@ export interface ResolvedPool {
   starting: number;
 }
 
+/** Rate limits of one scope (unset: no limit of that kind). */
+export interface RateLimits {
+  rpm?: number;
+  tpm?: number;
+  max_parallel?: number;
+}
+
+/** The limits that apply to a client's requests: the client's own, and those of each of its keys. */
+export interface ResolvedLimits {
+  client: RateLimits;
+  key: RateLimits;
+}
+
 export interface ResolvedClientEntry {
   /** null when no `max` is configured anywhere (pool "Not configured"). */
   pool: ResolvedPool | null;
+  /** Rate limits, each field from the entry, else from its first group that sets it. */
+  limits: ResolvedLimits;
   /** Group names, spelled as they are defined under `groups:` (so `config.groups[name]` works). */
   groups: string[];
   /** The chosen entry's own model_access block (groups' blocks are in `config.groups`). */
@@ -74,7 +89,26 @@ export function clientEntry(config: LumenConfig, clientName: string): ResolvedCl
     pool = { max, refresh, starting };
   }
 
-  return { pool, groups, modelAccess: entry.model_access, source };
+  const limit = (block: (e: ClientEntry | GroupEntry) => RateLimitsBlock | undefined, field: keyof RateLimits) => {
+    const own = block(entry)?.[field];
+    if (own !== undefined) return own;
+    for (const ge of groupEntries) {
+      const v = block(ge)?.[field];
+      if (v !== undefined) return v;
+    }
+    return undefined;
+  };
+  const scope = (block: (e: ClientEntry | GroupEntry) => RateLimitsBlock | undefined): RateLimits => {
+    const out: RateLimits = {};
+    for (const field of ["rpm", "tpm", "max_parallel"] as const) {
+      const v = limit(block, field);
+      if (v !== undefined) out[field] = v;
+    }
+    return out;
+  };
+  const limits = { client: scope((e) => e), key: scope((e) => e.key_limits ?? undefined) };
+
+  return { pool, limits, groups, modelAccess: entry.model_access, source };
 }
 
 /** A model by its public name (exact match, as API callers send it). */

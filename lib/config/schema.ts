@@ -29,6 +29,10 @@ export const MSG = {
   bool: "expected true or false",
   nameList: "expected a list of model names",
   groupList: "expected a list of group names",
+  rpm: "expected a whole number > 0 (requests per minute)",
+  tpm: "expected a whole number > 0 (tokens per minute)",
+  maxParallel: "expected a whole number > 0 (requests in flight at once)",
+  audioCost: "expected a number ≥ 0 (coins per hour of audio)",
 } as const;
 
 /** Words that configure access, old and new. */
@@ -147,13 +151,34 @@ const poolFields = {
   starting: nonNegative(MSG.starting).optional(),
 };
 
+const positiveWhole = (msg: string) => z.int({ error: msg }).positive({ error: msg });
+
+/** Rate limits (lib/gateway/rate-limits.ts): each one optional, unset = no limit of that kind. */
+export const rateLimitFields = {
+  rpm: positiveWhole(MSG.rpm).optional(),
+  tpm: positiveWhole(MSG.tpm).optional(),
+  max_parallel: positiveWhole(MSG.maxParallel).optional(),
+};
+
+export const rateLimitsBlockSchema = z.strictObject(rateLimitFields, {
+  error: "expected a mapping of rate limits, e.g. {rpm: 60, tpm: 100000, max_parallel: 4}",
+});
+
+/** Next to the pool fields on clients and groups: limits of the client, and of each of its keys. */
+const limitFields = {
+  ...rateLimitFields,
+  key_limits: nullable(rateLimitsBlockSchema).optional(),
+};
+
 export const groupEntrySchema = z.strictObject({
   ...poolFields,
+  ...limitFields,
   model_access: nullable(modelAccessBlockSchema.prefault({})).optional(),
 });
 
 export const clientEntrySchema = z.strictObject({
   ...poolFields,
+  ...limitFields,
   groups: stringList(MSG.groupList).optional(),
   model_access: nullable(modelAccessBlockSchema.prefault({})).optional(),
 });
@@ -209,6 +234,8 @@ export const modelSchema = z
       .int({ error: "expected a whole number > 0 (tokens)" })
       .min(1, { error: "expected a whole number > 0 (tokens)" })
       .optional(),
+    /** Audio transcription and translation billed per second of audio: this price per hour / 3600. */
+    audio_cost_per_hour: nonNegative(MSG.audioCost).default(0),
     endpoints: z
       .array(endpointSchema, { error: "expected a list of endpoints, e.g. [{url: \"builtin:echo\"}]" })
       .min(1, { error: "expected at least one endpoint" }),
@@ -291,6 +318,9 @@ export const adminsSchema = z.array(
   { error: "expected a list of e-mail addresses, e.g. [admin@example.org]" },
 );
 
+const MONITORING_TOKEN = "expected a text of at least 16 characters without spaces (the monitoring bearer token)";
+const REDIS_URL = "expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379";
+
 export const apiSchema = z.strictObject({
   require_consent: z.boolean({ error: MSG.bool }).default(true),
   upstream_timeout_s: z
@@ -312,6 +342,30 @@ export const apiSchema = z.strictObject({
     .number({ error: "expected a number of megabytes > 0" })
     .positive({ error: "expected a number of megabytes > 0" })
     .default(64),
+  /** A read-only bearer token for monitoring: GET /v1/models[/{id}] (every active model), nothing else. */
+  monitoring: section(
+    z.strictObject({
+      token: z
+        .string({ error: MONITORING_TOKEN })
+        .min(16, { error: MONITORING_TOKEN })
+        .refine((t) => t.trim() === t && !/\s/.test(t), { error: MONITORING_TOKEN })
+        .optional(),
+    }),
+  ),
+});
+
+/** Where rate-limit counters live (lib/gateway/rate-limits.ts). */
+export const rateLimitsSchema = z.strictObject({
+  /** redis://… shares the counters between instances; unset keeps them in this process. */
+  storage_url: z
+    .string({ error: REDIS_URL })
+    .refine((u) => /^rediss?:\/\/./i.test(u) && URL.canParse(u), { error: REDIS_URL })
+    .optional(),
+  /** Prefix of every Redis key, so that several Lumen installations can share one Redis. */
+  key_prefix: z
+    .string({ error: "expected a text (the Redis key prefix)" })
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, { error: "expected 1–64 letters, digits or : _ . -" })
+    .default("lumen"),
 });
 
 export const metricsSchema = z
@@ -346,6 +400,7 @@ export const configSchema = z
     admins: nullable(adminsSchema.default([])),
     api: section(apiSchema),
     metrics: section(metricsSchema),
+    rate_limits: section(rateLimitsSchema),
     defaults: section(defaultsSchema),
     groups: nullable(caseInsensitiveRecord(nullable(groupEntrySchema.prefault({}))).default({})),
     /** `{}`, null and an empty entry all mean "use clients.default"; null is normalised to `{}`. */
@@ -396,6 +451,7 @@ export type EndpointConfig = z.output<typeof endpointSchema>;
 export type ClientEntry = z.output<typeof clientEntrySchema>;
 export type GroupEntry = z.output<typeof groupEntrySchema>;
 export type ModelAccessBlock = z.output<typeof modelAccessBlockSchema>;
+export type RateLimitsBlock = z.output<typeof rateLimitsBlockSchema>;
 
 // ---------------------------------------------------------------------------
 // Deprecation warnings for the legacy vocabulary

@@ -19,6 +19,8 @@ import {
 const coins = (name: string) => numeric(name, { precision: 20, scale: 6 });
 const counter = (name: string) => bigint(name, { mode: "number" });
 const ts = (name: string) => timestamp(name, { withTimezone: true });
+/** Seconds of audio transcribed or translated, to the millisecond (exact decimal, read as text). */
+const audioSeconds = () => numeric("audio_seconds", { precision: 20, scale: 3 }).notNull().default("0");
 
 /**
  * A person who signs in. An OpenID Connect user is identified by its issuer and subject (the
@@ -90,6 +92,7 @@ export const clients = pgTable(
     inputTokens: counter("input_tokens").notNull().default(0),
     outputTokens: counter("output_tokens").notNull().default(0),
     coinsSpent: coins("coins_spent").notNull().default("0"),
+    audioSeconds: audioSeconds(),
     refusals: counter("refusals").notNull().default(0),
     lastUsedAt: ts("last_used_at"),
   },
@@ -137,6 +140,7 @@ export const apiKeys = pgTable(
     inputTokens: counter("input_tokens").notNull().default(0),
     outputTokens: counter("output_tokens").notNull().default(0),
     coinsSpent: coins("coins_spent").notNull().default("0"),
+    audioSeconds: audioSeconds(),
     lastUsedAt: ts("last_used_at"),
     createdAt: ts("created_at").notNull().defaultNow(),
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
@@ -186,6 +190,7 @@ export const clientModelUsage = pgTable(
     inputTokens: counter("input_tokens").notNull().default(0),
     outputTokens: counter("output_tokens").notNull().default(0),
     coinsSpent: coins("coins_spent").notNull().default("0"),
+    audioSeconds: audioSeconds(),
     lastUsedAt: ts("last_used_at"),
   },
   (t) => [primaryKey({ columns: [t.clientId, t.model] })],
@@ -204,6 +209,7 @@ export const clientDailyUsage = pgTable(
     inputTokens: counter("input_tokens").notNull().default(0),
     outputTokens: counter("output_tokens").notNull().default(0),
     coinsSpent: coins("coins_spent").notNull().default("0"),
+    audioSeconds: audioSeconds(),
   },
   (t) => [primaryKey({ columns: [t.clientId, t.day, t.model] })],
 );
@@ -224,6 +230,8 @@ export const requestLog = pgTable(
     inputTokens: integer("input_tokens").notNull().default(0),
     outputTokens: integer("output_tokens").notNull().default(0),
     coins: coins("coins").notNull().default("0"),
+    /** Seconds of audio of a transcription or translation (0 for text requests). */
+    audioSeconds: audioSeconds(),
     durationMs: integer("duration_ms").notNull().default(0),
     ttftMs: integer("ttft_ms"),
     streamed: boolean("streamed").notNull().default(false),

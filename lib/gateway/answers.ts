@@ -4,8 +4,9 @@
  */
 import { log } from "@/lib/log";
 import { errorResponse, shuttingDown, upstreamAnswerTooLarge, upstreamClientError, upstreamError } from "./errors";
+import type { Dialect } from "./dialects";
 import type { Admitted, Outcome, Settlement } from "./settlement";
-import { noUsage, reportedUsage } from "./usage";
+import { noUsage } from "./usage";
 import { estimateTokensFromBytes } from "./tokens";
 import { UpstreamConnectionError, type Upstream, type UpstreamDeadline } from "./upstream";
 import { jsonResponse } from "./json-response";
@@ -13,30 +14,15 @@ import { readAtMost } from "./request";
 
 export const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
 
-/** UTF-8 bytes of generated text in a completion (message content, refusal, tool-call arguments). */
-function completionBytes(body: unknown): number {
-  const choices = (body as { choices?: unknown } | null)?.choices;
-  if (!Array.isArray(choices)) return 0;
-  let bytes = 0;
-  for (const c of choices) {
-    const m = (c as { message?: Record<string, unknown> } | null)?.message;
-    if (!m) continue;
-    if (typeof m.content === "string") bytes += Buffer.byteLength(m.content);
-    if (typeof m.refusal === "string") bytes += Buffer.byteLength(m.refusal);
-    if (Array.isArray(m.tool_calls)) bytes += Buffer.byteLength(JSON.stringify(m.tool_calls));
-  }
-  return bytes;
-}
-
 /** `api.max_response_mb` in bytes. */
-const responseLimitBytes = (ctx: Admitted) => Math.floor(ctx.config.api.max_response_mb * 1024 * 1024);
+export const responseLimitBytes = (ctx: Admitted) => Math.floor(ctx.config.api.max_response_mb * 1024 * 1024);
 
 /**
  * An upstream answer's body as text; null when it passes `limit` bytes (or declares more), the rest
  * left unread: cancelling the body destroys the upstream connection (http-client.ts), so a huge
  * answer is never buffered. Throws when the upstream breaks off or the deadline aborts it.
  */
-async function readCapped(response: Response, limit: number): Promise<string | null> {
+export async function readCapped(response: Response, limit: number): Promise<string | null> {
   if (!response.body) return "";
   if (Number(response.headers.get("content-length")) > limit) {
     await response.body.cancel().catch(() => {});
@@ -82,8 +68,9 @@ export async function thrownAnswer(
 ): Promise<Response> {
   const upstream = ctx.endpoint.upstream;
   if (deadline.cause === "caller") {
+    const audio = ctx.promptAudioSeconds > 0 ? { audioSeconds: ctx.promptAudioSeconds, billAudio: true } : {};
     await settlement.settle(
-      { ...noUsage(499, "client_closed", streamed), inputTokens: ctx.promptTokens, usageEstimated: true },
+      { ...noUsage(499, "client_closed", streamed), inputTokens: ctx.promptTokens, usageEstimated: true, ...audio },
       upstream,
     );
     return errorResponse(upstreamError());
@@ -112,13 +99,13 @@ export async function forwardJson(
   deadline: UpstreamDeadline,
   upstream: Upstream,
   response: Response,
-  kind: "chat" | "embeddings",
+  dialect: Dialect,
   /** Awaits the settlement, or (after-answer mode) lets it finish in the background. */
   settleInTime: (work: Promise<void>) => Promise<void>,
 ): Promise<Response> {
   let text: string | null;
   try {
-    text = await readCapped(response, responseLimitBytes(ctx));
+    text = await ctx.scope.upstream(readCapped(response, responseLimitBytes(ctx)));
   } catch (err) {
     if (deadline.cause) return thrownAnswer(settlement, ctx, deadline, err, false);
     log.warn("upstream answer cut off", { model: ctx.model.name, endpoint: upstream.label });
@@ -140,12 +127,12 @@ export async function forwardJson(
     await settlement.settle(noUsage(502, "upstream_invalid_answer", false), upstream);
     return errorResponse(upstreamError());
   }
-  const usage = reportedUsage((parsed as { usage?: unknown } | null)?.usage);
+  const usage = dialect.usage(parsed);
   const outcome: Outcome = {
     status: 200,
     inputTokens: usage?.input ?? ctx.promptTokens,
     // Output above the limit is capped by the settlement (limits.ts).
-    outputTokens: kind === "embeddings" ? 0 : (usage?.output ?? estimateTokensFromBytes(completionBytes(parsed))),
+    outputTokens: ctx.limit.total === 0 ? 0 : (usage?.output ?? estimateTokensFromBytes(dialect.outputBytes(parsed))),
     usageEstimated: usage === null,
     streamed: false,
     ttftMs: null,

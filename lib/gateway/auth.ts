@@ -11,10 +11,11 @@
  * deactivation made by this process drops the entries at once (`forget`, `forgetClient`), and a
  * lookup that was already running then is not cached, so it cannot put the old record back.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Executor } from "@/lib/db/client";
 import { findKeyByHash } from "@/lib/keys/queries";
 import { hashApiKey } from "@/lib/keys/secret";
-import { clientDeactivated, invalidApiKey, missingApiKey } from "./errors";
+import { clientDeactivated, invalidApiKey, missingApiKey, monitoringReadOnly } from "./errors";
 import type { GatewayRequest } from "./request";
 
 export const AUTH_CACHE_TTL_MS = 500;
@@ -105,15 +106,32 @@ export class KeyCache {
   }
 }
 
+const sha256 = (text: string) => createHash("sha256").update(text, "utf8").digest();
+
+/**
+ * Whether the request's bearer token is the monitoring token (`api.monitoring.token`). Compared in
+ * constant time: both are hashed to 32-byte digests first, so neither the content nor the length of
+ * the configured token shows in the timing.
+ */
+export function isMonitoringToken(request: GatewayRequest, configured: string | undefined): boolean {
+  if (!configured) return false;
+  const header = request.header("authorization");
+  if (!header || header.length > MAX_AUTHORIZATION_BYTES) return false;
+  const token = bearerToken(header);
+  return token !== null && timingSafeEqual(sha256(token), sha256(configured));
+}
+
 /**
  * The caller of a gateway request, or a GatewayError: missing_api_key (401), invalid_api_key
- * (401, unknown or revoked key), client_deactivated (403).
+ * (401, unknown or revoked key), client_deactivated (403), and monitoring_read_only (403) for the
+ * monitoring token (`monitoringToken`), which may only list models (models.ts).
  */
-export async function authenticate(ex: Executor, request: GatewayRequest, cache?: KeyCache): Promise<Caller> {
+export async function authenticate(ex: Executor, request: GatewayRequest, cache?: KeyCache, monitoringToken?: string): Promise<Caller> {
   const header = request.header("authorization");
   if (header && header.length > MAX_AUTHORIZATION_BYTES) throw invalidApiKey();
   const token = bearerToken(header);
   if (!token) throw missingApiKey();
+  if (isMonitoringToken(request, monitoringToken)) throw monitoringReadOnly();
   const hash = hashApiKey(token);
   const now = Date.now();
   let record = cache?.get(hash, now);

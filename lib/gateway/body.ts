@@ -131,7 +131,48 @@ export const embeddingsSchema = z.looseObject(
   { error: "expected a JSON object" },
 );
 
+const streamOptions = z
+  .looseObject({ include_usage: z.boolean({ error: "expected true or false" }).nullish() }, { error: "expected an object" })
+  .nullish();
+
+/** POST /v1/completions (legacy text completions). */
+export const completionsSchema = z.looseObject(
+  {
+    model: modelField,
+    prompt: z.union(
+      [z.string(), z.array(z.string()).min(1), z.array(z.int()).min(1), z.array(z.array(z.int()).min(1)).min(1)],
+      { error: "expected a string, an array of strings, an array of token ids or an array of token-id arrays" },
+    ),
+    stream: z.boolean({ error: "expected true or false" }).nullish(),
+    max_tokens: positiveInt.nullish(),
+    n: positiveInt.nullish(),
+    best_of: positiveInt.nullish(),
+    echo: z.boolean({ error: "expected true or false" }).nullish(),
+    stream_options: streamOptions,
+  },
+  { error: "expected a JSON object" },
+);
+
+/** POST /v1/responses (the Responses API). `input` may be absent (a stored prompt, a previous response). */
+export const responsesSchema = z.looseObject(
+  {
+    model: modelField,
+    input: z
+      .union([z.string(), z.array(z.union([z.string(), z.looseObject({})]))], {
+        error: "expected a string or an array of input items",
+      })
+      .nullish(),
+    instructions: z.string({ error: "expected a string" }).nullish(),
+    max_output_tokens: positiveInt.nullish(),
+    stream: z.boolean({ error: "expected true or false" }).nullish(),
+    tools: z.array(z.unknown(), { error: "expected an array of tools" }).nullish(),
+  },
+  { error: "expected a JSON object" },
+);
+
 export type ChatCompletionBody = z.infer<typeof chatCompletionSchema>;
+export type CompletionsBody = z.infer<typeof completionsSchema>;
+export type ResponsesBody = z.infer<typeof responsesSchema>;
 export type EmbeddingsBody = z.infer<typeof embeddingsSchema>;
 export type ChatMessage = z.infer<typeof messageSchema>;
 

@@ -10,50 +10,29 @@
  * - `latency_ms`: waited before answering (before the first chunk when streaming).
  * - Embeddings: deterministic unit vectors (8 dimensions, or `dimensions`) from SHA-256 of each
  *   input; `encoding_format: "base64"` (the openai npm client's default) as little-endian float32.
+ * - Legacy completions: "Echo: <prompt>" for each prompt (n answers each), `max_tokens` cutting it
+ *   the same way; streams `text_completion` chunks.
+ * - Responses API: "Echo: <last user input>", `max_output_tokens` cutting it (status "incomplete");
+ *   streams the typed events (echo-responses.ts).
+ * - Audio transcriptions and translations: a sentence naming the file and its duration as read from its
+ *   headers (audio-duration.ts), in every `response_format`, with `usage: {type: "duration"}` (echo-audio.ts).
  */
 import crypto from "node:crypto";
 import type { EndpointConfig } from "@/lib/config/schema";
 import { ENDPOINT_BUILTIN_ECHO } from "@/lib/config/schema";
+import { echoAudio } from "./echo-audio";
+import { badRequest, echoWords, json, lazySse, positiveInt, sleep } from "./echo-shared";
+import { echoResponse } from "./echo-responses";
 import { estimateEmbeddingTokens, estimatePromptTokens, lastUserText } from "./tokens";
-import type { Upstream } from "./upstream-interface";
+import type { Upstream, UpstreamRequest } from "./upstream-interface";
 
 const DEFAULT_DIMENSIONS = 8;
 const MAX_DIMENSIONS = 4096;
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0) return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve();
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-function json(status: number, value: unknown): Response {
-  return new Response(JSON.stringify(value), { status, headers: { "content-type": "application/json" } });
-}
-
-function badRequest(message: string, param: string | null): Response {
-  return json(400, { error: { message, type: "invalid_request_error", param, code: null } });
-}
-
-const positiveInt = (v: unknown): number | undefined =>
-  typeof v === "number" && Number.isInteger(v) && v > 0 ? v : undefined;
-
 /** The reply's words (tokens) for a chat body, and whether max_tokens cut it. */
 export function echoReply(body: Record<string, unknown>): { words: string[]; truncated: boolean } {
   const messages = Array.isArray(body.messages) ? (body.messages as Record<string, unknown>[]) : [];
-  const words = `Echo: ${lastUserText(messages)}`.split(/\s+/).filter(Boolean);
-  const max = positiveInt(body.max_completion_tokens) ?? positiveInt(body.max_tokens);
-  if (max !== undefined && words.length > max) return { words: words.slice(0, max), truncated: true };
-  return { words, truncated: false };
+  return echoWords(lastUserText(messages), positiveInt(body.max_completion_tokens) ?? positiveInt(body.max_tokens));
 }
 
 function completionId(seed: string): string {
@@ -91,6 +70,20 @@ export class EchoUpstream implements Upstream {
   ) {
     this.latencyMs = endpoint.latency_ms ?? 0;
     this.chunkDelayMs = endpoint.chunk_delay_ms ?? 0;
+  }
+
+  post(request: UpstreamRequest, signal: AbortSignal): Promise<Response> {
+    if ("form" in request) return echoAudio(request.path, request.form, this.latencyMs, signal);
+    switch (request.path) {
+      case "/chat/completions":
+        return this.chat(request.json, signal);
+      case "/completions":
+        return this.completions(request.json, signal);
+      case "/responses":
+        return echoResponse(request.json, this.modelId, { latencyMs: this.latencyMs, chunkDelayMs: this.chunkDelayMs }, signal);
+      case "/embeddings":
+        return this.embeddings(request.json, signal);
+    }
   }
 
   async chat(body: Record<string, unknown>, signal: AbortSignal): Promise<Response> {
@@ -153,29 +146,53 @@ export class EchoUpstream implements Upstream {
     if (includeUsage) events.push(() => chunk([], { usage }));
     events.push(() => "data: [DONE]\n\n");
 
-    const encoder = new TextEncoder();
-    let next = 0;
-    const delay = this.chunkDelayMs;
-    return new Response(
-      new ReadableStream<Uint8Array>({
-        async pull(controller) {
-          const make = events[next];
-          if (!make) return controller.close();
-          // The delay separates word chunks (not the role chunk before the first word).
-          if (next >= 2 && next <= words.length) {
-            try {
-              await sleep(delay, signal);
-            } catch (err) {
-              return controller.error(err);
-            }
-          }
-          if (signal.aborted) return controller.error(signal.reason);
-          next++;
-          controller.enqueue(encoder.encode(make()));
-        },
-      }),
-      { status: 200, headers: { "content-type": "text/event-stream", "cache-control": "no-cache" } },
-    );
+    // The delay separates word chunks (not the role chunk before the first word).
+    return lazySse(events, (i) => (i >= 2 && i <= words.length ? this.chunkDelayMs : 0), signal);
+  }
+
+  /** Legacy completions: "Echo: <prompt>" for each prompt, n answers each. */
+  async completions(body: Record<string, unknown>, signal: AbortSignal): Promise<Response> {
+    const prompt = body.prompt;
+    let prompts: string[];
+    if (typeof prompt === "string") prompts = [prompt];
+    else if (Array.isArray(prompt) && prompt.length > 0) {
+      const asText = (p: unknown) => (typeof p === "string" ? p : Array.isArray(p) ? `${p.length} tokens` : "");
+      prompts = prompt.every((p) => typeof p === "number") ? [asText(prompt)] : prompt.map(asText);
+    } else return badRequest("'prompt' must be a string or a non-empty array.", "prompt");
+    await sleep(this.latencyMs, signal);
+
+    const n = positiveInt(body.n) ?? 1;
+    const max = positiveInt(body.max_tokens);
+    const answers = prompts.flatMap((p) => Array.from({ length: n }, () => echoWords(p, max)));
+    const promptTokens = estimateEmbeddingTokens(prompt as Parameters<typeof estimateEmbeddingTokens>[0]);
+    const completionTokens = answers.reduce((sum, a) => sum + a.words.length, 0);
+    const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+    const id = `cmpl-echo-${crypto.createHash("sha256").update(JSON.stringify(prompts)).digest("hex").slice(0, 24)}`;
+    const created = Math.floor(Date.now() / 1000);
+    const model = typeof body.model === "string" ? body.model : this.modelId;
+    const finish = (a: { truncated: boolean }) => (a.truncated ? "length" : "stop");
+
+    if (body.stream !== true) {
+      return json(200, {
+        id,
+        object: "text_completion",
+        created,
+        model,
+        choices: answers.map((a, index) => ({ text: a.words.join(" "), index, logprobs: null, finish_reason: finish(a) })),
+        usage,
+      });
+    }
+    const includeUsage = (body.stream_options as { include_usage?: unknown } | null | undefined)?.include_usage === true;
+    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+      `data: ${JSON.stringify({ id, object: "text_completion", created, model, choices, ...extra })}\n\n`;
+    const events: Array<() => string> = [];
+    answers.forEach((a, index) => {
+      a.words.forEach((w, i) => events.push(() => chunk([{ text: i === 0 ? w : ` ${w}`, index, logprobs: null, finish_reason: null }])));
+      events.push(() => chunk([{ text: "", index, logprobs: null, finish_reason: finish(a) }]));
+    });
+    if (includeUsage) events.push(() => chunk([], { usage }));
+    events.push(() => "data: [DONE]\n\n");
+    return lazySse(events, (i) => (i > 0 ? this.chunkDelayMs : 0), signal);
   }
 
   async embeddings(body: Record<string, unknown>, signal: AbortSignal): Promise<Response> {

@@ -14,6 +14,7 @@ export type GatewayErrorType =
   | "invalid_request_error"
   | "permission_error"
   | "insufficient_quota"
+  | "rate_limit_error"
   | "api_error"
   | (string & {});
 
@@ -74,6 +75,35 @@ export const bodyTooLarge = () =>
     "invalid_body",
     `The request body is larger than the limit of ${BODY_LIMIT_BYTES / 1024 / 1024} MB.`,
   );
+
+/** An audio upload over its cap (lib/gateway/multipart.ts). */
+export const uploadTooLarge = (limitBytes: number) =>
+  new GatewayError(
+    413,
+    "invalid_request_error",
+    "invalid_body",
+    `The uploaded file is larger than the limit of ${limitBytes / 1024 / 1024} MB.`,
+    "file",
+  );
+
+/** The monitoring token (api.monitoring.token) used anywhere but GET /v1/models[/{id}]. */
+export const monitoringReadOnly = () =>
+  new GatewayError(
+    403,
+    "permission_error",
+    "monitoring_read_only",
+    "The monitoring token may only read GET /v1/models and GET /v1/models/{model}. Use a client's API key to call models.",
+  );
+
+/**
+ * A rate limit (rpm, tpm, max_parallel; lib/gateway/rate-limits.ts) refused the request. Distinct from
+ * insufficient_quota: the coins are there, the pace is too high. `headers` carry Retry-After and the
+ * x-ratelimit-* values.
+ */
+export const rateLimitExceeded = (message: string, retryAfterSeconds: number) =>
+  new GatewayError(429, "rate_limit_error", "rate_limit_exceeded", message, null, {
+    "retry-after": String(Math.max(1, Math.ceil(retryAfterSeconds))),
+  });
 
 export const modelNotFound = (model: string) =>
   new GatewayError(

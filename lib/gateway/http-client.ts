@@ -20,8 +20,28 @@ const agents = { http: new http.Agent(agentOptions), https: new https.Agent(agen
 export interface HttpRequestInit {
   method: string;
   headers: Record<string, string>;
-  body?: string;
+  /** Text, or bytes in pieces (an audio upload: written one by one, honouring back-pressure). */
+  body?: string | Uint8Array[];
   signal: AbortSignal;
+}
+
+/** Writes the pieces of a body with back-pressure, then ends the request. */
+async function writePieces(req: http.ClientRequest, pieces: Uint8Array[]): Promise<void> {
+  for (const piece of pieces) {
+    if (req.destroyed) return;
+    if (!req.write(piece)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          req.off("drain", done);
+          req.off("close", done);
+          resolve();
+        };
+        req.on("drain", done);
+        req.on("close", done);
+      });
+    }
+  }
+  if (!req.destroyed) req.end();
 }
 
 /** The upstream's body as a web stream, pulled from the socket on demand. */
@@ -87,7 +107,8 @@ export function httpFetch(url: string, init: HttpRequestInit): Promise<Response>
     }
     const secure = target.protocol === "https:";
     const headers: Record<string, string> = { ...init.headers };
-    if (init.body !== undefined) headers["content-length"] = String(Buffer.byteLength(init.body));
+    if (typeof init.body === "string") headers["content-length"] = String(Buffer.byteLength(init.body));
+    else if (init.body) headers["content-length"] = String(init.body.reduce((n, piece) => n + piece.byteLength, 0));
     if (target.username || target.password) {
       headers.authorization ??= `Basic ${Buffer.from(`${decodeURIComponent(target.username)}:${decodeURIComponent(target.password)}`).toString("base64")}`;
     }
@@ -127,6 +148,7 @@ export function httpFetch(url: string, init: HttpRequestInit): Promise<Response>
         reject(Object.assign(new Error(`invalid upstream status ${status}`), { code: "UPSTREAM_INVALID_STATUS", cause: err }));
       }
     });
-    req.end(init.body);
+    if (Array.isArray(init.body)) void writePieces(req, init.body);
+    else req.end(init.body);
   });
 }

@@ -13,7 +13,7 @@
 import { outputTokenBudget, outputTokenLimit } from "@/lib/coins/cost";
 import type { ModelConfig } from "@/lib/config/schema";
 import { log } from "@/lib/log";
-import type { ChatCompletionBody } from "./body";
+import type { ChatCompletionBody, CompletionsBody, ResponsesBody } from "./body";
 import { invalidBody } from "./errors";
 import type { Outcome } from "./settlement";
 
@@ -72,6 +72,22 @@ export function upstreamChatBody(body: ChatCompletionBody, limit: OutputLimit): 
   if (needsMaxTokens) out.max_tokens = limit.perChoice;
   if (streaming) out.stream_options = { ...(body.stream_options ?? {}), include_usage: true };
   return out;
+}
+
+/** A legacy completion as the upstream gets it: `max_tokens` always set, usage asked for in streams. */
+export function upstreamCompletionsBody(body: CompletionsBody, limit: OutputLimit): Record<string, unknown> {
+  const streaming = body.stream === true;
+  const needsMaxTokens = body.max_tokens == null;
+  if (!streaming && !needsMaxTokens) return body;
+  const out: Record<string, unknown> = { ...body };
+  if (needsMaxTokens) out.max_tokens = limit.perChoice;
+  if (streaming) out.stream_options = { ...(body.stream_options ?? {}), include_usage: true };
+  return out;
+}
+
+/** A Responses API request as the upstream gets it: `max_output_tokens` always set (its streams always report usage). */
+export function upstreamResponsesBody(body: ResponsesBody, limit: OutputLimit): Record<string, unknown> {
+  return body.max_output_tokens == null ? { ...body, max_output_tokens: limit.perChoice } : body;
 }
 
 /**

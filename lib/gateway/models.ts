@@ -6,7 +6,7 @@ import { accessForAll } from "@/lib/access/client-access";
 import type { LumenConfig, ModelConfig } from "@/lib/config/schema";
 import type { Db } from "@/lib/db/client";
 import { JSON_HEADERS } from "./answers";
-import { authenticate, type KeyCache } from "./auth";
+import { authenticate, isMonitoringToken, type KeyCache } from "./auth";
 import type { GatewayRequest } from "./request";
 import { modelNotFound } from "./errors";
 import { jsonResponse } from "./json-response";
@@ -19,9 +19,13 @@ export interface ModelDeps {
   keyCache?: KeyCache;
 }
 
-/** The models this key may use now (lib/access/client-access.ts decides: rules, consent, coin pool). */
+/**
+ * The models this key may use now (lib/access/client-access.ts decides: rules, consent, coin pool);
+ * for the monitoring token (api.monitoring.token), every model not disabled.
+ */
 export async function usableModels(deps: ModelDeps, request: GatewayRequest): Promise<ModelConfig[]> {
   const config = deps.getConfig();
+  if (isMonitoringToken(request, config.api.monitoring.token)) return config.models.filter((m) => !m.disabled);
   const db = await deps.getDb();
   const caller = await authenticate(db, request, deps.keyCache);
   const access = await accessForAll(db, config, { id: caller.clientId, name: caller.clientName });

@@ -25,9 +25,54 @@ export function gatewayRoute(gateway: Gateway, method: string | undefined, url: 
   return gatewayHandler(gateway, method, url);
 }
 
+/**
+ * Feeds the request body to `onChunk` as it arrives; past `limit` bytes the rest is discarded (so
+ * the answer, 413, can still be written) and "too_large" resolves.
+ */
+function streamBody(req: IncomingMessage, limit: number, onChunk: (chunk: Buffer) => void): Promise<"ended" | "too_large"> {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const cleanup = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("close", onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > limit) {
+        cleanup();
+        req.resume();
+        resolve("too_large");
+        return;
+      }
+      onChunk(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve("ended");
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = () => {
+      if (req.complete) return;
+      cleanup();
+      reject(new Error("the connection closed before the end of the request body"));
+    };
+    if (req.readableEnded) return resolve("ended");
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("close", onClose);
+  });
+}
+
 /** The node request as the pipeline reads it (request.ts). */
 function gatewayRequest(req: IncomingMessage, url: string, signal: AbortSignal): GatewayRequest {
   return {
+    streamBody: (limit, onChunk) => streamBody(req, limit, onChunk),
     url,
     method: req.method,
     signal,

@@ -16,6 +16,11 @@ export interface GatewayRequest {
    * Rejects when the body cannot be read (connection lost).
    */
   readBody(limit: number): Promise<Uint8Array | null>;
+  /**
+   * Hands the body to `onChunk` as it arrives: "ended" at its end, "too_large" as soon as it passes
+   * `limit` bytes (the rest is discarded unread). Rejects when the body cannot be read.
+   */
+  streamBody(limit: number, onChunk: (chunk: Uint8Array) => void): Promise<"ended" | "too_large">;
 }
 
 /** A Fetch `Request` as a GatewayRequest; the body is streamed and reading stops past the limit. */
@@ -26,6 +31,21 @@ export function fromFetchRequest(request: Request): GatewayRequest {
     header: (name) => request.headers.get(name),
     signal: request.signal,
     readBody: (limit) => (request.body ? readAtMost(request.body, limit) : Promise.resolve(new Uint8Array(0))),
+    streamBody: async (limit, onChunk) => {
+      if (!request.body) return "ended";
+      const reader = request.body.getReader();
+      let size = 0;
+      for (;;) {
+        const step = await reader.read();
+        if (step.done) return "ended";
+        size += step.value.byteLength;
+        if (size > limit) {
+          await reader.cancel().catch(() => {});
+          return "too_large";
+        }
+        onChunk(step.value);
+      }
+    },
   };
 }
 

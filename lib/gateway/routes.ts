@@ -14,7 +14,15 @@
 import type { Gateway } from "./pipeline";
 
 /** The Gateway methods that serve routes. */
-export type RouteHandlerName = "listModels" | "retrieveModel" | "chatCompletions" | "embeddings";
+export type RouteHandlerName =
+  | "listModels"
+  | "retrieveModel"
+  | "chatCompletions"
+  | "completions"
+  | "responses"
+  | "embeddings"
+  | "audioTranscriptions"
+  | "audioTranslations";
 
 export interface Route {
   method: "GET" | "POST";
@@ -26,7 +34,11 @@ export const ROUTES: readonly Route[] = [
   { method: "GET", path: "/v1/models", handler: "listModels" },
   { method: "GET", path: "/v1/models/*", handler: "retrieveModel" },
   { method: "POST", path: "/v1/chat/completions", handler: "chatCompletions" },
+  { method: "POST", path: "/v1/completions", handler: "completions" },
+  { method: "POST", path: "/v1/responses", handler: "responses" },
   { method: "POST", path: "/v1/embeddings", handler: "embeddings" },
+  { method: "POST", path: "/v1/audio/transcriptions", handler: "audioTranscriptions" },
+  { method: "POST", path: "/v1/audio/translations", handler: "audioTranslations" },
 ];
 
 export type RouteMatch =

@@ -5,7 +5,7 @@
  * settlements into one statement).
  */
 import { release, RESERVATION_GRACE_SECONDS, type Admission } from "@/lib/coins/admission";
-import { costOf } from "@/lib/coins/cost";
+import { requestCost } from "@/lib/coins/cost";
 import type { Outcome, RequestRecord } from "@/lib/coins/request-record";
 import { settleQueue } from "@/lib/coins/settle-queue";
 import type { LumenConfig, ModelConfig } from "@/lib/config/schema";
@@ -15,12 +15,15 @@ import { errorFields, log } from "@/lib/log";
 import type { Caller } from "./auth";
 import type { ChosenEndpoint } from "./endpoints";
 import { withinLimit, type OutputLimit } from "./limits";
+import type { RateTicket } from "./rate-limits";
+import type { RequestScope } from "./scope";
 import type { Upstream } from "./upstream";
 
 export type RefusalReason =
   | "model_not_allowed"
   | "consent_required"
   | "insufficient_quota"
+  | "rate_limit_exceeded"
   | "no_healthy_endpoint";
 
 export type { Outcome, RequestRecord } from "@/lib/coins/request-record";
@@ -45,12 +48,18 @@ export interface Admitted {
   admittedAt: number;
   /** The prompt's typical token count (tokens.ts), billed when the upstream reports no usage. */
   promptTokens: number;
+  /** An audio upload's typical seconds (audio.ts), billed like the prompt when the caller leaves; 0 for text. */
+  promptAudioSeconds: number;
   /** Output allowed (limits.ts): sent upstream, and never billed beyond. */
   limit: OutputLimit;
   /** The x-request-id the caller gets (its own, or settlementId). */
   requestId: string;
   /** Lumen's own id of the request: the request log's unique key, which makes settlement idempotent. */
   settlementId: string;
+  /** The request's scope: its id, its answer's headers, Lumen's own time (x-lumen-overhead-ms). */
+  scope: RequestScope;
+  /** Its share of the rate-limit counters (null: no limit applies), corrected or given back when it ends. */
+  rateTicket: RateTicket | null;
 }
 
 /**
@@ -90,9 +99,11 @@ export class Settlement {
     this.done = true;
     const { ctx } = this;
     const outcome = withinLimit(reported, ctx.limit, { model: ctx.model.name, endpoint: upstream.label });
-    const billable = outcome.inputTokens > 0 || outcome.outputTokens > 0;
+    const billable = outcome.inputTokens > 0 || outcome.outputTokens > 0 || (outcome.billAudio === true && (outcome.audioSeconds ?? 0) > 0);
+    ctx.rateTicket?.finish(outcome.inputTokens + outcome.outputTokens);
+    const { billAudio: _billAudio, ...recorded } = outcome;
     const record: RequestRecord = {
-      ...outcome,
+      ...recorded,
       settlementId: ctx.settlementId,
       requestId: ctx.requestId,
       clientId: ctx.caller.clientId,
@@ -100,7 +111,7 @@ export class Settlement {
       keyId: ctx.caller.keyId,
       model: ctx.model.name,
       endpoint: upstream.label,
-      coins: billable ? costOf(ctx.model, outcome.inputTokens, outcome.outputTokens) : "0",
+      coins: billable ? requestCost(ctx.model, outcome) : "0",
       durationMs: Math.max(0, Math.round(performance.now() - ctx.startedAt)),
     };
     const retryUntil =
@@ -129,6 +140,7 @@ export class Settlement {
   async release(): Promise<void> {
     if (this.done) return;
     this.done = true;
+    this.ctx.rateTicket?.finish(null);
     try {
       await release(this.ctx.db, this.ctx.admission);
     } catch (err) {

@@ -14,12 +14,11 @@
  *   that count runs above the model's on long tokens, and an honest answer must never be cut short.
  * The bill never exceeds the limit either way (the settlement caps it).
  */
-import { randomUUID } from "node:crypto";
 import { log } from "@/lib/log";
 import { upstreamError } from "./errors";
 import { withinLimit, type OutputLimit } from "./limits";
 import type { Admitted, Outcome, Settlement } from "./settlement";
-import { reportedUsage } from "./usage";
+import type { StreamReader } from "./stream-readers";
 import { BYTES_PER_TOKEN, estimateTokensFromBytes } from "./tokens";
 import type { AbortCause, Upstream, UpstreamDeadline } from "./upstream";
 
@@ -40,10 +39,10 @@ const SSE_HEADERS = {
 type StreamEnd = "complete" | "cut" | "upstream_failed" | "caller_gone";
 
 /**
- * Reads the upstream's SSE as it passes through, one event at a time: picks up usage, counts the
- * generated text's UTF-8 bytes (for the estimate when no usage comes, and the output limit), notes
- * the first token's time, the chunk id and which answers finished, and drops the usage-only chunk
- * the caller did not ask for. Events are forwarded byte for byte, up to the cut.
+ * Reads the upstream's SSE as it passes through, one event at a time, with the API's own reader
+ * (stream-readers.ts): picks up usage, counts the generated text's UTF-8 bytes and deltas (for the
+ * estimate when no usage comes, and the output limit), notes the first token's time, and drops the
+ * usage-only chunk the caller did not ask for. Events are forwarded byte for byte, up to the cut.
  */
 export class SseTap {
   private partial = "";
@@ -57,15 +56,16 @@ export class SseTap {
   /** Set by the event that would have passed the limit (not forwarded): nothing more is. */
   cut = false;
   private readonly cutAfterBytes: number;
-  /** Of the first chunk, for the closing chunk of a cut. */
-  private head: { id: unknown; created: unknown; model: unknown } | null = null;
-  private finished: boolean[] | null = null;
+  private readonly cutAfterDeltas: number;
 
+  /** `allowance`: text the stream carries besides generated output (an echoed prompt), never counted for the cut. */
   constructor(
-    private readonly forwardUsage: boolean,
-    private readonly limit: OutputLimit,
+    private readonly reader: StreamReader,
+    limit: OutputLimit,
+    allowance: { deltas: number; bytes: number } = { deltas: 0, bytes: 0 },
   ) {
-    this.cutAfterBytes = limit.total * BYTES_PER_TOKEN * CUT_MARGIN;
+    this.cutAfterBytes = limit.total * BYTES_PER_TOKEN * CUT_MARGIN + allowance.bytes;
+    this.cutAfterDeltas = limit.total + allowance.deltas;
   }
 
   /** Feeds decoded text; returns the complete events to forward now ("" when none). */
@@ -103,71 +103,30 @@ export class SseTap {
     this.event = "";
     this.data = [];
     if (!data || data === "[DONE]") return text;
-    let chunk: { id?: unknown; created?: unknown; model?: unknown; usage?: unknown; choices?: unknown };
+    let chunk: unknown;
     try {
-      chunk = JSON.parse(data) as typeof chunk;
+      chunk = JSON.parse(data);
     } catch {
       return text;
     }
-    if (typeof chunk !== "object" || chunk === null) return text;
-    const usage = reportedUsage(chunk.usage);
-    if (usage) this.usage = usage;
-    this.head ??= { id: chunk.id, created: chunk.created, model: chunk.model };
-    const choices = Array.isArray(chunk.choices) ? (chunk.choices as Array<{ index?: unknown; delta?: Record<string, unknown>; finish_reason?: unknown }>) : [];
-    let bytes = 0;
-    let deltas = 0;
-    for (const c of choices) {
-      if (typeof c?.finish_reason === "string" && typeof c.index === "number" && c.index < this.limit.choices) {
-        (this.finished ??= [])[c.index] = true;
-      }
-      const d = c?.delta;
-      if (!d) continue;
-      let b = 0;
-      for (const field of ["content", "reasoning_content", "reasoning", "refusal"] as const) {
-        const v = d[field];
-        if (typeof v === "string") b += Buffer.byteLength(v);
-      }
-      if (Array.isArray(d.tool_calls)) b += Buffer.byteLength(JSON.stringify(d.tool_calls));
-      if (b > 0) {
-        bytes += b;
-        deltas++;
-      }
-    }
-    if (bytes > 0) {
-      if (this.deltas + deltas > this.limit.total || this.bytes + bytes > this.cutAfterBytes) {
+    if (typeof chunk !== "object" || chunk === null || Array.isArray(chunk)) return text;
+    const read = this.reader.read(chunk as Record<string, unknown>);
+    if (read.usage) this.usage = read.usage;
+    if (read.bytes > 0) {
+      if (this.deltas + read.deltas > this.cutAfterDeltas || this.bytes + read.bytes > this.cutAfterBytes) {
         this.cut = true;
         return "";
       }
-      this.bytes += bytes;
-      this.deltas += deltas;
+      this.bytes += read.bytes;
+      this.deltas += read.deltas;
       if (this.firstTokenAt === null) this.firstTokenAt = now;
     }
-    if (usage && !this.forwardUsage && Array.isArray(chunk.choices) && choices.length === 0) return "";
-    return text;
+    return read.drop ? "" : text;
   }
 
-  /**
-   * The caller's last events after a cut: `finish_reason: "length"` for every answer not finished
-   * yet (same id, created and model as the upstream's chunks), the usage chunk when the caller asked
-   * for usage (the billed numbers), then `[DONE]`.
-   */
-  closingEvents(billed: Outcome, fallbackModel: string): string {
-    const head = {
-      id: typeof this.head?.id === "string" ? this.head.id : `chatcmpl-${randomUUID()}`,
-      object: "chat.completion.chunk",
-      created: typeof this.head?.created === "number" ? this.head.created : Math.floor(Date.now() / 1000),
-      model: typeof this.head?.model === "string" ? this.head.model : fallbackModel,
-    };
-    const choices = [];
-    for (let index = 0; index < this.limit.choices; index++) {
-      if (!this.finished?.[index]) choices.push({ index, delta: {}, logprobs: null, finish_reason: "length" });
-    }
-    let out = `data: ${JSON.stringify({ ...head, choices })}\n\n`;
-    if (this.forwardUsage) {
-      const usage = { prompt_tokens: billed.inputTokens, completion_tokens: billed.outputTokens, total_tokens: billed.inputTokens + billed.outputTokens };
-      out += `data: ${JSON.stringify({ ...head, choices: [], usage })}\n\n`;
-    }
-    return `${out}data: [DONE]\n\n`;
+  /** The caller's last events after a cut (stream-readers.ts), with the billed numbers. */
+  closingEvents(billed: Outcome): string {
+    return this.reader.closingEvents(billed);
   }
 
   /** What to record for a stream that ended this way. The caller going away always bills the prompt. */
@@ -196,7 +155,10 @@ export interface RelayArgs {
   ctx: Admitted;
   settlement: Settlement;
   deadline: UpstreamDeadline;
-  callerWantsUsage: boolean;
+  /** Reads the API's events (stream-readers.ts). */
+  reader: StreamReader;
+  /** Text the stream carries besides generated output (BodyPlan.allowance). */
+  allowance?: { deltas: number; bytes: number };
   /** Awaits the settlement ("before-answer"), or lets it finish in the background ("after-answer"). */
   settleInTime: (work: Promise<void>) => Promise<void>;
 }
@@ -213,7 +175,7 @@ export function relayStream(a: RelayArgs): Response {
   const reader = (a.response.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
-  const tap = new SseTap(a.callerWantsUsage, a.ctx.limit);
+  const tap = new SseTap(a.reader, a.ctx.limit, a.allowance);
 
   // The first end wins; every later path awaits the same settlement (before-answer mode: the stream
   // never closes before its request is recorded). Resolves with the outcome as billed.
@@ -286,7 +248,7 @@ export function relayStream(a: RelayArgs): Response {
           send(out);
           await reader.cancel().catch(() => {});
           const billed = await finish("cut");
-          send(tap.closingEvents(billed, a.ctx.model.name));
+          send(tap.closingEvents(billed));
           return close();
         }
         if (out) return send(out);

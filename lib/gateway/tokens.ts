@@ -148,3 +148,47 @@ export function lastUserText(messages: ReadonlyArray<Record<string, unknown>>): 
   }
   return "";
 }
+
+/**
+ * Both counts of a Responses API prompt: `instructions`, each input item (a message's text or text
+ * parts; a tool call's output or arguments; any other item or part as its JSON) with FRAMING_TOKENS
+ * per item, and `tools` as JSON. What `previous_response_id` or a stored `prompt` adds upstream is
+ * outside any estimate made from the request (like a chat template's own system prompt).
+ */
+export function responsesPromptTokens(body: { input?: unknown; instructions?: unknown; tools?: unknown }): PromptTokens {
+  let bound = 0;
+  let typical = 0;
+  const add = (bytes: number) => {
+    bound += bytes + FRAMING_TOKENS;
+    typical += Math.max(1, estimateTokensFromBytes(bytes));
+  };
+  if (typeof body.instructions === "string") add(utf8Bytes(body.instructions));
+  if (typeof body.input === "string") add(utf8Bytes(body.input));
+  else if (Array.isArray(body.input)) {
+    for (const item of body.input) {
+      if (typeof item === "string") add(utf8Bytes(item));
+      else if (item && typeof item === "object") add(responseItemBytes(item as Record<string, unknown>));
+    }
+  }
+  if (body.tools !== undefined && body.tools !== null) {
+    const bytes = utf8Bytes(JSON.stringify(body.tools));
+    bound += bytes;
+    typical += estimateTokensFromBytes(bytes);
+  }
+  return { bound, typical };
+}
+
+function responseItemBytes(item: Record<string, unknown>): number {
+  if ("content" in item) return messageBytes(item);
+  if (typeof item.output === "string") return utf8Bytes(item.output);
+  if (typeof item.arguments === "string") return utf8Bytes(item.arguments) + (typeof item.name === "string" ? utf8Bytes(item.name) : 0);
+  return utf8Bytes(JSON.stringify(item));
+}
+
+/** The text of a Responses API input's last user message ("" when there is none). */
+export function lastUserInputText(input: unknown): string {
+  if (typeof input === "string") return input;
+  if (!Array.isArray(input)) return "";
+  const messages = input.filter((i): i is Record<string, unknown> => typeof i === "object" && i !== null && "content" in i);
+  return lastUserText(messages);
+}

@@ -2,15 +2,38 @@
  * What the pipeline needs of an upstream. Its own module so that the implementations (upstream.ts's
  * HttpUpstream, echo.ts's EchoUpstream) depend on it, and upstream.ts on echo.ts, without a circle.
  */
+
+/** The OpenAI paths Lumen forwards with a JSON body (relative to an endpoint's base URL). */
+export type JsonPath = "/chat/completions" | "/completions" | "/responses" | "/embeddings";
+/** The OpenAI paths Lumen forwards with a multipart body. */
+export type AudioPath = "/audio/transcriptions" | "/audio/translations";
+
+/**
+ * An audio upload as the gateway received it (lib/gateway/multipart.ts): the text fields in the
+ * caller's order and the one file, whose bytes are the chunks read from the caller — never copied into
+ * one buffer, and sent upstream as they are.
+ */
+export interface AudioUpload {
+  fields: Array<[name: string, value: string]>;
+  file: {
+    /** The form field that carried it (`file`). */
+    field: string;
+    filename: string;
+    contentType: string;
+    chunks: Uint8Array[];
+    size: number;
+  };
+}
+
+export type UpstreamRequest = { path: JsonPath; json: Record<string, unknown> } | { path: AudioPath; form: AudioUpload };
+
 export interface Upstream {
   /** How logs and the request log name the endpoint: its URL without credentials or query, or "builtin:echo". */
   readonly label: string;
   /** Secrets that must never be shown to a caller (the endpoint's key and full URL). */
   readonly secrets: ReadonlyArray<string>;
-  /** POST /chat/completions. Throws UpstreamConnectionError when no response could be obtained. */
-  chat(body: Record<string, unknown>, signal: AbortSignal): Promise<Response>;
-  /** POST /embeddings. */
-  embeddings(body: Record<string, unknown>, signal: AbortSignal): Promise<Response>;
+  /** POST {base}{path}. Throws UpstreamConnectionError when no response could be obtained. */
+  post(request: UpstreamRequest, signal: AbortSignal): Promise<Response>;
   /** GET /models (health checks). */
   listModels(signal: AbortSignal): Promise<Response>;
 }

@@ -5,10 +5,11 @@
 import type { EndpointConfig } from "@/lib/config/schema";
 import { ENDPOINT_BUILTIN_ECHO } from "@/lib/config/schema";
 import { EchoUpstream } from "./echo";
-import type { Upstream } from "./upstream-interface";
+import { encodeMultipart } from "./multipart";
+import type { Upstream, UpstreamRequest } from "./upstream-interface";
 import { httpFetch, type HttpRequestInit } from "./http-client";
 
-export type { Upstream } from "./upstream-interface";
+export type { Upstream, UpstreamRequest } from "./upstream-interface";
 
 /** The request never got a response (refused, reset, DNS…): the one case that is retried elsewhere. */
 export class UpstreamConnectionError extends Error {
@@ -54,26 +55,23 @@ export class HttpUpstream implements Upstream {
     this.secrets = [endpoint.api_key, endpoint.url, this.base].filter((s): s is string => Boolean(s));
   }
 
-  chat(body: Record<string, unknown>, signal: AbortSignal): Promise<Response> {
-    return this.send("POST", "/chat/completions", body, signal);
-  }
-
-  embeddings(body: Record<string, unknown>, signal: AbortSignal): Promise<Response> {
-    return this.send("POST", "/embeddings", body, signal);
+  /** POST {base}{path}: a JSON body, or an audio upload as multipart (model ids replaced by the endpoint's). */
+  post(request: UpstreamRequest, signal: AbortSignal): Promise<Response> {
+    if ("json" in request) {
+      const body = this.endpoint.model ? { ...request.json, model: this.endpoint.model } : request.json;
+      return this.send("POST", request.path, { "content-type": "application/json" }, JSON.stringify(body), signal);
+    }
+    const multipart = encodeMultipart(request.form, this.endpoint.model);
+    return this.send("POST", request.path, { "content-type": multipart.contentType }, multipart.chunks, signal);
   }
 
   listModels(signal: AbortSignal): Promise<Response> {
-    return this.send("GET", "/models", undefined, signal);
+    return this.send("GET", "/models", {}, undefined, signal);
   }
 
-  private async send(method: string, path: string, body: Record<string, unknown> | undefined, signal: AbortSignal) {
-    const headers: Record<string, string> = { accept: "application/json, text/event-stream" };
+  private async send(method: string, path: string, extra: Record<string, string>, payload: HttpRequestInit["body"], signal: AbortSignal) {
+    const headers: Record<string, string> = { accept: "application/json, text/event-stream", ...extra };
     if (this.endpoint.api_key) headers.authorization = `Bearer ${this.endpoint.api_key}`;
-    let payload: string | undefined;
-    if (body) {
-      headers["content-type"] = "application/json";
-      payload = JSON.stringify(this.endpoint.model ? { ...body, model: this.endpoint.model } : body);
-    }
     try {
       // No redirects are followed (httpFetch never does): a 3xx is a misconfigured endpoint.
       return await this.fetchImpl(this.base + path, { method, headers, body: payload, signal });

@@ -6,7 +6,7 @@ import { apiKeys, clientDailyUsage, clients, coinPools, coinReservations, reques
 import { modelSchema } from "@/lib/config/schema";
 import { admit, admitMany, release, sweepExpiredReservations, type Admission, type Refusal } from "@/lib/coins/admission";
 import { AdmissionQueue } from "@/lib/coins/admission-queue";
-import { costOf, outputTokenLimit } from "@/lib/coins/cost";
+import { costOf, outputTokenLimit, requestCost } from "@/lib/coins/cost";
 import { formatMicro, parseCoins } from "@/lib/coins/decimal";
 import type { PoolConfig } from "@/lib/coins/pool";
 import { accountingTotals, recordRefusal, settle, settleMany, type RequestRecord } from "@/lib/coins/settle";
@@ -119,6 +119,7 @@ describe.each(backends())("coin accounting on $name", (backend) => {
         inputTokens: "200",
         outputTokens: "600",
         coins: "1.400000",
+        audioSeconds: "0.000",
       });
     });
 
@@ -220,7 +221,7 @@ describe.each(backends())("coin accounting on $name", (backend) => {
         errorCode: null,
       });
       expect(logRows[0]?.createdAt.getTime()).toBe(when.getTime());
-      expect(await expectCountersAgree(db, c.clientId)).toEqual({ requests: "1", inputTokens: "100", outputTokens: "150", coins: "0.400000" });
+      expect(await expectCountersAgree(db, c.clientId)).toEqual({ requests: "1", inputTokens: "100", outputTokens: "150", coins: "0.400000", audioSeconds: "0.000" });
       const [client] = await db.select().from(clients).where(eq(clients.id, c.clientId));
       const [key] = await db.select().from(apiKeys).where(eq(apiKeys.id, c.keyId));
       expect(client?.lastUsedAt?.getTime()).toBe(when.getTime());
@@ -248,6 +249,28 @@ describe.each(backends())("coin accounting on $name", (backend) => {
       const [client] = await db.select().from(clients).where(eq(clients.id, c.clientId));
       expect(client?.lastUsedAt?.getTime()).toBe(early.getTime());
       await expectCountersAgree(db, c.clientId);
+    });
+
+    it("counts audio seconds in the log and in every counter, billed at audio_cost_per_hour when asked", async () => {
+      const c = await newClient(db);
+      await setPool(db, c.clientId, "10");
+      const audioModel = { ...MODEL, audio_cost_per_hour: 0.36 };
+      // 12.345 s at 0.36 coins an hour = 0.0012345 → 0.001235 (half-up); 30 tokens of a token-billed answer on top.
+      const billed = requestCost(audioModel, { inputTokens: 0, outputTokens: 0, audioSeconds: 12.345, billAudio: true });
+      expect(billed).toBe("0.001235");
+      const unbilled = requestCost(audioModel, { inputTokens: 10, outputTokens: 20, audioSeconds: 60, billAudio: false });
+      expect(unbilled).toBe(costOf(MODEL, 10, 20));
+      for (const [seconds, coins] of [
+        [12.345, billed],
+        [60, unbilled],
+      ] as const) {
+        const admission = reserved(await admit(db, { clientId: c.clientId, pool: pool(10, 0), estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S }));
+        await settle(db, admission, usageFor(c, 0, 0, { coins, audioSeconds: seconds }));
+      }
+      const totals = await expectCountersAgree(db, c.clientId);
+      expect(totals.audioSeconds).toBe("72.345");
+      expect(totals.coins).toBe(formatMicro(parseCoins(billed) + parseCoins(unbilled)));
+      expect(await balanceOf(db, c.clientId)).toBe(formatMicro(parseCoins("10") - parseCoins(totals.coins)));
     });
 
     it("lets an overrun take the balance below zero, shown as such, and then refuses", async () => {
@@ -377,13 +400,13 @@ describe.each(backends())("coin accounting on $name", (backend) => {
       expect(await reservationsOf(db, a.clientId)).toEqual([]);
       expect(await reservationsOf(db, b.clientId)).toEqual([]);
       const totalsA = await accountingTotals(db, a.clientId);
-      expect(totalsA.requestLog).toEqual({ requests: "3", inputTokens: "200", outputTokens: "450", coins: "1.100000" });
+      expect(totalsA.requestLog).toEqual({ requests: "3", inputTokens: "200", outputTokens: "450", coins: "1.100000", audioSeconds: "0.000" });
       expect(totalsA.clients).toEqual(totalsA.requestLog);
       expect(totalsA.clientModelUsage).toEqual(totalsA.requestLog);
       expect(totalsA.clientDailyUsage).toEqual(totalsA.requestLog);
       // The request without a key is in the log and the client's counters, not in any key's.
-      expect(totalsA.apiKeys).toEqual({ requests: "2", inputTokens: "100", outputTokens: "450", coins: "1.000000" });
-      expect(await expectCountersAgree(db, b.clientId)).toEqual({ requests: "2", inputTokens: "1010", outputTokens: "10", coins: "1.030000" });
+      expect(totalsA.apiKeys).toEqual({ requests: "2", inputTokens: "100", outputTokens: "450", coins: "1.000000", audioSeconds: "0.000" });
+      expect(await expectCountersAgree(db, b.clientId)).toEqual({ requests: "2", inputTokens: "1010", outputTokens: "10", coins: "1.030000", audioSeconds: "0.000" });
       const days = await db
         .select({ day: clientDailyUsage.day, requests: clientDailyUsage.requests, coins: clientDailyUsage.coinsSpent })
         .from(clientDailyUsage)
@@ -463,7 +486,7 @@ describe.each(backends())("coin accounting on $name", (backend) => {
       expect(queue.stats.statements).toBeLessThan(n / 4);
       expect(queue.pending).toBe(0);
       // 150 × 0.9 + 150 × 0.1 = 150 coins
-      expect(await expectCountersAgree(db, c.clientId)).toEqual({ requests: "300", inputTokens: "30000", outputTokens: "60000", coins: "150.000000" });
+      expect(await expectCountersAgree(db, c.clientId)).toEqual({ requests: "300", inputTokens: "30000", outputTokens: "60000", coins: "150.000000", audioSeconds: "0.000" });
       expect(await balanceOf(db, c.clientId)).toBe("850.000000");
       expect(await reservationsOf(db, c.clientId)).toEqual([]);
     });

@@ -45,7 +45,7 @@ describe("shipped config.yaml", () => {
     expect(config.auth.dev_login).toBe(true);
     expect(config.auth.oidc).toBeUndefined();
     expect(config.admins).toEqual(["admin@example.com"]);
-    expect(config.api).toEqual({ require_consent: true, upstream_timeout_s: 600, shutdown_grace_s: 30, db_timeout_ms: 2000, max_n: 8, max_response_mb: 64 });
+    expect(config.api).toEqual({ require_consent: true, upstream_timeout_s: 600, shutdown_grace_s: 30, db_timeout_ms: 2000, max_n: 8, max_response_mb: 64, monitoring: {} });
     expect(config.metrics.enabled).toBe(false);
     expect(config.defaults.model_access).toBe("blocked");
     expect(config.groups.research?.max).toBe(500);
@@ -73,8 +73,9 @@ describe("parseConfigText", () => {
         app: { name: "Lumen", base_url: "http://localhost:3000", data_dir: "./.lumen", trust_proxy: false },
         auth: { dev_login: false, session_hours: 12 },
         admins: [],
-        api: { require_consent: true, upstream_timeout_s: 600, shutdown_grace_s: 30, db_timeout_ms: 2000, max_n: 8, max_response_mb: 64 },
+        api: { require_consent: true, upstream_timeout_s: 600, shutdown_grace_s: 30, db_timeout_ms: 2000, max_n: 8, max_response_mb: 64, monitoring: {} },
         metrics: { enabled: false },
+        rate_limits: { key_prefix: "lumen" },
         defaults: { model_access: "blocked", model_access_needs_ack: false },
         groups: {},
         clients: {},
@@ -106,6 +107,7 @@ describe("parseConfigText", () => {
       disabled: false,
       input_cost_per_million: 0,
       output_cost_per_million: 0,
+      audio_cost_per_hour: 0,
       endpoints: [{ url: "http://gpu:8000/v1", api_key: "k", model: "up/m" }],
     });
   });
@@ -152,7 +154,7 @@ describe("errors name the file, the field path and what was expected", () => {
     const err = fail("clients:\n  default:\n    refesh: 1\nmodles: []\n");
     const lines = err.message.split("\n");
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^config\.yaml: clients\.default\.refesh: unknown key \(did you mean "refresh"\?\); allowed keys: max, refresh, starting, groups, model_access$/);
+    expect(lines[0]).toMatch(/^config\.yaml: clients\.default\.refesh: unknown key \(did you mean "refresh"\?\); allowed keys: max, refresh, starting, rpm, tpm, max_parallel, key_limits, groups, model_access$/);
     expect(lines[1]).toMatch(/^config\.yaml: modles: unknown key \(did you mean "models"\?\)/);
   });
 
@@ -328,6 +330,7 @@ describe("clientEntry", () => {
   it("a named non-empty entry replaces default entirely", () => {
     expect(clientEntry(config, "research-bot")).toEqual({
       pool: { max: 50, refresh: 5, starting: 50 },
+      limits: { client: {}, key: {} },
       groups: ["research"],
       modelAccess: undefined,
       source: "named",
@@ -352,11 +355,36 @@ describe("clientEntry", () => {
     });
   });
 
+  it("rate limits: each field from the entry, else its first group that sets it; key_limits likewise", () => {
+    const c = parse(
+      [
+        "groups:",
+        "  slow: {rpm: 10, tpm: 1000, key_limits: {rpm: 2, max_parallel: 1}}",
+        "  fast: {rpm: 100, max_parallel: 8, key_limits: {tpm: 50}}",
+        "clients:",
+        "  default: {max: 5, rpm: 60}",
+        "  mixed: {max: 5, tpm: 99, groups: [slow, fast], key_limits: {rpm: 3}}",
+      ].join("\n"),
+    ).config;
+    expect(clientEntry(c, "mixed").limits).toEqual({ client: { rpm: 10, tpm: 99, max_parallel: 8 }, key: { rpm: 3, tpm: 50, max_parallel: 1 } });
+    expect(clientEntry(c, "anyone").limits).toEqual({ client: { rpm: 60 }, key: {} });
+    expect(() => parse("clients: {x: {rpm: 0}}")).toThrow(/clients\.x\.rpm: expected a whole number > 0 \(requests per minute\)/);
+    expect(() => parse("clients: {x: {key_limits: {burst: 1}}}")).toThrow(/key_limits\.burst: unknown key/);
+    expect(() => parse("rate_limits: {storage_url: http://x}")).toThrow(/rate_limits\.storage_url: expected a redis:\/\//);
+    expect(() => parse("api: {monitoring: {token: short}}")).toThrow(/api\.monitoring\.token: expected a text of at least 16 characters/);
+  });
+
   it("no max anywhere → pool null; max 0 and -2 are kept", () => {
     expect(clientEntry(config, "no-max").pool).toBeNull();
     expect(clientEntry(config, "blocked").pool).toEqual({ max: 0, refresh: 0, starting: 0 });
     expect(clientEntry(config, "free").pool).toEqual({ max: -2, refresh: 0, starting: 0 });
-    expect(clientEntry(parse("").config, "anyone")).toEqual({ pool: null, groups: [], modelAccess: undefined, source: "default" });
+    expect(clientEntry(parse("").config, "anyone")).toEqual({
+      pool: null,
+      limits: { client: {}, key: {} },
+      groups: [],
+      modelAccess: undefined,
+      source: "default",
+    });
   });
 
   it("matches names case-insensitively", () => {

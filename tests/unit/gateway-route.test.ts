@@ -10,7 +10,11 @@ const gw = {
   listModels: async () => new Response("list"),
   retrieveModel: async () => new Response("one"),
   chatCompletions: async () => new Response("chat"),
+  completions: async () => new Response("completions"),
+  responses: async () => new Response("responses"),
   embeddings: async () => new Response("emb"),
+  audioTranscriptions: async () => new Response("transcribe"),
+  audioTranslations: async () => new Response("translate"),
   notFound,
   methodNotAllowed: (allowed: string[]) => {
     const key = allowed.join(",");
@@ -24,6 +28,10 @@ describe("the /v1 route table (server.ts and the dev server's catch-all route)",
     ["POST", "/v1/chat/completions", gw.chatCompletions],
     ["POST", "/v1/chat/completions?x=1", gw.chatCompletions],
     ["POST", "/v1/embeddings", gw.embeddings],
+    ["POST", "/v1/completions", gw.completions],
+    ["POST", "/v1/responses", gw.responses],
+    ["POST", "/v1/audio/transcriptions", gw.audioTranscriptions],
+    ["POST", "/v1/audio/translations", gw.audioTranslations],
     ["GET", "/v1/models", gw.listModels],
     ["GET", "/v1/models/echo", gw.retrieveModel],
     ["GET", "/v1/models/org/name", gw.retrieveModel],
@@ -39,7 +47,10 @@ describe("the /v1 route table (server.ts and the dev server's catch-all route)",
     ["POST", "/v1/chat/completions/"],
     ["GET", "/v1/models/"],
     ["GET", "/v1/models/echo/"],
-    ["POST", "/v1/completions"],
+    ["POST", "/v1/completions/"],
+    ["POST", "/v1/responses/resp_1/cancel"],
+    ["POST", "/v1/audio/speech"],
+    ["POST", "/v1/audio"],
     ["GET", "/v1//models"],
   ])("%s %s → 404 not_found (never Next, never a redirect)", (method, url) => {
     expect(gatewayRoute(gw, method, url)).toBe(notFound);
@@ -51,6 +62,8 @@ describe("the /v1 route table (server.ts and the dev server's catch-all route)",
     ["POST", "/v1/models", ["GET"]],
     ["HEAD", "/v1/models/echo", ["GET"]],
     ["PUT", "/v1/embeddings", ["POST"]],
+    ["GET", "/v1/responses", ["POST"]],
+    ["GET", "/v1/audio/transcriptions", ["POST"]],
   ])("%s %s → 405 allowing %j", (method, url, allowed) => {
     expect(matchRoute(method, url.split("?")[0]!)).toEqual({ kind: "method_not_allowed", allowed });
     expect(gatewayRoute(gw, method, url)).toBe(gw.methodNotAllowed(allowed));

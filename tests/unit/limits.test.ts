@@ -5,6 +5,7 @@ import { outputLimit, requestedChoices, upstreamChatBody, withinLimit } from "@/
 import type { Admitted } from "@/lib/gateway/settlement";
 import { noUsage } from "@/lib/gateway/usage";
 import { CUT_MARGIN, SseTap } from "@/lib/gateway/stream";
+import { chatStreamReader } from "@/lib/gateway/stream-readers";
 import { GatewayError } from "@/lib/gateway/errors";
 
 const model = modelSchema.parse({ name: "m", max_output_tokens: 100, endpoints: [{ url: "builtin:echo" }] });
@@ -64,7 +65,7 @@ describe("SseTap: the stream cut", () => {
   const ctx = { promptTokens: 3, startedAt: 0 } as Admitted;
 
   it("forwards one-token deltas up to the limit, and cuts at the one that would pass it (not forwarded)", () => {
-    const tap = new SseTap(false, outputLimit(model, 10, 1));
+    const tap = new SseTap(chatStreamReader({ limit: outputLimit(model, 10, 1), forwardUsage: false, model: "m" }), outputLimit(model, 10, 1));
     let out = "";
     for (let i = 0; i < 10; i++) out += tap.push(word(0), i);
     expect(tap.cut).toBe(false);
@@ -77,7 +78,7 @@ describe("SseTap: the stream cut", () => {
 
   it("counts bytes too, with a margin, for upstreams that send many tokens per delta", () => {
     const batch = (bytes: number) => chunk([{ index: 0, delta: { content: "x".repeat(bytes) }, finish_reason: null }]);
-    const tap = new SseTap(false, outputLimit(model, 10, 1));
+    const tap = new SseTap(chatStreamReader({ limit: outputLimit(model, 10, 1), forwardUsage: false, model: "m" }), outputLimit(model, 10, 1));
     expect(tap.push(batch(4 * 10 * CUT_MARGIN), 0)).toBe(batch(4 * 10 * CUT_MARGIN)); // one delta, exactly at the margin
     expect(tap.cut).toBe(false);
     expect(tap.push(batch(1), 1)).toBe("");
@@ -87,13 +88,13 @@ describe("SseTap: the stream cut", () => {
   });
 
   it("closes with finish_reason length for each unfinished answer, usage when asked, then [DONE]", () => {
-    const tap = new SseTap(true, outputLimit(model, 2, 3));
+    const tap = new SseTap(chatStreamReader({ limit: outputLimit(model, 2, 3), forwardUsage: true, model: "m" }), outputLimit(model, 2, 3));
     tap.push(chunk([{ index: 1, delta: {}, finish_reason: "stop" }]), 0);
     for (let i = 0; i < 20 && !tap.cut; i++) tap.push(word(i % 2 === 0 ? 0 : 2), i);
     expect(tap.cut).toBe(true);
     expect(tap.deltas).toBe(6);
     const billed = withinLimit(tap.outcome("cut", ctx, null), outputLimit(model, 2, 3), {});
-    const events = tap.closingEvents(billed, "m").split("\n\n").filter(Boolean);
+    const events = tap.closingEvents(billed).split("\n\n").filter(Boolean);
     expect(events.at(-1)).toBe("data: [DONE]");
     const [finish, usage] = events.slice(0, 2).map((e) => JSON.parse(e.slice(6)) as Record<string, unknown>);
     expect(finish).toEqual({
