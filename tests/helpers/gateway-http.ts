@@ -6,6 +6,7 @@
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { once } from "node:events";
+import busboy from "busboy";
 import { gatewayRoute, serveGateway as serveNodeRequest } from "@/lib/gateway/node";
 import type { Gateway } from "@/lib/gateway/pipeline";
 import { gatewayHandler } from "@/lib/gateway/routes";
@@ -111,12 +112,40 @@ export async function serveGateway(gw: Gateway): Promise<{ url: string; close():
 export interface SeenRequest {
   path: string;
   authorization: string | undefined;
+  /** A JSON body; for an audio upload its text fields, and `file` = {name, type, size}. */
   body: Record<string, unknown>;
+  contentType: string | undefined;
+  contentLength: string | undefined;
   /** Resolves true when the upstream's response was cut off by the gateway (socket closed early). */
   closedEarly: Promise<boolean>;
 }
 
-const LISTED = ["ok", "nousage", "fail-400", "fail-500", "hang", "drop", "stall", "slow", "conn-reset", "emb", "overrun", "huge"];
+const LISTED = [
+  "ok", "nousage", "fail-400", "fail-500", "hang", "drop", "stall", "slow", "conn-reset", "emb", "overrun", "huge",
+  "audio-tokens", "audio-nousage", "audio-overcount",
+];
+
+/** Reads a multipart upload as the audio endpoints send it: text fields, and the file's name, type and size. */
+function readMultipart(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const out: Record<string, unknown> = {};
+    const parser = busboy({ headers: req.headers });
+    parser.on("field", (name, value) => (out[name] = value));
+    parser.on("file", (name, stream, info) => {
+      let size = 0;
+      stream.on("data", (c: Buffer) => (size += c.byteLength));
+      stream.on("end", () => (out[name] = { name: info.filename, type: info.mimeType, size }));
+    });
+    parser.on("close", () => resolve(out));
+    parser.on("error", reject);
+    req.pipe(parser);
+  });
+}
+
+/** A Responses API event as upstreams stream it. */
+export function responseEvent(type: string, sequence: number, fields: Record<string, unknown>) {
+  return `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: sequence, ...fields })}\n\n`;
+}
 
 /** "overrun" answers this many times the max_tokens it was sent. */
 export const OVERRUN_FACTOR = 10;
@@ -131,17 +160,28 @@ export function sseChunk(model: string, content: string | null, extra: Record<st
 export async function startUpstream(): Promise<{ url: string; seen: SeenRequest[]; close(): Promise<void> }> {
   const seen: SeenRequest[] = [];
   const server = http.createServer(async (req, res) => {
-    let text = "";
-    for await (const chunk of req) text += chunk;
     const path = (req.url ?? "").replace(/^\/v1/, "");
+    let body: Record<string, unknown>;
+    if (path.startsWith("/audio/")) body = await readMultipart(req);
+    else {
+      let text = "";
+      for await (const chunk of req) text += chunk;
+      body = JSON.parse(text || "{}") as Record<string, unknown>;
+    }
     if (req.method === "GET" && path === "/models") {
       res.writeHead(200, { "content-type": "application/json" });
       return void res.end(JSON.stringify({ object: "list", data: LISTED.map((id) => ({ id, object: "model" })) }));
     }
-    const body = JSON.parse(text || "{}") as Record<string, unknown>;
     let finished = false;
     const closedEarly = new Promise<boolean>((resolve) => res.on("close", () => resolve(!finished)));
-    seen.push({ path, authorization: req.headers.authorization, body, closedEarly });
+    seen.push({
+      path,
+      authorization: req.headers.authorization,
+      body,
+      contentType: req.headers["content-type"],
+      contentLength: req.headers["content-length"],
+      closedEarly,
+    });
     const model = String(body.model);
     const json = (status: number, value: unknown) => {
       finished = true;
@@ -154,6 +194,34 @@ export async function startUpstream(): Promise<{ url: string; seen: SeenRequest[
     if (path === "/embeddings") {
       return json(200, { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.5, 0.5] }], model, usage: { prompt_tokens: 11, total_tokens: 11 } });
     }
+    if (path.startsWith("/audio/")) return audioAnswer(model, body, json, (status, type, text) => {
+      finished = true;
+      res.writeHead(status, { "content-type": type });
+      res.end(text);
+    });
+    if (path === "/completions") {
+      if (model === "ok" && body.stream === true) {
+        sseHead();
+        const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+          `data: ${JSON.stringify({ id: "cmpl-up", object: "text_completion", created: 1, model, choices, ...extra })}\n\n`;
+        for (const w of ["Hello", " from", " upstream"]) res.write(chunk([{ index: 0, text: w, logprobs: null, finish_reason: null }]));
+        res.write(chunk([{ index: 0, text: "", logprobs: null, finish_reason: "stop" }]));
+        if (includeUsage) res.write(chunk([], { usage: { prompt_tokens: 21, completion_tokens: 3, total_tokens: 24 } }));
+        finished = true;
+        return void res.end("data: [DONE]\n\n");
+      }
+      if (model === "ok") {
+        return json(200, {
+          id: "cmpl-up",
+          object: "text_completion",
+          created: 1,
+          model,
+          choices: [{ index: 0, text: "Hello from upstream", logprobs: null, finish_reason: "stop" }],
+          usage: { prompt_tokens: 21, completion_tokens: 3, total_tokens: 24 },
+        });
+      }
+    }
+    if (path === "/responses") return responsesAnswer(model, body, res, json, () => (finished = true));
     switch (model) {
       case "ok":
         if (body.stream === true) {
@@ -265,6 +333,73 @@ export async function startUpstream(): Promise<{ url: string; seen: SeenRequest[
         server.close(() => resolve());
       }),
   };
+}
+
+/** The fake upstream's audio answers: "ok" reports seconds, "audio-tokens" tokens, "audio-nousage" nothing. */
+function audioAnswer(
+  model: string,
+  body: Record<string, unknown>,
+  json: (status: number, value: unknown) => void,
+  text: (status: number, type: string, body: string) => void,
+) {
+  const format = String(body.response_format ?? "json");
+  const words = `upstream heard ${(body.file as { name?: string } | undefined)?.name ?? "nothing"}`;
+  if (format === "text" || format === "srt" || format === "vtt") return text(200, "text/plain; charset=utf-8", `${words}\n`);
+  switch (model) {
+    case "ok":
+      return json(200, { text: words, usage: { type: "duration", seconds: 7 } });
+    case "audio-overcount":
+      return json(200, { text: words, usage: { type: "duration", seconds: 3600 } });
+    case "audio-tokens":
+      return json(200, { text: words, usage: { type: "tokens", input_tokens: 40, output_tokens: 6, total_tokens: 46 } });
+    case "audio-nousage":
+      return json(200, format === "verbose_json" ? { task: "transcribe", language: "english", duration: 2.5, text: words, segments: [] } : { text: words });
+    case "fail-400":
+      return json(400, { error: { message: "Unsupported audio", type: "invalid_request_error", param: "file", code: "bad_audio" } });
+    default:
+      return json(404, { error: { message: "no such model", type: "invalid_request_error" } });
+  }
+}
+
+/** The fake upstream's Responses API: "ok" (JSON or typed events), "nousage", "overrun" (ignores max_output_tokens). */
+async function responsesAnswer(
+  model: string,
+  body: Record<string, unknown>,
+  res: http.ServerResponse,
+  json: (status: number, value: unknown) => void,
+  finish: () => void,
+) {
+  const usage = { input_tokens: 21, input_tokens_details: { cached_tokens: 0 }, output_tokens: 3, output_tokens_details: { reasoning_tokens: 0 }, total_tokens: 24 };
+  const message = (text: string) => ({ type: "message", id: "msg_up", status: "completed", role: "assistant", content: [{ type: "output_text", text, annotations: [] }] });
+  const response = (extra: Record<string, unknown>) => ({ id: "resp_up", object: "response", created_at: 1, status: "completed", model, output: [], usage: null, ...extra });
+  if (body.stream !== true) {
+    if (model === "ok") return json(200, response({ output: [message("Hello from upstream")], usage }));
+    if (model === "nousage") return json(200, response({ output: [message("four score and seven years")] }));
+    return json(404, { error: { message: "no such model", type: "invalid_request_error" } });
+  }
+  if (model !== "ok" && model !== "overrun") return json(404, { error: { message: "no such model", type: "invalid_request_error" } });
+  res.writeHead(200, { "content-type": "text/event-stream" });
+  let seq = 0;
+  const at = { item_id: "msg_up", output_index: 0, content_index: 0 };
+  res.write(responseEvent("response.created", seq++, { response: response({ status: "in_progress" }) }));
+  res.write(responseEvent("response.output_item.added", seq++, { output_index: 0, item: { ...message(""), status: "in_progress", content: [] } }));
+  res.write(responseEvent("response.content_part.added", seq++, { ...at, part: { type: "output_text", text: "", annotations: [] } }));
+  const words = model === "ok" ? ["Hello", " from", " upstream"] : Array.from({ length: OVERRUN_FACTOR * Number(body.max_output_tokens ?? 16) }, () => " tok");
+  for (let i = 0; i < words.length && !res.destroyed; i++) {
+    res.write(responseEvent("response.output_text.delta", seq++, { ...at, delta: words[i] }));
+    if (i % 16 === 15) await sleep(1);
+  }
+  if (res.destroyed) return;
+  const text = words.join("");
+  res.write(responseEvent("response.output_text.done", seq++, { ...at, text }));
+  const outputTokens = words.length;
+  res.write(
+    responseEvent("response.completed", seq++, {
+      response: response({ output: [message(text)], usage: { ...usage, output_tokens: outputTokens, total_tokens: 21 + outputTokens } }),
+    }),
+  );
+  finish();
+  res.end();
 }
 
 export async function deadPort(): Promise<number> {
