@@ -43,6 +43,8 @@ type Window = "rpm" | "tpm";
 interface CounterStore {
   readonly url: string | null;
   readonly prefix: string;
+  /** Resolves false when the store cannot be used now (the request then passes unchecked). */
+  usable(): Promise<boolean>;
   window(kind: Window, points: number): RateLimiterAbstract;
   /** Takes a lease when fewer than `max` are held: {ok, held after}. */
   acquire(key: string, max: number, ttlMs: number, member: string): Promise<{ ok: boolean; held: number }>;
@@ -68,6 +70,10 @@ class MemoryStore implements CounterStore {
 
   constructor(readonly prefix: string) {
     this.window = windowCache((kind, points) => new RateLimiterMemory({ points, duration: WINDOW_SECONDS, keyPrefix: `${prefix}:rl:${kind}` }));
+  }
+
+  async usable() {
+    return true;
   }
 
   async acquire(key: string, max: number, ttlMs: number, member: string) {
@@ -105,6 +111,9 @@ type LumenRedis = Redis & { lumenAcquire(key: string, max: number, ttlMs: number
 class RedisStore implements CounterStore {
   private readonly client: LumenRedis;
   readonly window: CounterStore["window"];
+  /** The first connection attempt is still running (no ready, no error yet): worth a short wait. */
+  private firstAttempt = true;
+  private readonly firstReady: Promise<void>;
 
   constructor(
     readonly url: string,
@@ -120,7 +129,12 @@ class RedisStore implements CounterStore {
       enableAutoPipelining: true,
       retryStrategy: (times) => Math.min(200 * times, 2_000),
     }) as LumenRedis;
-    this.client.on("error", onError);
+    this.client.on("error", (err) => {
+      this.firstAttempt = false;
+      onError(err);
+    });
+    this.firstReady = new Promise((resolve) => this.client.once("ready", () => resolve()));
+    void this.firstReady.then(() => (this.firstAttempt = false));
     this.client.defineCommand("lumenAcquire", { numberOfKeys: 1, lua: ACQUIRE_LUA });
     this.window = windowCache(
       (kind, points) =>
@@ -132,6 +146,19 @@ class RedisStore implements CounterStore {
           rejectIfRedisNotReady: true,
         }),
     );
+  }
+
+  /**
+   * Ready now, or — only while the very first connection is being made (start-up, a config edit) —
+   * within COMMAND_TIMEOUT_MS; never waits while Redis is known to be away.
+   */
+  async usable(): Promise<boolean> {
+    if (this.client.status === "ready") return true;
+    if (!this.firstAttempt) return false;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.firstReady, new Promise<void>((r) => (timer = setTimeout(r, COMMAND_TIMEOUT_MS)))]);
+    clearTimeout(timer);
+    return (this.client.status as string) === "ready";
   }
 
   private ready(): void {
@@ -259,6 +286,11 @@ export class RateLimiter {
     if (checks.length === 0) return null;
     const store = this.storeFor(this.getConfig());
     const member = randomUUID();
+    if (!(await store.usable())) {
+      recordRateLimitStoreError();
+      this.warn(new Error(`rate-limit store ${store.url ? "(Redis) not connected" : "unusable"}`));
+      return null;
+    }
 
     const results = await Promise.allSettled(
       checks.map(async (c): Promise<Snapshot> => {
