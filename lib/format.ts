@@ -31,3 +31,17 @@ export function formatCoins(value: string | number | null | undefined, places = 
   const grouped = countFormat.format(BigInt(intPart));
   return `${negative && !isZero ? "-" : ""}${grouped}${places > 0 ? "." + decPart : ""}`;
 }
+
+/**
+ * Seconds of audio (exact decimal text from SQL, "83.500") as "1 h 2 min", "1 min 24 s" or "12.5 s"
+ * (rounded to what is shown).
+ */
+export function formatAudioSeconds(value: string | number | null | undefined): string {
+  const seconds = Number(value ?? 0);
+  if (!Number.isFinite(seconds) || seconds <= 0) return "0 s";
+  if (seconds < 60) return `${Number(seconds.toFixed(1))} s`;
+  const whole = Math.round(seconds);
+  if (whole < 3600) return `${Math.floor(whole / 60)} min ${whole % 60} s`;
+  const minutes = Math.round(seconds / 60);
+  return `${formatCount(Math.floor(minutes / 60))} h ${minutes % 60} min`;
+}

@@ -6,7 +6,7 @@ import { LocalDate } from "@/components/clients/local-date";
 import type { ModelAccessRow, ModelHealth } from "@/lib/access/client-models";
 import { canViewClient } from "@/lib/auth/permissions";
 import { getDb } from "@/lib/db/client";
-import { formatCoins, formatCount } from "@/lib/format";
+import { formatAudioSeconds, formatCoins, formatCount } from "@/lib/format";
 import { cn } from "@/lib/utils";
 import { ConsentDialog } from "./consent-dialog";
 import { loadClientModelAccess } from "./load-model-access";
@@ -78,7 +78,14 @@ export async function ModelAccessSection({ client, viewer }: SectionProps) {
                     <HealthLabel health={row.health} />
                   </TableCell>
                   <TableCell className="text-right tabular-nums">{formatCount(row.requests)}</TableCell>
-                  <TableCell className="text-right tabular-nums">{formatCount(row.tokens)}</TableCell>
+                  <TableCell className="text-right tabular-nums">
+                    {formatCount(row.tokens)}
+                    {Number(row.audioSeconds) > 0 && (
+                      <span className="block text-xs text-muted-foreground" data-testid={`model-audio-${row.name}`}>
+                        {formatAudioSeconds(row.audioSeconds)} of audio
+                      </span>
+                    )}
+                  </TableCell>
                   <TableCell className="text-right tabular-nums">{formatCoins(row.coins)}</TableCell>
                   <TableCell>
                     {row.lastUsedAt ? (

@@ -4,6 +4,7 @@ import { ManagersSection } from "./managers-section";
 import { ApiKeysSection } from "./api-keys-section";
 import { ModelAccessSection } from "./model-access-section";
 import { ConnectSection } from "./connect-section";
+import { RateLimitsSection } from "./rate-limits-section";
 import type { SectionProps } from "./section-props";
 
 /** The detail page's sections, in page order. Each section loads its own data on the server. */
@@ -11,6 +12,7 @@ export async function ClientSections(props: SectionProps) {
   return (
     <>
       <UsageCards {...props} />
+      <RateLimitsSection {...props} />
       <UsageOverTime {...props} />
       <ApiKeysSection {...props} />
       <ManagersSection {...props} />

@@ -7,7 +7,7 @@ import { poolView, type PoolView } from "@/lib/coins/pool";
 import { readPool } from "@/lib/coins/store";
 import { clientUsageSummary } from "@/lib/clients/usage";
 import { getDb } from "@/lib/db/client";
-import { formatCoins, formatCount } from "@/lib/format";
+import { formatAudioSeconds, formatCoins, formatCount } from "@/lib/format";
 import { cn } from "@/lib/utils";
 import type { SectionProps } from "./section-props";
 
@@ -35,6 +35,11 @@ export async function UsageCards({ client }: SectionProps) {
         <Note>
           in {formatCount(requests)} request{requests === 1 ? "" : "s"}
         </Note>
+        {Number(usage?.audioSeconds ?? 0) > 0 && (
+          <Note>
+            <span data-testid="usage-audio-seconds">{formatAudioSeconds(usage?.audioSeconds)}</span> of audio transcribed or translated
+          </Note>
+        )}
       </UsageCard>
       <UsageCard title="Coins Spent" icon={Coins} testId="card-coins-spent">
         <Value>{formatCoins(usage?.coins)}</Value>

@@ -39,6 +39,8 @@ export interface ModelAccessRow {
   tokens: string;
   /** 6-decimal text. */
   coins: string;
+  /** Seconds of audio, 3-decimal text ("0.000" for text models). */
+  audioSeconds: string;
   lastUsedAt: Date | null;
 }
 
@@ -92,6 +94,7 @@ export async function clientModelAccess(
         inputTokens: clientModelUsage.inputTokens,
         outputTokens: clientModelUsage.outputTokens,
         coins: clientModelUsage.coinsSpent,
+        audioSeconds: clientModelUsage.audioSeconds,
         lastUsedAt: clientModelUsage.lastUsedAt,
       })
       .from(clientModelUsage)
@@ -124,6 +127,7 @@ export async function clientModelAccess(
       // Two bigint counters: add as BigInt so sums beyond 2^53 stay exact.
       tokens: u ? (BigInt(u.inputTokens) + BigInt(u.outputTokens)).toString() : "0",
       coins: u?.coins ?? "0.000000",
+      audioSeconds: u?.audioSeconds ?? "0.000",
       lastUsedAt: u?.lastUsedAt ?? null,
     };
   };

@@ -8,6 +8,8 @@ export interface ClientUsageSummary {
   tokens: string;
   /** Coins spent, 6-decimal text. */
   coins: string;
+  /** Seconds of audio transcribed or translated, 3-decimal text. */
+  audioSeconds: string;
   lastUsedAt: Date | null;
 }
 
@@ -18,6 +20,7 @@ export async function clientUsageSummary(ex: Executor, clientId: string): Promis
       requests: clients.requests,
       tokens: sql<string>`(${clients.inputTokens} + ${clients.outputTokens})::text`,
       coins: sql<string>`${clients.coinsSpent}::text`,
+      audioSeconds: sql<string>`${clients.audioSeconds}::text`,
       lastUsedAt: clients.lastUsedAt,
     })
     .from(clients)

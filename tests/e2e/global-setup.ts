@@ -14,6 +14,8 @@ declare module "vitest" {
     clientIds: Record<string, string>;
     /** A working API key of research-bot, for the /v1 tests. */
     apiKey: string;
+    /** api.monitoring.token of the server's config. */
+    monitoringToken: string;
     configFile: string;
   }
 }
@@ -42,11 +44,23 @@ export default async function setup(project: TestProject) {
   const configFile = path.join(tmp, "config.yaml");
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
-  // The shipped config with this server's public URL (sign-in redirects use it), plus a model that
-  // needs consent (its text tries to inject markup).
+  // The shipped config with this server's public URL (sign-in redirects use it), a monitoring token,
+  // rate limits on research-bot (high: they show in headers and on its page, and never refuse), plus a
+  // model that needs consent (its text tries to inject markup).
+  const monitoringToken = "e2e-monitoring-token-0123456789";
+  const edits: Array<[string, string]> = [
+    ["base_url: http://localhost:3000", `base_url: ${baseURL}`],
+    ["\napi:\n", `\napi:\n  monitoring: {token: ${monitoringToken}}\n`],
+    ["  research-bot: ", "  research-bot:\n    rpm: 10000\n    key_limits: {max_parallel: 50}\n  # "],
+  ];
+  let shipped = fs.readFileSync(path.join(root, "config.yaml"), "utf8");
+  for (const [from, to] of edits) {
+    if (!shipped.includes(from)) throw new Error(`e2e setup: the shipped config.yaml no longer contains ${JSON.stringify(from)}`);
+    shipped = shipped.replace(from, to);
+  }
   fs.writeFileSync(
     configFile,
-    fs.readFileSync(path.join(root, "config.yaml"), "utf8").replace("base_url: http://localhost:3000", `base_url: ${baseURL}`) +
+    shipped +
       `  - name: secure-llm
     access: allowed
     needs_ack: true
@@ -94,6 +108,7 @@ export default async function setup(project: TestProject) {
   project.provide("baseURL", baseURL);
   project.provide("clientIds", clientIds);
   project.provide("apiKey", apiKey);
+  project.provide("monitoringToken", monitoringToken);
   project.provide("configFile", configFile);
 
   return async () => {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import { freePort } from "../helpers/net";
 import os from "node:os";
@@ -11,8 +12,10 @@ import { apiKeys, clients } from "@/lib/db/schema";
 import { generateApiKey } from "@/lib/keys/secret";
 import { createServerDatabase } from "../helpers/db";
 
-// Two Lumen servers share one PostgreSQL database: the pool and the counters must stay exact.
+// Two Lumen servers share one PostgreSQL database (the pool and the counters must stay exact) and one
+// Redis (REDIS_URL, default 127.0.0.1:6379: rate limits are counted across both).
 const base = process.env.E2E_DATABASE_URL?.trim();
+const REDIS_URL = process.env.REDIS_URL?.trim() || "redis://127.0.0.1:6379";
 const SECRET = "two-instances-secret-two-instances-secret";
 
 describe.runIf(Boolean(base))("two instances on one PostgreSQL database", () => {
@@ -21,6 +24,7 @@ describe.runIf(Boolean(base))("two instances on one PostgreSQL database", () => 
   let db: { url: string; drop(): Promise<void> };
   let keyA = "";
   let keyB = "";
+  let keyPaced = "";
   let tmp = "";
 
   beforeAll(async () => {
@@ -31,10 +35,14 @@ describe.runIf(Boolean(base))("two instances on one PostgreSQL database", () => 
       configFile,
       `auth: {dev_login: true}
 admins: [admin@example.com]
+rate_limits: {storage_url: "${REDIS_URL}", key_prefix: lumen-e2e-${randomBytes(6).toString("hex")}}
 clients:
   default: {max: 0}
   burst-bot: {max: 20, refresh: 0, starting: 20, model_access: {default: allowed}}
+  paced-bot: {max: -2, rpm: 6, max_parallel: 1, model_access: {default: allowed}}
 models:
+  - name: slow
+    endpoints: [{url: "builtin:echo", latency_ms: 500}]
   - name: pricey
     input_cost_per_million: 50000
     output_cost_per_million: 50000
@@ -51,6 +59,10 @@ models:
     ]);
     keyA = a.plaintext;
     keyB = b.plaintext;
+    const [paced] = await handle.db.insert(clients).values({ name: "paced-bot" }).returning();
+    const p = generateApiKey(SECRET);
+    await handle.db.insert(apiKeys).values({ clientId: paced!.id, name: "p", keyHash: p.hash, hint: p.hint });
+    keyPaced = p.plaintext;
     await handle.close();
     for (let i = 0; i < 2; i++) {
       const port = await freePort();
@@ -130,6 +142,30 @@ models:
     } finally {
       await sql.end();
     }
+  });
+
+  it("rate limits are shared through Redis: rpm and max_parallel hold across both instances", async () => {
+    const call = (i: number, model = "pricey") =>
+      fetch(`${urls[i % 2]}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${keyPaced}`, "content-type": "application/json" },
+        body: JSON.stringify({ model, max_tokens: 5, messages: [{ role: "user", content: "paced" }] }),
+      });
+    // max_parallel 1: one slow request on each instance at once — one of them is refused.
+    const [a, b] = await Promise.all([call(0, "slow"), new Promise((r) => setTimeout(r, 150)).then(() => call(1, "slow"))]);
+    expect([a.status, b.status]).toEqual([200, 429]);
+    expect(((await b.json()) as { error: { code: string } }).error.code).toBe("rate_limit_exceeded");
+    // rpm 6 in all (one used above, the refused one gave its count back): five more, alternating instances.
+    const statuses: number[] = [];
+    const limits: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const res = await call(i);
+      statuses.push(res.status);
+      limits.push(res.headers.get("x-ratelimit-remaining-requests") ?? "-");
+      if (res.status === 429) expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    }
+    expect(statuses).toEqual([200, 200, 200, 200, 200, 429, 429, 429]);
+    expect(limits.slice(0, 5)).toEqual(["4", "3", "2", "1", "0"]);
   });
 
   it("a key revoked during a burst is refused within 1 second on both instances", async () => {
