@@ -24,6 +24,7 @@ import { costOf } from "@/lib/coins/cost";
 import { formatMicro, parseCoins } from "@/lib/coins/decimal";
 import { accountingTotals, settle } from "@/lib/coins/settle";
 import { BenchRun, fmt, freePort, hasBuild, runMain } from "./harness";
+import { LIMITS, limiterCost, redisReachable, type LimiterCost } from "./limiter";
 
 const USAGE = `Usage: npm run bench:gateway -- [options]
   --latency MS         fixed latency of the local upstream before its answer / first chunk (default 20)
@@ -33,6 +34,9 @@ const USAGE = `Usage: npm run bench:gateway -- [options]
   --warmup N           untimed requests per mode and target before timing (default 200)
   --pool COINS         give the bench client a coin pool of this size (refilled hourly) instead of an
                        unlimited one, so every request also reserves coins at admission (default: unlimited)
+  --limiter WHICH      rate limiter cost: none, memory, redis or both (default both): in-process admissions,
+                       then the JSON scenarios again with limits that never refuse, interleaved with none
+  --redis URL          Redis for --limiter (default env REDIS_URL, else redis://127.0.0.1:6379)
   --keep               keep the bench database afterwards (prints its name)
 Base server: env BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
 Profile the server: env BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" (written when it stops).
@@ -62,6 +66,8 @@ interface Options {
   keep: boolean;
   /** Coin pool of the bench client; null: unlimited (admission reserves nothing). */
   pool: number | null;
+  limiter: "none" | "memory" | "redis" | "both";
+  redis: string;
 }
 
 function options(): Options {
@@ -82,6 +88,8 @@ function options(): Options {
         warmup: { type: "string" },
         keep: { type: "boolean" },
         pool: { type: "string" },
+        limiter: { type: "string" },
+        redis: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -97,6 +105,12 @@ function options(): Options {
       warmup: whole(v.warmup, 200, "warmup", 0),
       keep: Boolean(v.keep),
       pool: v.pool === undefined ? null : whole(v.pool, 0, "pool", 1),
+      limiter: (() => {
+        const l = v.limiter ?? "both";
+        if (l !== "none" && l !== "memory" && l !== "redis" && l !== "both") throw new Error(`--limiter expects none, memory, redis or both, got "${l}"`);
+        return l;
+      })(),
+      redis: v.redis ?? (process.env.REDIS_URL?.trim() || "redis://127.0.0.1:6379"),
     };
   } catch (err) {
     console.error(`bench: ${(err as Error).message}\n\n${USAGE}`);
@@ -443,7 +457,15 @@ async function seed(db: Db): Promise<string> {
   return key.plaintext;
 }
 
-function writeConfig(dir: string, lumenPort: number, upstreamPort: number, pool: number | null): { file: string; config: LumenConfig } {
+/** Rate limits for the bench client (`marker` is its rpm, to tell which config the server applied). */
+interface BenchLimits {
+  storageUrl: string | null;
+  marker: number;
+}
+
+function writeConfig(dir: string, lumenPort: number, upstreamPort: number, pool: number | null, limits: BenchLimits | null = null): { file: string; config: LumenConfig } {
+  // Limits that never refuse: every request still runs all six checks (rpm, tpm, max_parallel × client, key).
+  const limitFields = limits ? { ...LIMITS, rpm: limits.marker, key_limits: LIMITS } : {};
   const doc = {
     app: { name: "Lumen bench", base_url: `http://127.0.0.1:${lumenPort}`, data_dir: path.join(dir, "data") },
     auth: { dev_login: false },
@@ -457,9 +479,10 @@ function writeConfig(dir: string, lumenPort: number, upstreamPort: number, pool:
       // --pool N: a real pool, so each request also reserves its estimate at admission.
       [CLIENT]:
         pool === null
-          ? { max: -2, refresh: 0, starting: 0, model_access: { default: "allowed" } }
-          : { max: pool, refresh: pool, starting: pool, model_access: { default: "allowed" } },
+          ? { max: -2, refresh: 0, starting: 0, ...limitFields, model_access: { default: "allowed" } }
+          : { max: pool, refresh: pool, starting: pool, ...limitFields, model_access: { default: "allowed" } },
     },
+    ...(limits?.storageUrl ? { rate_limits: { storage_url: limits.storageUrl, key_prefix: `lumen-bench-${process.pid}` } } : {}),
     models: [
       {
         name: MODEL,
@@ -550,6 +573,86 @@ async function whereTheTimeGoes(db: Db, origin: string, upstreamPort: number, co
     "  (one client: every settlement updates the same clients, api_keys, per-model and per-day rows, so concurrent\n" +
       "   settlements of one client queue on those row locks, each held until its commit is flushed)",
   );
+}
+
+/**
+ * The rate limiter's cost: first in this process (bench/limiter.ts: admission + settlement of six
+ * counters, no HTTP), then through the server — the JSON scenarios without limits, with limits counted
+ * in process and with limits in Redis, interleaved in two rounds so that machine noise hits each alike.
+ * Returns the requests it sent through Lumen (for the accounting check).
+ */
+async function limiterSection(
+  opt: Options,
+  s: { dir: string; port: number; upstreamPort: number; lumen: Target; meter: CpuMeter },
+): Promise<number> {
+  const redisUp = await redisReachable(opt.redis);
+  const stores = (["memory", "redis"] as const).filter((x) => (opt.limiter === "both" || opt.limiter === x) && (x === "memory" || redisUp));
+  if (opt.limiter !== "memory" && !redisUp) console.log(`\nRedis at ${opt.redis} is not reachable: its rows are left out.`);
+  console.log("\nRate limiter, in this process: admission + settlement of rpm, tpm and max_parallel for the client and its key (6 counters)");
+  console.log(`  store   concurrency │ µs per request (wall) │ admit p50 µs   p99 µs │ CPU µs per request`);
+  const inProcess: LimiterCost[] = [];
+  for (const store of stores) {
+    for (const c of [1, opt.concurrency]) {
+      const r = await limiterCost(store, opt.redis, 5_000, c);
+      inProcess.push(r);
+      console.log(
+        `  ${store.padEnd(7)} ${String(c).padStart(11)} │ ${r.meanUs.toFixed(1).padStart(21)} │ ${r.p50AdmitUs.toFixed(1).padStart(12)} ${r.p99AdmitUs
+          .toFixed(1)
+          .padStart(8)} │ ${r.cpuUs.toFixed(1).padStart(18)}`,
+      );
+    }
+  }
+
+  type Variant = "none" | (typeof stores)[number];
+  const variants: Variant[] = ["none", ...stores];
+  let sent = 0;
+  const apply = async (v: Variant, marker: number) => {
+    writeConfig(s.dir, s.port, s.upstreamPort, opt.pool, v === "none" ? null : { storageUrl: v === "redis" ? opt.redis : null, marker });
+    const want = v === "none" ? null : String(marker);
+    for (let waited = 0; ; waited += 200) {
+      const res = await fetch(s.lumen.url, { method: "POST", headers: s.lumen.headers, body: requestBody(false) });
+      await res.text();
+      sent++;
+      if (res.headers.get("x-ratelimit-limit-requests") === want) break;
+      if (waited > 20_000) throw new Error(`the server did not apply the ${v} limits within 20 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const warm = await runPhase(s.lumen, false, 200, 16);
+    sent += 200;
+    if (warm.errors) throw new Error(`warm-up with ${v} limits failed: ${warm.firstError}`);
+  };
+  const c1: Record<string, number[]> = {};
+  const cn: Record<string, { rps: number[]; cpu: number[]; errors: number }> = {};
+  let marker = LIMITS.rpm;
+  for (let round = 0; round < 2; round++) {
+    for (const v of round === 0 ? variants : [...variants].reverse()) {
+      await apply(v, ++marker);
+      const a = await runPhase(s.lumen, false, opt.c1, 1, s.meter);
+      const b = await runPhase(s.lumen, false, opt.cn, opt.concurrency, s.meter);
+      sent += opt.c1 + opt.cn;
+      (c1[v] ??= []).push(...a.latencies);
+      const slot = (cn[v] ??= { rps: [], cpu: [], errors: 0 });
+      slot.rps.push(rps(b));
+      slot.cpu.push(b.serverCpu ? b.serverCpu.lumenMs / Math.max(1, b.latencies.length) : NaN);
+      slot.errors += a.errors + b.errors;
+    }
+  }
+  await apply("none", 0);
+  const mean = (xs: number[]) => xs.reduce((x, y) => x + y, 0) / xs.length;
+  const base = { p50: pcts(c1.none!).p50, rps: mean(cn.none!.rps), cpu: mean(cn.none!.cpu) };
+  console.log(`\nRate limiter through the server (JSON; two rounds, variants interleaved; limits never refuse)`);
+  console.log(`  limits        │ c=1 p50 ms   added │ c=${opt.concurrency} req/s  ratio │ Lumen CPU ms/request  added`);
+  for (const v of variants) {
+    const p50 = pcts(c1[v]!).p50;
+    const r = mean(cn[v]!.rps);
+    const cpu = mean(cn[v]!.cpu);
+    console.log(
+      `  ${(v === "none" ? "none" : `${v} (6 checks)`).padEnd(13)} │ ${p50.toFixed(2).padStart(10)} ${plus(p50 - base.p50)} │ ${r.toFixed(0).padStart(10)} ${times(r / base.rps)} │ ${cpu
+        .toFixed(3)
+        .padStart(20)} ${plus(cpu - base.cpu)}${cn[v]!.errors ? `  ERRORS ${cn[v]!.errors}` : ""}`,
+    );
+  }
+  return sent;
 }
 
 async function waitForBuild(): Promise<void> {
@@ -660,6 +763,10 @@ async function main() {
       `  added time to first token ≤ ${TARGET_ADDED_TTFT_MS} ms (p50, concurrency 1): ${f2(t3)} → ${yes(t3 <= TARGET_ADDED_TTFT_MS)}` +
         `   (at concurrency ${opt.concurrency}: ${f2(addedTtft(sn))})`,
     );
+
+    if (opt.limiter !== "none") {
+      sentThroughLumen += await limiterSection(opt, { dir: run.tmpDir(), port, upstreamPort: upstream.port, lumen, meter });
+    }
 
     // Accounting
     const totals = await accountingTotals(db);
