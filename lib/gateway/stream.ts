@@ -3,10 +3,13 @@
  * (`relayStream`), read on the way by `SseTap` for usage, the first token's time and the output so
  * far, and the request is settled exactly once however the stream ends.
  *
+ * The same relay serves chat completions, legacy completions and the Responses API: each API's
+ * events are read by its own StreamReader (stream-readers.ts).
+ *
  * The output limit is enforced here (limits.ts): the event that would take the delivered output
  * past it is not forwarded; the upstream is aborted and the caller gets a clean end — a chunk with
- * `finish_reason: "length"`, then `[DONE]` — so an upstream that ignores `max_tokens` cannot stream
- * on at the client's expense. The model's own count is not visible in the stream, so two counts
+ * `finish_reason: "length"`, then `[DONE]` (Responses: a `response.incomplete` event) — so an
+ * upstream that ignores `max_tokens` cannot stream on at the client's expense. The model's own count is not visible in the stream, so two counts
  * stand for it, and the first to pass the limit cuts:
  * - content deltas: token-streaming servers (vLLM, Ollama, llama.cpp, TGI, OpenAI) send one token
  *   per delta, at most — an upstream that honours the limit never sends more than limit × n;
