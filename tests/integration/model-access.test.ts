@@ -243,6 +243,7 @@ describe.each(backends())("model access and consent on $name", (backend) => {
       requests: 7,
       tokens: "1234",
       coins: "1.234567",
+      audioSeconds: "0.000",
       lastUsedAt: null,
     });
     expect(await clientUsageSummary(db, "00000000-0000-4000-8000-000000000000")).toBeNull();
