@@ -60,6 +60,8 @@ async function main() {
       void serveGateway(route, req, res, origin).finally(() => active--);
       return;
     }
+    // The caller's address for the console's activity trail (lib/audit/origin.ts); never the caller's say-so.
+    req.headers["x-lumen-peer"] = req.socket.remoteAddress ?? "";
     void handle(req, res);
   });
   // Longer than common load-balancer idle timeouts, so they close idle connections first.

@@ -208,7 +208,7 @@ async function main() {
     const pool = clientEntry(config, BIG).pool;
 
     /** What the page's server components run for one request (sections render concurrently). */
-    const page = (ex: Db, keys: { q?: string; showRevoked?: boolean }) => async () => {
+    const page = (ex: Db, keys: { q?: string; showInactive?: boolean }) => async () => {
       const client = await findVisibleClient(ex, viewer, id);
       if (!client) throw new Error(`${BIG} is not visible to the admin`);
       await Promise.all([
@@ -225,7 +225,7 @@ async function main() {
     const pagePath = `/clients/${id}`;
     const variants: Variant[] = [
       { label: "page, default view", data: page(db, {}), http: { path: pagePath, expect: BIG } },
-      { label: "page, show revoked (?revoked=1)", data: page(db, { showRevoked: true }), http: { path: `${pagePath}?revoked=1`, expect: 'data-revoked="true"' } },
+      { label: "page, show revoked (?revoked=1)", data: page(db, { showInactive: true }), http: { path: `${pagePath}?revoked=1`, expect: 'data-revoked="true"' } },
       { label: "page, key search (?keys_q=prod)", data: page(db, { q: "prod" }), http: { path: `${pagePath}?keys_q=prod`, expect: "production-" } },
       // The page without any key row: its fixed cost, so the per-row cost of the rows above can be read off.
       { label: "page, key search, no match (extra)", data: page(db, { q: "no-such-key" }), http: { path: `${pagePath}?keys_q=no-such-key`, expect: "keys match" } },
@@ -234,7 +234,7 @@ async function main() {
       { label: `  readPool${pool ? "" : " (no pool configured)"}`, data: async () => (pool ? readPool(db, id, pool) : null) },
       { label: "  clientDailyUsageSeries (30 days)", data: () => clientDailyUsageSeries(db, id) },
       { label: `  listApiKeys (limit ${KEY_LIST_LIMIT})`, data: () => listApiKeys(db, id) },
-      { label: "  listApiKeys, show revoked", data: () => listApiKeys(db, id, { showRevoked: true }) },
+      { label: "  listApiKeys, show revoked", data: () => listApiKeys(db, id, { showInactive: true }) },
       { label: "  listApiKeys, q=prod", data: () => listApiKeys(db, id, { q: "prod" }) },
       { label: "  countApiKeys", data: () => countApiKeys(db, id) },
       { label: "  listManagers", data: () => listManagers(db, id) },
@@ -286,7 +286,7 @@ async function main() {
 
     if (opt.explain) {
       const log = await queryLog(run.url);
-      for (const keys of [{}, { showRevoked: true }, { q: "prod" }]) await page(log.db, keys)();
+      for (const keys of [{}, { showInactive: true }, { q: "prod" }]) await page(log.db, keys)();
       const seen = new Set<string>();
       for (const q of log.captured) {
         const key = q.query + JSON.stringify(q.params);

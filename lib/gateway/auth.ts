@@ -5,14 +5,18 @@
  * query on the unique hash index, so an unknown key costs the same work as a known one.
  *
  * Cache (chosen): successful lookups are kept in process for at most AUTH_CACHE_TTL_MS = 500 ms,
- * timed from the moment the lookup query *started*. A revocation or deactivation committed at time T
- * is therefore seen by every request that starts after T + 0.5 s on every instance (≤ 1 s, SPEC
+ * timed from the moment the lookup query *started*. A revocation, deactivation or rotation committed at
+ * time T is therefore seen by every request that starts after T + 0.5 s on every instance (≤ 1 s, SPEC
  * issue #4). Misses are never cached (a flood of random keys cannot grow the map).
+ *
+ * Expiry and rotation grace are instants, not states: the record carries them (`expiresAt`, and
+ * `secretValidUntil` for an old secret of a rotation) and every request compares them with the clock,
+ * cached or not, so a key stops at its instant on every instance whose clock is right, cache or no cache.
  */
 import type { Executor } from "@/lib/db/client";
 import { findKeyByHash } from "@/lib/keys/queries";
 import { hashApiKey } from "@/lib/keys/secret";
-import { clientDeactivated, invalidApiKey, missingApiKey } from "./errors";
+import { clientDeactivated, expiredApiKey, invalidApiKey, missingApiKey } from "./errors";
 import type { GatewayRequest } from "./request";
 
 export const AUTH_CACHE_TTL_MS = 500;
@@ -27,6 +31,10 @@ export interface Caller {
 interface KeyRecord extends Caller {
   clientActive: boolean;
   revoked: boolean;
+  /** Epoch ms; null: never. */
+  expiresAt: number | null;
+  /** Epoch ms when this secret is an old one of a rotation (the end of its grace); null for the current secret. */
+  secretValidUntil: number | null;
 }
 
 /** The token of an `Authorization: Bearer …` header (scheme case-insensitive); null when absent or empty. */
@@ -47,6 +55,8 @@ async function lookupKey(ex: Executor, hash: string): Promise<KeyRecord | null> 
     clientName: row.clientName,
     clientActive: row.clientActive,
     revoked: row.revokedAt !== null,
+    expiresAt: row.expiresAt ? +row.expiresAt : null,
+    secretValidUntil: row.secretValidUntil ? +row.secretValidUntil : null,
   };
 }
 
@@ -80,21 +90,32 @@ export class KeyCache {
 
 /**
  * The caller of a gateway request, or a GatewayError: missing_api_key (401), invalid_api_key
- * (401, unknown or revoked key), client_deactivated (403).
+ * (401, unknown or revoked key), expired_api_key (401, the key expired or this old secret's grace
+ * ended, the message naming the instant), client_deactivated (403). `clock` is for tests.
  */
-export async function authenticate(ex: Executor, request: GatewayRequest, cache?: KeyCache): Promise<Caller> {
+export async function authenticate(
+  ex: Executor,
+  request: GatewayRequest,
+  cache?: KeyCache,
+  clock: () => number = Date.now,
+): Promise<Caller> {
   const token = bearerToken(request.header("authorization"));
   if (!token) throw missingApiKey();
   const hash = hashApiKey(token);
-  const now = Date.now();
-  let record = cache?.get(hash, now);
+  const startedAt = clock();
+  let record = cache?.get(hash, startedAt);
   if (!record) {
     const found = await lookupKey(ex, hash);
     if (!found) throw invalidApiKey();
     record = found;
-    cache?.set(hash, record, now);
+    cache?.set(hash, record, startedAt);
   }
   if (record.revoked) throw invalidApiKey();
+  const now = clock();
+  if (record.expiresAt !== null && now >= record.expiresAt) throw expiredApiKey("key", new Date(record.expiresAt));
+  if (record.secretValidUntil !== null && now >= record.secretValidUntil) {
+    throw expiredApiKey("rotated", new Date(record.secretValidUntil));
+  }
   if (!record.clientActive) throw clientDeactivated();
   return { keyId: record.keyId, clientId: record.clientId, clientName: record.clientName };
 }
