@@ -77,8 +77,9 @@ export function choiceAllowed(choice: ExpiryChoice, maxDays: number | null): boo
  * The expiry instant of a new key, or the message for the field that is wrong. `maxDays` null: no cap.
  */
 export function resolveExpiry(input: ExpiryInput, now: Date, maxDays: number | null): ExpiryResult {
-  const choice = typeof input.expiry === "string" && input.expiry !== "" ? input.expiry : "never";
-  if (!(EXPIRY_CHOICES as readonly string[]).includes(choice)) {
+  // Absent (an older form) means Never; anything else must be one of the choices.
+  const choice = input.expiry === undefined || input.expiry === "" ? "never" : input.expiry;
+  if (typeof choice !== "string" || !(EXPIRY_CHOICES as readonly string[]).includes(choice)) {
     return { ok: false, field: "expiry", message: "Choose when the key expires." };
   }
   const capText = maxDays === null ? "" : formatDays(maxDays);

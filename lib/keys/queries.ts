@@ -56,10 +56,11 @@ export async function listApiKeys(ex: Executor, clientId: string, opts: ApiKeyLi
       revokedAt: apiKeys.revokedAt,
       expiresAt: apiKeys.expiresAt,
       rotatedAt: apiKeys.rotatedAt,
-      // Only a rotated key has any; the (key_id, valid_until) index answers each row's probe.
+      // Only a rotated key has any; the (key_id, valid_until) index answers each row's probe. The outer id is
+      // written out: Drizzle leaves columns of a one-table query unqualified, and "id" would mean r.id here.
       graceSecrets: sql<string | null>`case when ${apiKeys.rotatedAt} is null then null else (
         select json_agg(json_build_object('hint', r.hint, 'validUntil', r.valid_until) order by r.valid_until)::text
-        from ${apiKeyRetiredSecrets} r where r.key_id = ${apiKeys.id} and r.valid_until > now()) end`,
+        from ${apiKeyRetiredSecrets} r where r.key_id = "api_keys"."id" and r.valid_until > now()) end`,
     })
     .from(apiKeys)
     .where(

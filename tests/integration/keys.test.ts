@@ -185,7 +185,7 @@ describe.each(backends())("API keys on $name", (backend) => {
     it("lists the client's active keys newest first; revoked ones only on request", async () => {
       expect(await names()).toEqual(["xzy", "x_y", "500off", "50%_off", "staging", "production"]);
       expect(await names({ showInactive: true })).toEqual(["old-ci", "xzy", "x_y", "500off", "50%_off", "staging", "production"]);
-      expect(await countApiKeys(db, clientC)).toEqual({ active: 6, revoked: 1 });
+      expect(await countApiKeys(db, clientC)).toEqual({ active: 6, revoked: 1, expired: 0 });
     });
 
     it("returns counters exactly, tokens as input + output", async () => {
@@ -222,6 +222,8 @@ describe.each(backends())("API keys on $name", (backend) => {
         clientName: "client-a",
         clientActive: true,
         revokedAt: null,
+        expiresAt: null,
+        secretValidUntil: null,
       });
 
       await db.update(clients).set({ active: false }).where(eq(clients.id, clientA));
@@ -235,6 +237,8 @@ describe.each(backends())("API keys on $name", (backend) => {
         clientName: "client-a",
         clientActive: true,
         revokedAt,
+        expiresAt: null,
+        secretValidUntil: null,
       });
     });
 
