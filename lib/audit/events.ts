@@ -18,6 +18,17 @@ export interface RequestOrigin {
   userAgent: string | null;
 }
 
+/** Set by server.ts from the socket on every console request, overwriting whatever a caller sent. */
+export const PEER_HEADER = "x-lumen-peer";
+
+/** The origin recorded for a request with these headers (lib/audit/origin.ts explains the sources). */
+export function originFromHeaders(h: { get(name: string): string | null }): RequestOrigin {
+  const peer = h.get(PEER_HEADER)?.trim();
+  const forwarded = h.get("x-forwarded-for")?.split(",")[0]?.trim();
+  const ip = peer || forwarded || null;
+  return { ip: ip ? ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "") : null, userAgent: h.get("user-agent")?.trim() || null };
+}
+
 export interface AuditEntry {
   clientId: string;
   action: AuditAction;

@@ -9,17 +9,7 @@
 import { headers } from "next/headers";
 import { currentViewer } from "@/lib/auth/session";
 import type { Viewer } from "@/lib/auth/permissions";
-import type { RequestOrigin } from "./events";
-
-export const PEER_HEADER = "x-lumen-peer";
-
-/** Pure: the origin recorded for a request with these headers. */
-export function originFromHeaders(h: { get(name: string): string | null }): RequestOrigin {
-  const peer = h.get(PEER_HEADER)?.trim();
-  const forwarded = h.get("x-forwarded-for")?.split(",")[0]?.trim();
-  const ip = peer || forwarded || null;
-  return { ip: ip ? ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "") : null, userAgent: h.get("user-agent")?.trim() || null };
-}
+import { originFromHeaders } from "./events";
 
 /** The signed-in viewer with the request's origin attached (null when signed out). */
 export async function actingViewer(): Promise<Viewer | null> {
