@@ -3,7 +3,6 @@ import type { ReactNode } from "react";
 import { History } from "lucide-react";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
-import { Skeleton } from "@/components/ui/skeleton";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { LocalDate } from "@/components/clients/local-date";
 import { ACTIVITY_PAGE, listActivity, parseActivityParams, type ActivityRow } from "@/lib/audit/queries";
@@ -110,22 +109,6 @@ function ActivityCard({ children }: { children: ReactNode }) {
       </CardHeader>
       <CardContent className="grid gap-4">{children}</CardContent>
     </Card>
-  );
-}
-
-export function ActivitySkeleton() {
-  return (
-    <ActivityCard>
-      <div className="grid gap-2" data-testid="activity-loading">
-        <span className="sr-only" role="status">
-          Loading activity…
-        </span>
-        <Skeleton className="h-9 w-56" />
-        {Array.from({ length: 4 }, (_, i) => (
-          <Skeleton key={i} className="h-8 w-full" />
-        ))}
-      </div>
-    </ActivityCard>
   );
 }
 

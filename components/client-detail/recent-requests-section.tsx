@@ -3,7 +3,6 @@ import { Activity, Check, Minus } from "lucide-react";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
-import { Skeleton } from "@/components/ui/skeleton";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { LocalDate } from "@/components/clients/local-date";
 import { getDb } from "@/lib/db/client";
@@ -105,23 +104,6 @@ function RecentRequestsCard({ children }: { children: React.ReactNode }) {
       </CardHeader>
       <CardContent className="grid gap-4">{children}</CardContent>
     </Card>
-  );
-}
-
-/** What the section shows while its rows load. */
-export function RecentRequestsSkeleton() {
-  return (
-    <RecentRequestsCard>
-      <div className="grid gap-2" data-testid="requests-loading">
-        <span className="sr-only" role="status">
-          Loading recent requests…
-        </span>
-        <Skeleton className="h-9 w-72" />
-        {Array.from({ length: 5 }, (_, i) => (
-          <Skeleton key={i} className="h-7 w-full" />
-        ))}
-      </div>
-    </RecentRequestsCard>
   );
 }
 

@@ -1,13 +1,12 @@
-import { Suspense } from "react";
 import type { Viewer } from "@/lib/auth/permissions";
 import type { ClientHeader } from "@/lib/clients/queries";
 import { UsageCards } from "./usage-cards";
 import { UsageOverTime } from "./usage-over-time";
 import { ManagersSection } from "./managers-section";
 import { ApiKeysSection } from "./api-keys-section";
-import { RecentRequestsSection, RecentRequestsSkeleton } from "./recent-requests-section";
+import { RecentRequestsSection } from "./recent-requests-section";
 import { ModelAccessSection } from "./model-access-section";
-import { ActivitySection, ActivitySkeleton } from "./activity-section";
+import { ActivitySection } from "./activity-section";
 import { ConnectSection } from "./connect-section";
 
 export interface SectionProps {
@@ -17,8 +16,10 @@ export interface SectionProps {
 }
 
 /**
- * The detail page's sections, in page order. Each section loads its own data on the server; the two
- * logs (recent requests, activity) stream in behind a skeleton so the rest of the page never waits for them.
+ * The detail page's sections, in page order. Each section loads its own data on the server (every query
+ * index-backed, bench/client-page.ts). No <Suspense> around sections: in production a server action's
+ * revalidatePath over a page with fast-resolving Suspense boundaries intermittently never commits on the
+ * client (vercel/next.js#87529, #98303) — the New API Key dialog then hangs on "Creating…".
  */
 export async function ClientSections(props: SectionProps) {
   return (
@@ -26,14 +27,10 @@ export async function ClientSections(props: SectionProps) {
       <UsageCards {...props} />
       <UsageOverTime {...props} />
       <ApiKeysSection {...props} />
-      <Suspense fallback={<RecentRequestsSkeleton />}>
-        <RecentRequestsSection {...props} />
-      </Suspense>
+      <RecentRequestsSection {...props} />
       <ManagersSection {...props} />
       <ModelAccessSection {...props} />
-      <Suspense fallback={<ActivitySkeleton />}>
-        <ActivitySection {...props} />
-      </Suspense>
+      <ActivitySection {...props} />
       <ConnectSection {...props} />
     </>
   );

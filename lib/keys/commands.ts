@@ -6,7 +6,7 @@ import { canViewClient, type Viewer } from "@/lib/auth/permissions";
 import { emitAudit, recordAudit } from "@/lib/audit/events";
 import { getConfig } from "@/lib/config";
 import { DomainError, forbidden, notFound } from "@/lib/errors";
-import { GRACE_CHOICES, graceSchema, resolveExpiry, type ExpiryInput } from "./expiry";
+import { GRACE_CHOICES, GRACE_MESSAGE, parseGrace, resolveExpiry, type ExpiryInput } from "./expiry";
 import { generateApiKey } from "./secret";
 import { typedNameSchema } from "@/lib/names";
 
@@ -173,8 +173,8 @@ export async function rotateApiKey(
   const result = await db.transaction(async (tx) => {
     const who = await assertCanManageKeys(tx, viewer, clientId);
     if (!isUuid(keyId)) throw notFound("That API key does not exist.");
-    const grace = graceSchema.safeParse(rawGrace);
-    if (!grace.success) throw new DomainError("invalid", "Check the form.", { grace: [grace.error.issues[0]!.message] });
+    const grace = parseGrace(rawGrace);
+    if (!grace) throw new DomainError("invalid", "Check the form.", { grace: [GRACE_MESSAGE] });
     const [key] = await tx
       .select({ name: apiKeys.name, hint: apiKeys.hint, keyHash: apiKeys.keyHash, revokedAt: apiKeys.revokedAt, expiresAt: apiKeys.expiresAt })
       .from(apiKeys)
@@ -185,7 +185,7 @@ export async function rotateApiKey(
     if (key.expiresAt && key.expiresAt <= now) {
       throw new DomainError("invalid", "This key has expired, so it cannot be rotated. Create a new key instead.");
     }
-    const oldValidUntil = new Date(+now + GRACE_CHOICES[grace.data].ms);
+    const oldValidUntil = new Date(+now + GRACE_CHOICES[grace].ms);
     await tx.insert(apiKeyRetiredSecrets).values({
       keyId,
       keyHash: key.keyHash,
@@ -203,7 +203,7 @@ export async function rotateApiKey(
       clientId,
       action: "key.rotated",
       target: { type: "key", id: keyId, label: key.name },
-      details: { oldHint: key.hint, newHint: fresh.hint, grace: grace.data, oldSecretValidUntil: oldValidUntil.toISOString() },
+      details: { oldHint: key.hint, newHint: fresh.hint, grace, oldSecretValidUntil: oldValidUntil.toISOString() },
     });
     const rotated: RotatedApiKey = {
       id: keyId,

@@ -6,9 +6,9 @@
  * the browser's time zone (the dialog sends its UTC offset), so the key stops at the next midnight there.
  * `keys.max_lifetime_days` caps both for everyone when set: presets beyond it and "Never" are refused,
  * and on the last allowed day a date is cut to the exact cap.
+ *
+ * Imported by the dialogs (client components), so it stays free of server modules and of zod.
  */
-import { z } from "zod";
-
 export const DAY_MS = 86_400_000;
 /** The longest lifetime anyone may choose when no cap is configured (the schema's bound too). */
 export const LIFETIME_LIMIT_DAYS = 36_500;
@@ -131,9 +131,12 @@ export const GRACE_CHOICES = {
 export type GraceChoice = keyof typeof GRACE_CHOICES;
 export const DEFAULT_GRACE: GraceChoice = "24h";
 
-export const graceSchema = z.enum(Object.keys(GRACE_CHOICES) as [GraceChoice, ...GraceChoice[]], {
-  error: "Choose how long the old secret keeps working.",
-});
+export const GRACE_MESSAGE = "Choose how long the old secret keeps working.";
+
+/** The grace a form chose, or null when it is not one of the choices. (No zod here: the dialog imports this file.) */
+export function parseGrace(raw: unknown): GraceChoice | null {
+  return typeof raw === "string" && Object.hasOwn(GRACE_CHOICES, raw) ? (raw as GraceChoice) : null;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Display
