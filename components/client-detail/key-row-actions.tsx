@@ -89,7 +89,7 @@ export function EndGraceButton(target: Target) {
     <Button
       variant="link"
       size="sm"
-      className="h-auto p-0 text-xs"
+      className="h-auto p-0 text-xs underline underline-offset-2"
       aria-label={`End the grace of the old secret of key ${target.name} now`}
       data-testid="end-grace"
       onClick={() => open("end-grace", target)}

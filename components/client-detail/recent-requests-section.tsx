@@ -58,8 +58,8 @@ export async function RecentRequestsSection({ client, searchParams }: SectionPro
       {(page.newer || page.older || paged) && (
         <nav aria-label="Request pages" className="flex items-center justify-between gap-2 text-sm">
           <span className="text-muted-foreground">
-            {formatCount(page.rows.length)} {page.rows.length === 1 ? "request" : "requests"} on this page, newest first (
-            {RECENT_REQUESTS_PAGE} a page)
+            {formatCount(page.rows.length)} {page.rows.length === 1 ? "request" : "requests"}, newest first · {RECENT_REQUESTS_PAGE} a
+            page
           </span>
           <span className="flex gap-2">
             {paged && (

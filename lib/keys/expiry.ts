@@ -142,13 +142,16 @@ export function parseGrace(raw: unknown): GraceChoice | null {
 // Display
 // ---------------------------------------------------------------------------------------------
 
-/** "in 12 days", "in 5 hours", "in 3 minutes", "in less than a minute"; null once the instant has passed. */
+/**
+ * "in 12 days", "in 5 hours", "in 3 minutes", "in less than a minute" (rounded: a 30-day key created a
+ * moment ago says "in 30 days"); null once the instant has passed.
+ */
 export function timeUntil(at: Date, now: Date): string | null {
   const ms = +at - +now;
   if (ms <= 0) return null;
   const unit = (n: number, word: string) => `in ${n} ${word}${n === 1 ? "" : "s"}`;
-  if (ms >= 2 * DAY_MS) return unit(Math.floor(ms / DAY_MS), "day");
-  if (ms >= 2 * 3_600_000) return unit(Math.floor(ms / 3_600_000), "hour");
-  if (ms >= 60_000) return unit(Math.floor(ms / 60_000), "minute");
+  if (ms >= 1.5 * DAY_MS) return unit(Math.round(ms / DAY_MS), "day");
+  if (ms >= 90 * 60_000) return unit(Math.round(ms / 3_600_000), "hour");
+  if (ms >= 60_000) return unit(Math.round(ms / 60_000), "minute");
   return "in less than a minute";
 }

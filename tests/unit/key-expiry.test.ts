@@ -145,9 +145,11 @@ describe("grace and display", () => {
   });
 
   it("timeUntil", () => {
+    expect(timeUntil(new Date(+NOW + 30 * DAY_MS - 5000), NOW)).toBe("in 30 days");
     expect(timeUntil(new Date(+NOW + 12 * DAY_MS + 5000), NOW)).toBe("in 12 days");
     expect(timeUntil(new Date(+NOW + 2 * DAY_MS), NOW)).toBe("in 2 days");
     expect(timeUntil(new Date(+NOW + DAY_MS + 3_600_000), NOW)).toBe("in 25 hours");
+    expect(timeUntil(new Date(+NOW + 2 * 3_600_000 - 1000), NOW)).toBe("in 2 hours");
     expect(timeUntil(new Date(+NOW + 60_000), NOW)).toBe("in 1 minute");
     expect(timeUntil(new Date(+NOW + 30_000), NOW)).toBe("in less than a minute");
     expect(timeUntil(NOW, NOW)).toBeNull();
