@@ -209,7 +209,7 @@ function KeysTable({ clientId, rows, now }: { clientId: string; rows: ApiKeyRow[
   );
 }
 
-/** "in 12 days" (the date on hover and for screen readers), "Never", or an Expired badge with the date. */
+/** "in 12 days" (the instant on hover), "Never", or an Expired badge with the date. */
 function Expires({ at, now }: { at: Date | null; now: Date }) {
   if (!at) return <span className="text-muted-foreground">Never</span>;
   const iso = at.toISOString();
@@ -226,12 +226,8 @@ function Expires({ at, now }: { at: Date | null; now: Date }) {
   }
   const soon = +at - +now < 7 * 86_400_000;
   return (
-    <span className={soon ? "font-medium text-warning-foreground" : undefined} title={at.toUTCString()}>
+    <time dateTime={iso} title={at.toUTCString()} className={soon ? "font-medium text-warning-foreground" : undefined}>
       {until}
-      <span className="sr-only">
-        {" "}
-        (on <LocalDate iso={iso} withTime />)
-      </span>
-    </span>
+    </time>
   );
 }

@@ -1,7 +1,6 @@
 "use client";
 
 import { createContext, useContext, useState, type ReactNode } from "react";
-import { RefreshCw } from "lucide-react";
 import { endKeyGraceAction, revokeApiKeyAction } from "@/app/(console)/clients/[id]/key-actions";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
@@ -73,7 +72,7 @@ export function KeyRowButtons(target: Target) {
   return (
     <span className="inline-flex gap-2">
       <Button variant="outline" size="sm" aria-label={`Rotate key ${target.name}`} data-testid="rotate-key" onClick={() => open("rotate", target)}>
-        <RefreshCw aria-hidden /> Rotate
+        Rotate
       </Button>
       <Button variant="outline" size="sm" aria-label={`Revoke key ${target.name}`} data-testid="revoke-key" onClick={() => open("revoke", target)}>
         Revoke

@@ -1,6 +1,5 @@
 import Link from "next/link";
-import { Activity, Check, Minus } from "lucide-react";
-import { Badge } from "@/components/ui/badge";
+import { Activity } from "lucide-react";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
@@ -14,7 +13,6 @@ import {
   RECENT_REQUESTS_PAGE,
   type RecentRequestRow,
 } from "@/lib/clients/recent-requests";
-import { cn } from "@/lib/utils";
 import type { SectionProps } from "./sections";
 import { RecentRequestsToolbar } from "./recent-requests-toolbar";
 
@@ -109,57 +107,47 @@ function RecentRequestsCard({ children }: { children: React.ReactNode }) {
 
 const ms = (v: number | null) => (v === null ? "–" : v < 10_000 ? `${formatCount(v)} ms` : `${(v / 1000).toFixed(1)} s`);
 
-function StatusBadge({ status, errorCode }: { status: number; errorCode: string | null }) {
-  const tone =
-    status < 400
-      ? "border-success/40 bg-success/10 text-success"
-      : status < 500
-        ? "border-warning bg-warning/15 text-warning-foreground"
-        : "border-destructive/40 bg-destructive/10 text-destructive";
+/** Status as a small tinted label (plain spans: fifty rows of it stay light in the HTML and the RSC payload). */
+function Status({ status, errorCode }: { status: number; errorCode: string | null }) {
+  const tone = status < 400 ? "ok" : status < 500 ? "warn" : "bad";
   return (
-    <Badge variant="outline" className={cn("tabular-nums", tone)} title={errorCode ?? undefined}>
+    <span data-tone={tone} title={errorCode ?? undefined}>
       {status}
-      {errorCode && <span className="font-normal">{errorCode}</span>}
-    </Badge>
+      {errorCode && ` ${errorCode}`}
+    </span>
   );
 }
 
-function YesNo({ value, yes }: { value: boolean; yes: string }) {
-  return value ? (
-    <span className="inline-flex items-center gap-1">
-      <Check className="size-3.5" aria-hidden />
-      {yes}
-    </span>
-  ) : (
-    <span className="text-muted-foreground">
-      <Minus className="inline size-3.5" aria-hidden />
-      <span className="sr-only">no</span>
-    </span>
-  );
-}
+/**
+ * Cell styles are set once on the table (by column), not on each of the 600 cells: right-aligned numbers
+ * in columns 5–9, truncated key, model and request id, status tones by data attribute.
+ */
+const TABLE_STYLE = [
+  "text-xs [&_td]:px-1.5 [&_th]:px-1.5 [&_td]:tabular-nums",
+  "[&_td:nth-child(n+5):nth-child(-n+9)]:text-right [&_th:nth-child(n+5):nth-child(-n+9)]:text-right",
+  "[&_td:nth-child(2)]:max-w-36 [&_td:nth-child(3)]:max-w-36 [&_td:nth-child(12)]:max-w-40 [&_td:nth-child(12)]:font-mono",
+  "[&_td:nth-child(2)]:truncate [&_td:nth-child(3)]:truncate [&_td:nth-child(12)]:truncate",
+  "[&_[data-tone]]:rounded-md [&_[data-tone]]:border [&_[data-tone]]:px-1.5 [&_[data-tone]]:py-0.5 [&_[data-tone]]:font-medium",
+  "[&_[data-tone=ok]]:border-success/40 [&_[data-tone=ok]]:bg-success/10 [&_[data-tone=ok]]:text-success",
+  "[&_[data-tone=warn]]:border-warning [&_[data-tone=warn]]:bg-warning/15 [&_[data-tone=warn]]:text-warning-foreground",
+  "[&_[data-tone=bad]]:border-destructive/40 [&_[data-tone=bad]]:bg-destructive/10 [&_[data-tone=bad]]:text-destructive",
+  "[&_[data-muted]]:text-muted-foreground [&_[data-estimated]]:text-warning-foreground",
+].join(" ");
 
 function RequestsTable({ rows }: { rows: RecentRequestRow[] }) {
   return (
-    <Table data-testid="requests-table" className="text-xs [&_td]:px-1.5 [&_th]:px-1.5">
+    <Table data-testid="requests-table" className={TABLE_STYLE}>
       <TableHeader>
         <TableRow>
           <TableHead scope="col">Time</TableHead>
           <TableHead scope="col">Key</TableHead>
           <TableHead scope="col">Model</TableHead>
           <TableHead scope="col">Status</TableHead>
-          <TableHead scope="col" className="text-right">
-            Input
-          </TableHead>
-          <TableHead scope="col" className="text-right">
-            Output
-          </TableHead>
-          <TableHead scope="col" className="text-right">
-            Coins
-          </TableHead>
-          <TableHead scope="col" className="text-right">
-            Duration
-          </TableHead>
-          <TableHead scope="col" className="text-right">
+          <TableHead scope="col">Input</TableHead>
+          <TableHead scope="col">Output</TableHead>
+          <TableHead scope="col">Coins</TableHead>
+          <TableHead scope="col">Duration</TableHead>
+          <TableHead scope="col">
             <abbr title="Time to first token" className="no-underline">
               TTFT
             </abbr>
@@ -175,27 +163,19 @@ function RequestsTable({ rows }: { rows: RecentRequestRow[] }) {
             <TableCell>
               <LocalDate iso={r.createdAt.toISOString()} precision="second" />
             </TableCell>
-            <TableCell className="max-w-36 truncate" title={r.keyName ?? undefined}>
-              {r.keyName ?? <span className="text-muted-foreground">deleted key</span>}
-            </TableCell>
-            <TableCell className="max-w-36 truncate" title={r.model}>
-              {r.model}
-            </TableCell>
+            <TableCell title={r.keyName ?? undefined}>{r.keyName ?? <span data-muted>deleted key</span>}</TableCell>
+            <TableCell title={r.model}>{r.model}</TableCell>
             <TableCell>
-              <StatusBadge status={r.status} errorCode={r.errorCode} />
+              <Status status={r.status} errorCode={r.errorCode} />
             </TableCell>
-            <TableCell className="text-right tabular-nums">{formatCount(r.inputTokens)}</TableCell>
-            <TableCell className="text-right tabular-nums">{formatCount(r.outputTokens)}</TableCell>
-            <TableCell className="text-right tabular-nums">{formatCoins(r.coins, 4)}</TableCell>
-            <TableCell className="text-right tabular-nums">{ms(r.durationMs)}</TableCell>
-            <TableCell className="text-right tabular-nums">{ms(r.ttftMs)}</TableCell>
-            <TableCell>
-              <YesNo value={r.streamed} yes="yes" />
-            </TableCell>
-            <TableCell>{r.usageEstimated ? <span className="text-warning-foreground">estimated</span> : "measured"}</TableCell>
-            <TableCell className="max-w-40 truncate font-mono" title={r.requestId ?? undefined}>
-              {r.requestId ?? "–"}
-            </TableCell>
+            <TableCell>{formatCount(r.inputTokens)}</TableCell>
+            <TableCell>{formatCount(r.outputTokens)}</TableCell>
+            <TableCell>{formatCoins(r.coins, 4)}</TableCell>
+            <TableCell>{ms(r.durationMs)}</TableCell>
+            <TableCell>{ms(r.ttftMs)}</TableCell>
+            <TableCell>{r.streamed ? "yes" : <span data-muted>no</span>}</TableCell>
+            <TableCell>{r.usageEstimated ? <span data-estimated>estimated</span> : "measured"}</TableCell>
+            <TableCell title={r.requestId ?? undefined}>{r.requestId ?? "–"}</TableCell>
           </TableRow>
         ))}
       </TableBody>

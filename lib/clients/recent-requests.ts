@@ -143,8 +143,11 @@ export interface KeyOption {
   inactive: boolean;
 }
 
-/** Keys offered by the section's key filter: usable ones first, then the rest, by name. */
-export async function keyFilterOptions(ex: Executor, clientId: string, limit = 200): Promise<KeyOption[]> {
+/**
+ * Keys offered by the section's key filter: usable ones first, then the rest, by name; at most `limit`
+ * (a client with more reaches the others through the Requests count of the API keys table).
+ */
+export async function keyFilterOptions(ex: Executor, clientId: string, limit = 100): Promise<KeyOption[]> {
   const inactive = sql<boolean>`(${apiKeys.revokedAt} is not null or coalesce(${apiKeys.expiresAt} <= now(), false))`;
   return ex
     .select({ id: apiKeys.id, name: apiKeys.name, inactive })
