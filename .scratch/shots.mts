@@ -82,4 +82,11 @@ if (which === "all" || which === "sections") {
   await narrow.waitForTimeout(400);
   await narrow.screenshot({ path: "/tmp/shots/new-key-narrow.png" });
 }
+if (which === "expired") {
+  const page = await open("manager@example.com", `${rb}?revoked=1`);
+  await page.getByTestId("api-keys-section").screenshot({ path: "/tmp/shots/keys-expired.png" });
+  await page.getByTestId("recent-requests-section").screenshot({ path: "/tmp/shots/recent-requests-2.png" });
+  const plain = await open("manager@example.com", rb);
+  await plain.getByTestId("api-keys-section").screenshot({ path: "/tmp/shots/keys-default.png" });
+}
 await browser.close();

@@ -189,17 +189,18 @@ function KeysTable({ clientId, rows, now }: { clientId: string; rows: ApiKeyRow[
                   <LocalDate iso={key.createdAt.toISOString()} />
                 </TableCell>
                 <TableCell data-testid="key-expires">
-                  <Expires at={key.expiresAt} now={now} />
-                </TableCell>
-                <TableCell className="text-right">
                   {key.revokedAt ? (
-                    <span>
-                      Revoked <LocalDate iso={key.revokedAt.toISOString()} withTime />
+                    <span className="inline-flex items-center gap-2">
+                      <Badge variant="outline" className="text-muted-foreground">
+                        Revoked
+                      </Badge>
+                      <LocalDate iso={key.revokedAt.toISOString()} withTime />
                     </span>
-                  ) : expired ? null : (
-                    <KeyRowButtons {...target} />
+                  ) : (
+                    <Expires at={key.expiresAt} now={now} />
                   )}
                 </TableCell>
+                <TableCell className="text-right">{inactive ? null : <KeyRowButtons {...target} />}</TableCell>
               </TableRow>
             );
           })}
