@@ -505,6 +505,7 @@ async function whereTheTimeGoes(db: Db, origin: string, upstreamPort: number, co
   const [key] = await db.insert(apiKeys).values({ clientId: client!.id, name: "probe", keyHash: "bench-settle-probe", hint: "-" }).returning({ id: apiKeys.id });
   const usage = () => ({
     clientId: client!.id,
+    clientName: "bench-settle-probe",
     keyId: key!.id,
     model: MODEL,
     endpoint: "bench",
@@ -516,6 +517,7 @@ async function whereTheTimeGoes(db: Db, origin: string, upstreamPort: number, co
     ttftMs: null,
     streamed: false,
     usageEstimated: false,
+    errorCode: null,
   });
   const settleOnce = () => settle(db, { kind: "unlimited" }, usage());
   const settle1 = await sequential(n, settleOnce);

@@ -1,4 +1,5 @@
 import { Counter, Histogram, Registry } from "prom-client";
+import type { RequestRecord } from "@/lib/coins/request-record";
 import { processState } from "@/lib/process-state";
 
 /**
@@ -65,25 +66,15 @@ export function metrics(): Metrics {
   return m;
 }
 
-export interface RequestMetric {
-  client: string;
-  model: string;
-  status: number;
-  inputTokens: number;
-  outputTokens: number;
-  coins: string;
-  durationMs: number;
-  ttftMs: number | null;
-  streamed: boolean;
-}
-
-export function recordRequestMetric(r: RequestMetric): void {
+/** Counts a settled request (its record, as written to the request log). */
+export function recordRequestMetric(r: RequestRecord): void {
   const m = metrics();
-  m.requests.inc({ client: r.client, model: r.model, status: String(r.status) });
-  if (r.inputTokens) m.tokens.inc({ client: r.client, model: r.model, kind: "input" }, r.inputTokens);
-  if (r.outputTokens) m.tokens.inc({ client: r.client, model: r.model, kind: "output" }, r.outputTokens);
+  const client = r.clientName;
+  m.requests.inc({ client, model: r.model, status: String(r.status) });
+  if (r.inputTokens) m.tokens.inc({ client, model: r.model, kind: "input" }, r.inputTokens);
+  if (r.outputTokens) m.tokens.inc({ client, model: r.model, kind: "output" }, r.outputTokens);
   const coins = Number(r.coins);
-  if (coins > 0) m.coins.inc({ client: r.client, model: r.model }, coins);
+  if (coins > 0) m.coins.inc({ client, model: r.model }, coins);
   m.duration.observe({ model: r.model, streamed: String(r.streamed) }, r.durationMs / 1000);
   if (r.ttftMs !== null) m.ttft.observe({ model: r.model }, r.ttftMs / 1000);
 }

@@ -36,18 +36,7 @@ async function startGatewayServices(db: Db): Promise<void> {
   const { settleQueue } = await import("@/lib/coins/settle-queue");
   addGatewayHooks({
     refused: (e) => recordRefusalMetric(e.reason),
-    settled: (e) =>
-      recordRequestMetric({
-        client: e.clientName,
-        model: e.model,
-        status: e.status,
-        inputTokens: e.inputTokens,
-        outputTokens: e.outputTokens,
-        coins: e.coins,
-        durationMs: e.durationMs,
-        ttftMs: e.ttftMs,
-        streamed: e.streamed,
-      }),
+    settled: recordRequestMetric,
   });
   defaultGateway().endpoints.start();
   // Never returns a reservation whose settlement this process still holds (being retried).

@@ -8,7 +8,7 @@ import { LocalDate } from "@/components/clients/local-date";
 import { ACTIVITY_PAGE, listActivity, parseActivityParams, type ActivityRow } from "@/lib/audit/queries";
 import { getDb } from "@/lib/db/client";
 import { formatCount } from "@/lib/format";
-import type { SectionProps } from "./sections";
+import type { SectionProps } from "./section-props";
 import { ActivityFilter } from "./activity-filter";
 
 /** Every console change to this client, from the append-only activity trail (newest first, 50 a page). */

@@ -12,7 +12,7 @@ import { getDb } from "@/lib/db/client";
 import { formatCoins, formatCount } from "@/lib/format";
 import { timeUntil } from "@/lib/keys/expiry";
 import { countApiKeys, KEY_LIST_LIMIT, listApiKeys, type ApiKeyRow } from "@/lib/keys/queries";
-import type { SectionProps } from "./sections";
+import type { SectionProps } from "./section-props";
 import { ApiKeysToolbar } from "./api-keys-toolbar";
 import { NewApiKeyDialog } from "./new-api-key-dialog";
 import { EndGraceButton, KeyActionsProvider, KeyRowButtons } from "./key-row-actions";

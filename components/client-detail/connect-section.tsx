@@ -2,8 +2,8 @@ import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/com
 import { apiMayUse } from "@/lib/access/resolve";
 import { getConfig } from "@/lib/config";
 import { ConnectTabs, type Snippet } from "./connect-tabs";
-import { loadClientModelAccess } from "./model-access-section";
-import type { SectionProps } from "./sections";
+import { loadClientModelAccess } from "./load-model-access";
+import type { SectionProps } from "./section-props";
 
 /** Never a real key: keys are shown once, at creation. */
 const KEY_PLACEHOLDER = "sk_...";
@@ -91,7 +91,14 @@ export async function ConnectSection({ client }: SectionProps) {
           and use one of this client&apos;s API keys in place of <code className="rounded bg-muted px-1">{KEY_PLACEHOLDER}</code>.
         </CardDescription>
       </CardHeader>
-      <CardContent>
+      <CardContent className="grid gap-3">
+        {!usable && (
+          <p role="note" data-testid="connect-unusable" className="rounded-md border border-warning bg-warning/10 px-3 py-2 text-sm">
+            This client cannot call any model yet
+            {rows.some((r) => r.inConfig) ? <>: {rows.find((r) => r.inConfig)!.reason}.</> : ": no model is configured."}{" "}
+            The example below will be refused until that changes.
+          </p>
+        )}
         <ConnectTabs snippets={snippets} />
       </CardContent>
     </Card>

@@ -14,7 +14,7 @@ import {
   DialogTrigger,
 } from "@/components/ui/dialog";
 import { FieldError } from "@/components/ui/field-error";
-import { renderSafeMarkdown } from "@/lib/markdown";
+import { renderSafeMarkdown } from "@/components/safe-markdown";
 
 interface ConsentDialogProps {
   clientId: string;

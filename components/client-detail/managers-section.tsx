@@ -3,7 +3,7 @@ import { listManagers } from "@/lib/clients/managers";
 import { getDb } from "@/lib/db/client";
 import { Card, CardAction, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
-import type { SectionProps } from "./sections";
+import type { SectionProps } from "./section-props";
 import { AddManagerDialog } from "./add-manager-dialog";
 import { RemoveManagerButton } from "./remove-manager-button";
 

@@ -1,22 +1,16 @@
-import { cache } from "react";
 import { Ban, CheckCircle2, ShieldCheck } from "lucide-react";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { LocalDate } from "@/components/clients/local-date";
-import { clientModelAccess, type ModelAccessRow, type ModelHealth } from "@/lib/access/client-models";
+import type { ModelAccessRow, ModelHealth } from "@/lib/access/client-models";
 import { canViewClient } from "@/lib/auth/permissions";
-import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
 import { formatCoins, formatCount } from "@/lib/format";
 import { cn } from "@/lib/utils";
 import { ConsentDialog } from "./consent-dialog";
-import type { SectionProps } from "./sections";
-
-/** The client's model access, read once per request (the Connect snippet uses it too). */
-export const loadClientModelAccess = cache(async (clientId: string, clientName: string) =>
-  clientModelAccess(await getDb(), getConfig(), { id: clientId, name: clientName }),
-);
+import { loadClientModelAccess } from "./load-model-access";
+import type { SectionProps } from "./section-props";
 
 /** Every model with this client's status, health and usage (SPEC section 4, "Model access"). */
 export async function ModelAccessSection({ client, viewer }: SectionProps) {

@@ -13,7 +13,7 @@ import {
   RECENT_REQUESTS_PAGE,
   type RecentRequestRow,
 } from "@/lib/clients/recent-requests";
-import type { SectionProps } from "./sections";
+import type { SectionProps } from "./section-props";
 import { RecentRequestsToolbar } from "./recent-requests-toolbar";
 
 const SECTION_PARAMS = ["requests_before", "requests_after"];

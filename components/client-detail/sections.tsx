@@ -1,5 +1,3 @@
-import type { Viewer } from "@/lib/auth/permissions";
-import type { ClientHeader } from "@/lib/clients/queries";
 import { UsageCards } from "./usage-cards";
 import { UsageOverTime } from "./usage-over-time";
 import { ManagersSection } from "./managers-section";
@@ -8,12 +6,7 @@ import { RecentRequestsSection } from "./recent-requests-section";
 import { ModelAccessSection } from "./model-access-section";
 import { ActivitySection } from "./activity-section";
 import { ConnectSection } from "./connect-section";
-
-export interface SectionProps {
-  client: ClientHeader;
-  viewer: Viewer;
-  searchParams: Record<string, string | string[] | undefined>;
-}
+import type { SectionProps } from "./section-props";
 
 /**
  * The detail page's sections, in page order. Each section loads its own data on the server (every query

@@ -9,7 +9,7 @@ import { clientUsageSummary } from "@/lib/clients/usage";
 import { getDb } from "@/lib/db/client";
 import { formatCoins, formatCount } from "@/lib/format";
 import { cn } from "@/lib/utils";
-import type { SectionProps } from "./sections";
+import type { SectionProps } from "./section-props";
 
 /** A config amount without padding zeros: "0.050000" → "0.05", "1000.000000" → "1,000". */
 function formatAmount(value: string): string {

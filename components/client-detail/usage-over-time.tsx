@@ -4,7 +4,7 @@ import { formatCoins, formatCount } from "@/lib/format";
 import { Card, CardAction, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { ExportDialog } from "./export-dialog";
 import { UsageChart } from "./usage-chart";
-import type { SectionProps } from "./sections";
+import type { SectionProps } from "./section-props";
 
 export async function UsageOverTime({ client }: SectionProps) {
   const data = await clientDailyUsageSeries(await getDb(), client.id);

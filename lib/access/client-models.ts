@@ -8,13 +8,13 @@ import type { Executor } from "@/lib/db/client";
 import { clientModelUsage, consents, endpoints, users } from "@/lib/db/schema";
 import type { LumenConfig, ModelConfig } from "@/lib/config/schema";
 import { ENDPOINT_BUILTIN_ECHO } from "@/lib/config/schema";
-import { clientEntry } from "@/lib/config/resolve";
-import { BLOCKED_MAX } from "@/lib/coins/pool";
-import { resolveModelAccess, type AccessStatus } from "./resolve";
+import { decideAccess, NO_POOL_REASON, POOL_BLOCKED_REASON } from "./client-access";
+import type { AccessStatus } from "./resolve";
+
+export { NO_POOL_REASON, POOL_BLOCKED_REASON };
 
 export type ModelHealth = "ok" | "degraded" | "down" | "disabled" | "unknown";
 
-export const POOL_BLOCKED_REASON = "the client's coin pool is 0 (blocked)";
 export const REMOVED_REASON = "removed from config.yaml (usage history kept)";
 
 export interface ConsentRecord {
@@ -116,7 +116,6 @@ export async function clientModelAccess(
 
   const usageBy = new Map(usage.map((u) => [u.model, u]));
   const consentBy = new Map(given.map((c) => [c.model, c]));
-  const poolBlocked = clientEntry(config, client.name).pool?.max === BLOCKED_MAX;
 
   const usageOf = (model: string) => {
     const u = usageBy.get(model);
@@ -131,13 +130,12 @@ export async function clientModelAccess(
 
   const rows: ModelAccessRow[] = config.models.map((model) => {
     const consent = consentBy.get(model.name);
-    const decision = resolveModelAccess(config, client.name, model.name, { consented: Boolean(consent) });
-    const { status, reason } = poolBlocked ? { status: "blocked" as const, reason: POOL_BLOCKED_REASON } : decision;
+    const { status, reason, rule } = decideAccess(config, client.name, model.name, Boolean(consent));
     return {
       name: model.name,
       status,
       reason,
-      needsAck: model.needs_ack || decision.status === "needs_consent" || decision.status === "consented",
+      needsAck: model.needs_ack || rule.status === "needs_consent" || rule.status === "consented",
       ackMessage: model.ack_message ?? null,
       health: modelHealth(model, checks),
       inConfig: true,

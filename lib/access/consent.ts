@@ -3,7 +3,7 @@
  * client acknowledges, on the client's behalf, a model that needs it. Once per client and model.
  */
 import { isUuid } from "@/lib/ids";
-import { and, eq, sql } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { clients, consents } from "@/lib/db/schema";
 import { canViewClient, type Viewer } from "@/lib/auth/permissions";
@@ -12,6 +12,7 @@ import { getConfig } from "@/lib/config";
 import type { LumenConfig } from "@/lib/config/schema";
 import { findModel } from "@/lib/config/resolve";
 import { DomainError, forbidden, notFound } from "@/lib/errors";
+import { hasConsent } from "./consent-queries";
 import { resolveModelAccess } from "./resolve";
 
 
@@ -51,12 +52,8 @@ export async function grantConsent(
   const modelConfig = findModel(config, model);
   if (!modelConfig) throw notFound("That model does not exist.");
 
-  const [existing] = await db
-    .select({ one: sql<number>`1` })
-    .from(consents)
-    .where(and(eq(consents.clientId, clientId), eq(consents.model, model)))
-    .limit(1);
-  const { status } = resolveModelAccess(config, client.name, model, { consented: Boolean(existing) });
+  const existing = await hasConsent(db, clientId, model);
+  const { status } = resolveModelAccess(config, client.name, model, { consented: existing });
   switch (status) {
     case "consented":
       return { created: false };

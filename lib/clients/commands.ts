@@ -1,18 +1,12 @@
 import { sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
+import { isUniqueViolation } from "@/lib/db/errors";
 import { clients } from "@/lib/db/schema";
 import { assertAdmin, type Viewer } from "@/lib/auth/permissions";
 import { emitAudit, recordAudit } from "@/lib/audit/events";
 import type { AddClientEntryResult } from "@/lib/config/writer";
 import { DomainError } from "@/lib/errors";
 import { validateClientName } from "./names";
-
-export function isUniqueViolation(err: unknown): boolean {
-  for (let e: unknown = err; e; e = (e as { cause?: unknown }).cause) {
-    if ((e as { code?: unknown }).code === "23505") return true;
-  }
-  return false;
-}
 
 export interface CreatedClient {
   id: string;

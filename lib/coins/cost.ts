@@ -39,9 +39,19 @@ export function costOf(model: ModelConfig, inputTokens: number, outputTokens: nu
 }
 
 /**
- * The cost admission reserves: the prompt plus the most the answer may produce — the request's
- * `max_tokens`, else the model's `max_output_tokens`, else 4,096.
+ * The output tokens one answer (one choice) may produce: the caller's limit, else the model's
+ * `max_output_tokens`, else 4,096. The gateway sends exactly this number upstream and reserves for
+ * it (`outputTokenBudget`, lib/gateway/limits.ts), so the estimate and the enforced limit cannot disagree.
  */
-export function estimateCost(model: ModelConfig, promptTokens: number, maxTokens: number | undefined): string {
-  return costOf(model, promptTokens, maxTokens ?? model.max_output_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS);
+export function outputTokenLimit(model: ModelConfig, requested: number | undefined): number {
+  return requested ?? model.max_output_tokens ?? DEFAULT_MAX_OUTPUT_TOKENS;
+}
+
+/**
+ * The output tokens a request may produce in all: `outputTokenLimit` for each of `choices` answers
+ * (`n`, `best_of`); kept a safe integer whatever the caller asked. Admission reserves
+ * costOf(prompt bound, this), and no bill exceeds it (lib/gateway/limits.ts).
+ */
+export function outputTokenBudget(model: ModelConfig, requested: number | undefined, choices: number): number {
+  return Math.min(outputTokenLimit(model, requested) * choices, Number.MAX_SAFE_INTEGER);
 }

@@ -5,8 +5,9 @@
  * requests per second per client, however many connections there are (bench/gateway).
  *
  * The queue runs ONE settleMany statement at a time per database handle; settlements that arrive
- * meanwhile wait for the next one, which records them all together. An idle queue waits
- * GROUP_COMMIT_DELAY_MS before sending; under load the batch grows by itself with the arrival rate. Each
+ * meanwhile wait for the next one, which records them all together. An idle queue sends on the next
+ * turn of the event loop (no timer: the answer waits for this commit); under load the batch grows by
+ * itself with the arrival rate, since one statement is in flight at a time. Each
  * caller's promise resolves once its own request-log row and counters are committed, so the
  * guarantees of settle() hold unchanged: counters equal the log at every commit.
  *
@@ -21,13 +22,11 @@
  */
 import { randomUUID } from "node:crypto";
 import type { Db } from "@/lib/db/client";
-import { isDbUnavailable } from "@/lib/db/errors";
+import { isDbUnavailable, isDeadlock } from "@/lib/db/errors";
 import type { Admission } from "./admission";
 import { BatchStats, perHandle } from "./batching";
-import { settleMany, type SettleItem, type Usage } from "./settle";
-
-/** How long an idle queue waits before sending, to gather settlements arriving meanwhile. */
-export const GROUP_COMMIT_DELAY_MS = 2;
+import type { RequestRecord } from "./request-record";
+import { settleMany, type SettleItem } from "./settle";
 
 /** Requests per statement at most (keeps the JSON parameter and the statement's locks bounded). */
 export const MAX_BATCH = 256;
@@ -43,11 +42,6 @@ interface Waiting extends SettleItem {
   resolve(): void;
   reject(err: unknown): void;
 }
-
-const isDeadlock = (err: unknown) => {
-  const e = err as { code?: string; cause?: { code?: string } };
-  return e?.code === "40P01" || e?.cause?.code === "40P01";
-};
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -65,19 +59,17 @@ export class SettleQueue {
   constructor(private readonly db: Db) {}
 
   /** Resolves when this request's settlement is committed; rejects when it failed for good. */
-  settle(admission: Admission, usage: Usage, options: SettleOptions = {}): Promise<void> {
+  settle(admission: Admission, record: RequestRecord, options: SettleOptions = {}): Promise<void> {
     // One id for every attempt: the unique key that makes a retry harmless.
-    const keyed: Usage = usage.settlementId ? usage : { ...usage, settlementId: randomUUID() };
+    const keyed: RequestRecord = record.settlementId ? record : { ...record, settlementId: randomUUID() };
     const reservation = admission.kind === "reserved" ? admission.reservationId : null;
     if (reservation) this.held.set(reservation, (this.held.get(reservation) ?? 0) + 1);
     const work = new Promise<void>((resolve, reject) => {
-      this.waiting.push({ admission, usage: keyed, retryUntil: options.retryUntil ?? Date.now() + DEFAULT_RETRY_MS, resolve, reject });
+      this.waiting.push({ admission, record: keyed, retryUntil: options.retryUntil ?? Date.now() + DEFAULT_RETRY_MS, resolve, reject });
       if (!this.running) {
         this.running = true;
-        // A short group-commit window (like PostgreSQL's commit_delay): the caller's answer
-        // (after-answer mode) is written first, the next request's admission is not delayed by this
-        // statement, and settlements arriving meanwhile share it.
-        setTimeout(() => void this.drain(), GROUP_COMMIT_DELAY_MS);
+        // Settlements made in the same turn of the event loop share the statement.
+        setImmediate(() => void this.drain());
       }
     });
     if (!reservation) return work;

@@ -8,34 +8,9 @@ import { sql, type SQL } from "drizzle-orm";
 import { rows, type Db, type Executor } from "@/lib/db/client";
 import { clearFinished, markFinished, type Admission } from "./admission";
 import { normalizeCoins, parseCoins } from "./decimal";
+import type { RequestRecord } from "./request-record";
 
-export interface Usage {
-  clientId: string;
-  keyId: string | null;
-  model: string;
-  endpoint: string | null;
-  status: number;
-  inputTokens: number;
-  outputTokens: number;
-  /** The true cost (costOf), 6-decimal text. */
-  coins: string;
-  durationMs: number;
-  ttftMs: number | null;
-  streamed: boolean;
-  /** True when the upstream reported no usage and the tokens were counted by Lumen. */
-  usageEstimated: boolean;
-  errorCode?: string | null;
-  /**
-   * Lumen's id of the request (uuid, made at admission): the request log's unique key. A settlement
-   * whose id is already logged changes nothing — the retry of an uncertain commit is safe. Defaults
-   * to a new id (callers that may retry must set it once and keep it).
-   */
-  settlementId?: string;
-  /** The x-request-id the caller saw (its own, or the settlement id). */
-  requestId?: string | null;
-  /** Defaults to the database clock. */
-  at?: Date;
-}
+export type { RequestRecord } from "./request-record";
 
 function wholeNumber(value: number, what: string): number {
   if (!Number.isSafeInteger(value) || value < 0) throw new RangeError(`${what}: expected a whole number ≥ 0, got ${value}`);
@@ -47,40 +22,40 @@ const millis = (ms: number) => Math.max(0, Math.round(ms));
 /** One request to record: its admission and what it cost. */
 export interface SettleItem {
   admission: Admission;
-  usage: Usage;
+  record: RequestRecord;
 }
 
 /** Checks an item before anything is written; throws RangeError/Error on a programming error. */
-function checkItem({ admission, usage }: SettleItem): void {
-  if (admission.kind === "reserved" && admission.clientId !== usage.clientId) {
-    throw new Error("settle: the usage belongs to another client than the admission");
+function checkItem({ admission, record }: SettleItem): void {
+  if (admission.kind === "reserved" && admission.clientId !== record.clientId) {
+    throw new Error("settle: the record belongs to another client than the admission");
   }
-  wholeNumber(usage.inputTokens, "input tokens");
-  wholeNumber(usage.outputTokens, "output tokens");
-  if (parseCoins(usage.coins) < 0n) throw new RangeError(`settle: negative cost ${usage.coins}`);
+  wholeNumber(record.inputTokens, "input tokens");
+  wholeNumber(record.outputTokens, "output tokens");
+  if (parseCoins(record.coins) < 0n) throw new RangeError(`settle: negative cost ${record.coins}`);
 }
 
 /** The statement's input: one JSON object per request (jsonb_to_recordset below). */
-function itemJson({ admission, usage }: SettleItem, ord: number) {
+function itemJson({ admission, record: r }: SettleItem, ord: number) {
   return {
     ord,
     reservation_id: admission.kind === "reserved" ? admission.reservationId : null,
-    client_id: usage.clientId,
-    key_id: usage.keyId,
-    model: usage.model,
-    endpoint: usage.endpoint,
-    status: usage.status,
-    input_tokens: usage.inputTokens,
-    output_tokens: usage.outputTokens,
-    coins: normalizeCoins(usage.coins),
-    duration_ms: millis(usage.durationMs),
-    ttft_ms: usage.ttftMs === null ? null : millis(usage.ttftMs),
-    streamed: usage.streamed,
-    usage_estimated: usage.usageEstimated,
-    error_code: usage.errorCode ?? null,
-    settlement_id: usage.settlementId ?? randomUUID(),
-    request_id: usage.requestId ?? null,
-    at: usage.at ? usage.at.toISOString() : null,
+    client_id: r.clientId,
+    key_id: r.keyId,
+    model: r.model,
+    endpoint: r.endpoint,
+    status: r.status,
+    input_tokens: r.inputTokens,
+    output_tokens: r.outputTokens,
+    coins: normalizeCoins(r.coins),
+    duration_ms: millis(r.durationMs),
+    ttft_ms: r.ttftMs === null ? null : millis(r.ttftMs),
+    streamed: r.streamed,
+    usage_estimated: r.usageEstimated,
+    error_code: r.errorCode ?? null,
+    settlement_id: r.settlementId ?? randomUUID(),
+    request_id: r.requestId ?? null,
+    at: r.at ? r.at.toISOString() : null,
   };
 }
 
@@ -179,8 +154,8 @@ export async function settleMany(db: Db, items: readonly SettleItem[]): Promise<
 }
 
 /** Records one finished request (settleMany of one). A second settle() of the same admission does nothing. */
-export async function settle(db: Db, admission: Admission, usage: Usage): Promise<void> {
-  await settleMany(db, [{ admission, usage }]);
+export async function settle(db: Db, admission: Admission, record: RequestRecord): Promise<void> {
+  await settleMany(db, [{ admission, record }]);
 }
 
 /** Counts a request refused before the upstream call (it costs nothing and writes no log row). */

@@ -25,6 +25,7 @@ export const MSG = {
   httpUrl: "expected an http(s) URL",
   cost: "expected a number ≥ 0 (coins per million tokens)",
   ms: "expected a whole number of milliseconds ≥ 0",
+  maxN: "expected a whole number from 1 to 1024 (answers per request)",
   bool: "expected true or false",
   nameList: "expected a list of model names",
   groupList: "expected a list of group names",
@@ -275,6 +276,13 @@ export const apiSchema = z.strictObject({
     .int({ error: "expected a whole number of milliseconds > 0" })
     .positive({ error: "expected a whole number of milliseconds > 0" })
     .default(2000),
+  /** The largest `n` (or `best_of`) a request may ask for; the estimate reserves output for each. */
+  max_n: z.int({ error: MSG.maxN }).min(1, { error: MSG.maxN }).max(1024, { error: MSG.maxN }).default(8),
+  /** Non-streaming upstream answers larger than this (MB, fractions allowed) are cut off: 502. */
+  max_response_mb: z
+    .number({ error: "expected a number of megabytes > 0" })
+    .positive({ error: "expected a number of megabytes > 0" })
+    .default(64),
 });
 
 const LIFETIME_MSG = "expected a whole number of days between 1 and 36500 (the longest an API key may live)";

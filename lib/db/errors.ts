@@ -28,6 +28,16 @@ const CONNECTION_CODES = new Set([
   "53300", // too_many_connections
 ]);
 
+/** A unique index refused the write (SQLSTATE 23505), e.g. a client name already taken. */
+export function isUniqueViolation(err: unknown): boolean {
+  return causes(err).some((e) => codeOf(e) === "23505");
+}
+
+/** PostgreSQL chose this transaction as a deadlock victim (SQLSTATE 40P01): retrying it is safe. */
+export function isDeadlock(err: unknown): boolean {
+  return causes(err).some((e) => codeOf(e) === "40P01");
+}
+
 /** Raised by `withDbTimeout` when the database did not answer in time. */
 export class DbTimeoutError extends Error {
   readonly code = "DB_TIMEOUT";

@@ -2,14 +2,10 @@
  * The access check of the /v1 pipeline (SPEC §7 plus the coin pool), and the bookkeeping of a
  * refused request (counted, hooks told; it costs nothing).
  */
-import { and, eq } from "drizzle-orm";
-import { BLOCKED_MAX } from "@/lib/coins/pool";
+import { accessFor } from "@/lib/access/client-access";
 import { recordRefusal } from "@/lib/coins/settle";
-import { clientEntry } from "@/lib/config/resolve";
 import type { LumenConfig, ModelConfig } from "@/lib/config/schema";
-import { apiMayUse, resolveModelAccess } from "@/lib/access/resolve";
 import type { Db } from "@/lib/db/client";
-import { consents } from "@/lib/db/schema";
 import { errorFields, log } from "@/lib/log";
 import type { Caller } from "./auth";
 import { consentRequired, modelNotAllowed, type GatewayError } from "./errors";
@@ -33,29 +29,14 @@ export async function refuse(
   return error;
 }
 
-/** Whether a consent is recorded for this client and model (one indexed read). */
-async function hasConsent(db: Db, clientId: string, model: string): Promise<boolean> {
-  const [found] = await db
-    .select({ model: consents.model })
-    .from(consents)
-    .where(and(eq(consents.clientId, clientId), eq(consents.model, model)))
-    .limit(1);
-  return Boolean(found);
-}
-
-/** Access check (SPEC §7 plus the pool): throws model_not_allowed or consent_required. */
+/**
+ * Access check (lib/access/client-access.ts decides; SPEC §6–7): returns the client's pool, or throws
+ * consent_required / model_not_allowed (which also covers a client without a coin pool).
+ */
 export async function checkAccess(hooks: GatewayHooks, db: Db, config: LumenConfig, caller: Caller, model: ModelConfig) {
-  const pool = clientEntry(config, caller.clientName).pool;
-  if (!pool || pool.max === BLOCKED_MAX) {
-    throw await refuse(hooks, db, caller, model.name, "model_not_allowed", modelNotAllowed(model.name));
-  }
-  let decision = resolveModelAccess(config, caller.clientName, model.name, { consented: false });
-  if (decision.status === "needs_consent" && config.api.require_consent) {
-    const consented = await hasConsent(db, caller.clientId, model.name);
-    decision = resolveModelAccess(config, caller.clientName, model.name, { consented });
-  }
-  if (apiMayUse(decision.status, config.api.require_consent)) return pool;
-  if (decision.status === "needs_consent") {
+  const access = await accessFor(db, config, { id: caller.clientId, name: caller.clientName }, model.name);
+  if (access.usable && access.pool) return access.pool;
+  if (access.status === "needs_consent") {
     const where = `${config.app.base_url.replace(/\/+$/, "")}/clients/${caller.clientId}`;
     throw await refuse(hooks, db, caller, model.name, "consent_required", consentRequired(model.name, where));
   }

@@ -3,27 +3,47 @@
  * caller's error when the upstream failed or the call threw. Each settles the request.
  */
 import { log } from "@/lib/log";
-import { errorResponse, shuttingDown, upstreamClientError, upstreamError } from "./errors";
-import { noUsage, reportedUsage, type Admitted, type Outcome, type Settlement } from "./settlement";
-import { estimateTokensFromChars } from "./tokens";
+import { errorResponse, shuttingDown, upstreamAnswerTooLarge, upstreamClientError, upstreamError } from "./errors";
+import type { Admitted, Outcome, Settlement } from "./settlement";
+import { noUsage, reportedUsage } from "./usage";
+import { estimateTokensFromBytes } from "./tokens";
 import { UpstreamConnectionError, type Upstream, type UpstreamDeadline } from "./upstream";
 import { jsonResponse } from "./json-response";
+import { readAtMost } from "./request";
 
 export const JSON_HEADERS = { "content-type": "application/json", "cache-control": "no-store" };
 
-/** Characters of generated text in a completion (message content, refusal, tool-call arguments). */
-function completionChars(body: unknown): number {
+/** UTF-8 bytes of generated text in a completion (message content, refusal, tool-call arguments). */
+function completionBytes(body: unknown): number {
   const choices = (body as { choices?: unknown } | null)?.choices;
   if (!Array.isArray(choices)) return 0;
-  let chars = 0;
+  let bytes = 0;
   for (const c of choices) {
     const m = (c as { message?: Record<string, unknown> } | null)?.message;
     if (!m) continue;
-    if (typeof m.content === "string") chars += m.content.length;
-    if (typeof m.refusal === "string") chars += m.refusal.length;
-    if (Array.isArray(m.tool_calls)) chars += JSON.stringify(m.tool_calls).length;
+    if (typeof m.content === "string") bytes += Buffer.byteLength(m.content);
+    if (typeof m.refusal === "string") bytes += Buffer.byteLength(m.refusal);
+    if (Array.isArray(m.tool_calls)) bytes += Buffer.byteLength(JSON.stringify(m.tool_calls));
   }
-  return chars;
+  return bytes;
+}
+
+/** `api.max_response_mb` in bytes. */
+const responseLimitBytes = (ctx: Admitted) => Math.floor(ctx.config.api.max_response_mb * 1024 * 1024);
+
+/**
+ * An upstream answer's body as text; null when it passes `limit` bytes (or declares more), the rest
+ * left unread: cancelling the body destroys the upstream connection (http-client.ts), so a huge
+ * answer is never buffered. Throws when the upstream breaks off or the deadline aborts it.
+ */
+async function readCapped(response: Response, limit: number): Promise<string | null> {
+  if (!response.body) return "";
+  if (Number(response.headers.get("content-length")) > limit) {
+    await response.body.cancel().catch(() => {});
+    return null;
+  }
+  const bytes = await readAtMost(response.body, limit);
+  return bytes && Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
 }
 
 /** Turns an upstream failure (4xx/5xx answer) into the caller's error, settling with zero tokens. */
@@ -34,7 +54,8 @@ export async function failedAnswer(
   response: Response,
   streamed: boolean,
 ): Promise<Response> {
-  const text = await response.text().catch(() => "");
+  // An error answer larger than the cap is dropped unread: the caller gets a generic message.
+  const text = (await readCapped(response, responseLimitBytes(ctx)).catch(() => "")) ?? "";
   if (response.status >= 400 && response.status < 500) {
     let parsed: unknown = null;
     try {
@@ -95,14 +116,21 @@ export async function forwardJson(
   /** Awaits the settlement, or (after-answer mode) lets it finish in the background. */
   settleInTime: (work: Promise<void>) => Promise<void>,
 ): Promise<Response> {
-  let text: string;
+  let text: string | null;
   try {
-    text = await response.text();
+    text = await readCapped(response, responseLimitBytes(ctx));
   } catch (err) {
     if (deadline.cause) return thrownAnswer(settlement, ctx, deadline, err, false);
     log.warn("upstream answer cut off", { model: ctx.model.name, endpoint: upstream.label });
     await settlement.settle(noUsage(502, "upstream_error", false), upstream);
     return errorResponse(upstreamError());
+  }
+  if (text === null) {
+    // The caller gets nothing, so only the prompt is billed (it was processed).
+    log.warn("upstream answer too large; cut off", { model: ctx.model.name, endpoint: upstream.label, limitMb: ctx.config.api.max_response_mb });
+    const outcome = { ...noUsage(502, "upstream_answer_too_large", false), inputTokens: ctx.promptTokens, usageEstimated: true };
+    await settleInTime(settlement.settle(outcome, upstream));
+    return errorResponse(upstreamAnswerTooLarge());
   }
   let parsed: unknown;
   try {
@@ -116,7 +144,8 @@ export async function forwardJson(
   const outcome: Outcome = {
     status: 200,
     inputTokens: usage?.input ?? ctx.promptTokens,
-    outputTokens: kind === "embeddings" ? 0 : (usage?.output ?? estimateTokensFromChars(completionChars(parsed))),
+    // Output above the limit is capped by the settlement (limits.ts).
+    outputTokens: kind === "embeddings" ? 0 : (usage?.output ?? estimateTokensFromBytes(completionBytes(parsed))),
     usageEstimated: usage === null,
     streamed: false,
     ttftMs: null,

@@ -1,5 +1,6 @@
 /**
- * Request bodies of the gateway: read with a 10 MB cap, parsed as JSON, validated with zod.
+ * Request bodies of the gateway: read with a 10 MB cap, parsed as JSON (at most 64 levels deep),
+ * validated with zod.
  *
  * Only the fields the gateway itself uses are checked; every other field is kept (loose objects) and
  * forwarded to the upstream untouched. Errors name the offending field in `param`.
@@ -38,7 +39,42 @@ export async function readJsonObject(request: GatewayRequest): Promise<Record<st
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw invalidBody("The request body must be a JSON object.");
   }
+  if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
+    throw invalidBody(`The request body is nested deeper than ${MAX_JSON_DEPTH} levels.`);
+  }
   return value as Record<string, unknown>;
+}
+
+/**
+ * How deep a body's arrays and objects may nest (SPEC §5). JSON.parse copes with any depth, but
+ * everything recursive after it — JSON.stringify for the upstream and the token estimate, zod —
+ * would overflow the stack on a body nested 100,000 deep and answer 500.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Whether valid JSON text nests arrays/objects deeper than `max`. One pass; strings are skipped with
+ * indexOf (most of a large body is string content), a quote preceded by an odd number of
+ * backslashes being escaped.
+ */
+export function nestedDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      for (;;) {
+        const close = text.indexOf('"', i + 1);
+        if (close === -1) return false;
+        let k = close - 1;
+        while (text.charCodeAt(k) === 0x5c /* \ */) k--;
+        i = close;
+        if ((close - 1 - k) % 2 === 0) break;
+      }
+    } else if (c === 0x5b /* [ */ || c === 0x7b /* { */) {
+      if (++depth > max) return true;
+    } else if (c === 0x5d /* ] */ || c === 0x7d /* } */) depth--;
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------
@@ -65,6 +101,8 @@ export const chatCompletionSchema = z.looseObject(
     stream: z.boolean({ error: "expected true or false" }).nullish(),
     max_tokens: positiveInt.nullish(),
     max_completion_tokens: positiveInt.nullish(),
+    n: positiveInt.nullish(),
+    best_of: positiveInt.nullish(),
     stream_options: z
       .looseObject(
         { include_usage: z.boolean({ error: "expected true or false" }).nullish() },

@@ -15,7 +15,7 @@ import crypto from "node:crypto";
 import type { EndpointConfig } from "@/lib/config/schema";
 import { ENDPOINT_BUILTIN_ECHO } from "@/lib/config/schema";
 import { estimateEmbeddingTokens, estimatePromptTokens, lastUserText } from "./tokens";
-import type { Upstream } from "./upstream";
+import type { Upstream } from "./upstream-interface";
 
 const DEFAULT_DIMENSIONS = 8;
 const MAX_DIMENSIONS = 4096;

@@ -141,6 +141,15 @@ export const noHealthyEndpoint = (model: string) =>
 export const upstreamError = () =>
   new GatewayError(502, "api_error", "upstream_error", "The model server failed to answer. Try again later.");
 
+/** A non-streaming answer above `api.max_response_mb`: cut off unread. */
+export const upstreamAnswerTooLarge = () =>
+  new GatewayError(
+    502,
+    "api_error",
+    "upstream_answer_too_large",
+    "The model server's answer was larger than this server accepts. Ask for a shorter answer (max_tokens) or stream it.",
+  );
+
 export const methodNotAllowed = (allowed: readonly string[]) =>
   new GatewayError(
     405,

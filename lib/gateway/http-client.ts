@@ -26,10 +26,13 @@ export interface HttpRequestInit {
 
 /** The upstream's body as a web stream, pulled from the socket on demand. */
 function bodyOf(res: http.IncomingMessage): ReadableStream<Uint8Array> {
+  // A cancel destroys the socket, but data node already read may still be emitted after it.
+  let cancelled = false;
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
         res.on("data", (chunk: Buffer) => {
+          if (cancelled) return;
           controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
           if ((controller.desiredSize ?? 1) <= 0) res.pause();
         });
@@ -56,6 +59,7 @@ function bodyOf(res: http.IncomingMessage): ReadableStream<Uint8Array> {
         res.resume();
       },
       cancel() {
+        cancelled = true;
         res.destroy();
       },
     },

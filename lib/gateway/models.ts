@@ -2,13 +2,9 @@
  * Model listing and retrieval of the /v1 API (GET /v1/models, GET /v1/models/{model}): the models a
  * key may use now.
  */
-import { eq } from "drizzle-orm";
-import { BLOCKED_MAX } from "@/lib/coins/pool";
-import { clientEntry } from "@/lib/config/resolve";
+import { accessForAll } from "@/lib/access/client-access";
 import type { LumenConfig, ModelConfig } from "@/lib/config/schema";
-import { apiMayUse, resolveModelAccess } from "@/lib/access/resolve";
 import type { Db } from "@/lib/db/client";
-import { consents } from "@/lib/db/schema";
 import { JSON_HEADERS } from "./answers";
 import { authenticate, type KeyCache } from "./auth";
 import type { GatewayRequest } from "./request";
@@ -23,28 +19,14 @@ export interface ModelDeps {
   keyCache?: KeyCache;
 }
 
-/** The models this key may use now (not blocked, consent satisfied, client has a pool). */
+/** The models this key may use now (lib/access/client-access.ts decides: rules, consent, coin pool). */
 export async function usableModels(deps: ModelDeps, request: GatewayRequest): Promise<ModelConfig[]> {
   const config = deps.getConfig();
   const db = await deps.getDb();
   const caller = await authenticate(db, request, deps.keyCache);
-  const pool = clientEntry(config, caller.clientName).pool;
-  if (!pool || pool.max === BLOCKED_MAX) return [];
-  const enabled = config.models.filter((m) => !m.disabled);
-  const needConsent = enabled.some(
-    (m) => resolveModelAccess(config, caller.clientName, m.name, { consented: false }).status === "needs_consent",
-  );
-  const consented = new Set<string>();
-  if (needConsent && config.api.require_consent) {
-    const rows = await db.select({ model: consents.model }).from(consents).where(eq(consents.clientId, caller.clientId));
-    for (const r of rows) consented.add(r.model);
-  }
-  return enabled.filter((m) =>
-    apiMayUse(
-      resolveModelAccess(config, caller.clientName, m.name, { consented: consented.has(m.name) }).status,
-      config.api.require_consent,
-    ),
-  );
+  const access = await accessForAll(db, config, { id: caller.clientId, name: caller.clientName });
+  const usable = new Set(access.filter((a) => a.usable).map((a) => a.model));
+  return config.models.filter((m) => usable.has(m.name));
 }
 
 const modelObject = (m: ModelConfig) => ({ id: m.name, object: "model", created: 0, owned_by: "lumen" });

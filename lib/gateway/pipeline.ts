@@ -13,12 +13,14 @@
  * their own; the route handlers use `defaultGateway()` (process-wide, live config).
  *
  * The pieces: access.ts (access check, refusals), settlement.ts (`Settlement`, hooks, outcomes),
- * answers.ts (non-streaming answers), stream.ts (SSE relay), models.ts (GET /v1/models).
+ * answers.ts (non-streaming answers), stream.ts (SSE relay), models.ts (GET /v1/models),
+ * limits.ts (the output limit: sent upstream, reserved, never billed beyond), tokens.ts (the prompt's
+ * bound and typical count).
  */
 import { randomUUID } from "node:crypto";
 import { release, type Admission, type Refusal } from "@/lib/coins/admission";
 import { admissionQueue } from "@/lib/coins/admission-queue";
-import { estimateCost } from "@/lib/coins/cost";
+import { costOf } from "@/lib/coins/cost";
 import { getConfig as liveConfig } from "@/lib/config";
 import { findModel } from "@/lib/config/resolve";
 import type { LumenConfig } from "@/lib/config/schema";
@@ -49,13 +51,15 @@ import {
   upstreamError,
 } from "./errors";
 import { listModels, retrieveModel, type ModelDeps } from "./models";
-import { noUsage, observe, Settlement, type Admitted, type GatewayHooks } from "./settlement";
+import { observe, Settlement, type Admitted, type GatewayHooks } from "./settlement";
+import { noUsage } from "./usage";
 import { fromFetchRequest, isFetchRequest, type GatewayRequest } from "./request";
 import { relayStream } from "./stream";
-import { estimateEmbeddingTokens, estimatePromptTokens } from "./tokens";
+import { NO_OUTPUT, outputLimit, requestedChoices, upstreamChatBody } from "./limits";
+import { chatPromptTokens, embeddingTokens, type PromptTokens } from "./tokens";
 import { UpstreamConnectionError, UpstreamDeadline, type Upstream } from "./upstream";
 
-export type { Admitted, GatewayHooks, Outcome, RefusalReason, SettledEvent } from "./settlement";
+export type { Admitted, GatewayHooks, Outcome, RefusalReason, RequestRecord } from "./settlement";
 
 export interface GatewayOptions {
   getDb: () => Promise<Db>;
@@ -66,13 +70,14 @@ export interface GatewayOptions {
   keyCache?: KeyCache | null;
   hooks?: GatewayHooks;
   /**
-   * When a successful answer is settled. "before-answer" (default here): a JSON answer leaves, and
-   * a stream sends its last bytes, after its request-log row is committed, so a caller that reads the
-   * counters next sees it. "after-answer" (the server's default gateway): the answer leaves at once and
-   * the settlement follows within milliseconds (queued, lib/coins/settle-queue.ts) — a database round
-   * trip less on every call; `idle()` waits for it, and server.ts waits for it on shutdown. Either
-   * way the settlement's guarantees are the same: one transaction with the log row and the
-   * counters, and a failed settlement leaves the reservation for the sweeper.
+   * When a successful answer is settled. "before-answer" (the default, and the server's): a JSON
+   * answer leaves, and a stream sends its last bytes, once its request-log row is committed — so an
+   * answer delivered with 200 is always in the log, even if the process is killed right after
+   * (SPEC §6). The wait is bounded by `api.db_timeout_ms`: a database that is slow or away does not
+   * hold the answer; its settlement goes on being retried (settle-queue.ts) and `idle()` and the
+   * shutdown wait for it. "after-answer" (benchmarks, to measure the difference): the answer leaves
+   * at once and the settlement follows. Either way the settlement is one transaction with the log
+   * row and the counters, keyed by the request's settlement id.
    */
   settleMode?: "before-answer" | "after-answer";
 }
@@ -84,7 +89,7 @@ export interface Gateway {
   chatCompletions(request: Request | GatewayRequest): Promise<Response>;
   embeddings(request: Request | GatewayRequest): Promise<Response>;
   readonly endpoints: EndpointRegistry;
-  /** Resolves when every settlement started so far has finished ("after-answer" mode). */
+  /** Resolves when every settlement started so far has finished (retries included). */
   idle(): Promise<void>;
   /** Requests between admission and settlement right now. */
   readonly inFlight: number;
@@ -115,9 +120,15 @@ export function createGateway(opts: GatewayOptions): Gateway {
   let draining = false;
   /** Awaits a settlement, or (after-answer mode) lets it finish in the background. */
   const settleInTime = async (work: Promise<void>) => {
-    if (!settleAfterAnswer) return work;
     pending.add(work);
     void work.finally(() => pending.delete(work));
+    if (settleAfterAnswer) return;
+    let timer: NodeJS.Timeout | undefined;
+    const bound = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, opts.getConfig().api.db_timeout_ms);
+    });
+    await Promise.race([work, bound]);
+    clearTimeout(timer);
   };
 
   /** Every check before the upstream call; the result holds a reservation and an endpoint. */
@@ -135,29 +146,33 @@ export function createGateway(opts: GatewayOptions): Gateway {
     const caller = await inTime(authenticate(db, request, keyCache));
     const raw = await readJsonObject(request);
 
-    let promptTokens: number;
-    let maxTokens: number | undefined;
+    let prompt: PromptTokens;
+    let requested: number | undefined;
+    let choices = 1;
     let modelName: string;
     if (kind === "chat") {
       const body = validateBody(chatCompletionSchema, raw);
       modelName = body.model;
-      promptTokens = estimatePromptTokens(body.messages);
-      maxTokens = requestedMaxTokens(body);
+      prompt = chatPromptTokens(body.messages, body.tools ?? body.functions);
+      requested = requestedMaxTokens(body);
+      choices = requestedChoices(body, config.api.max_n);
     } else {
       const body = validateBody(embeddingsSchema, raw);
       modelName = body.model;
-      promptTokens = estimateEmbeddingTokens(body.input);
-      maxTokens = 0;
+      prompt = embeddingTokens(body.input);
     }
 
     const model = findModel(config, modelName);
     if (!model || model.disabled) throw modelNotFound(modelName);
+    const limit = kind === "chat" ? outputLimit(model, requested, choices) : NO_OUTPUT;
     const pool = await inTime(checkAccess(hooks, db, config, caller, model));
 
+    // The reservation: the prompt's bound plus the output limit — the number the upstream is told
+    // (per answer) and the bill is capped at, so a request can never cost more than it reserved.
     const admitting = admissionQueue(db).admit({
       clientId: caller.clientId,
       pool,
-      estimate: estimateCost(model, promptTokens, maxTokens),
+      estimate: costOf(model, prompt.bound, limit.total),
       timeoutSeconds: config.api.upstream_timeout_s,
     });
     let admission: Admission | Refusal;
@@ -192,7 +207,10 @@ export function createGateway(opts: GatewayOptions): Gateway {
     const settlementId = callerRequestId(request.header("x-request-id")) === requestId ? randomUUID() : requestId;
     const admittedAt = Date.now();
     return {
-      ctx: { db, config, caller, model, admission, endpoint, startedAt, admittedAt, promptTokens, requestId, settlementId },
+      ctx: {
+        db, config, caller, model, admission, endpoint, startedAt, admittedAt,
+        promptTokens: prompt.typical, limit, requestId, settlementId,
+      },
       body: raw,
     };
   };
@@ -238,9 +256,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       const chat = kind === "chat" ? (body as ChatCompletionBody) : null;
       const streaming = chat?.stream === true;
       const callerWantsUsage = chat?.stream_options?.include_usage === true;
-      const upstreamBody = streaming
-        ? { ...body, stream_options: { ...(chat?.stream_options ?? {}), include_usage: true } }
-        : body;
+      const upstreamBody = chat ? upstreamChatBody(chat, ctx.limit) : body;
 
       if (request.signal.aborted || deadline.cause === "shutdown") {
         // Gone (or shutting down) before anything was sent upstream: nothing to bill.
@@ -341,7 +357,6 @@ export function defaultGateway(): Gateway {
   state.gateway ??= createGateway({
     getDb: liveDb,
     getConfig: liveConfig,
-    settleMode: "after-answer",
     hooks: { refused: fanOut("refused"), settled: fanOut("settled") },
   });
   return state.gateway;

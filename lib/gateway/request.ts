@@ -22,24 +22,29 @@ export function fromFetchRequest(request: Request): GatewayRequest {
     url: request.url,
     header: (name) => request.headers.get(name),
     signal: request.signal,
-    async readBody(limit) {
-      if (!request.body) return new Uint8Array(0);
-      const reader = request.body.getReader();
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      for (;;) {
-        const step = await reader.read();
-        if (step.done) break;
-        size += step.value.byteLength;
-        if (size > limit) {
-          await reader.cancel().catch(() => {});
-          return null;
-        }
-        chunks.push(step.value);
-      }
-      return Buffer.concat(chunks, size);
-    },
+    readBody: (limit) => (request.body ? readAtMost(request.body, limit) : Promise.resolve(new Uint8Array(0))),
   };
+}
+
+/**
+ * A web stream's bytes, read as they arrive with a running count; null as soon as they pass `limit`
+ * (the stream is cancelled, the rest never read). Rejects when the stream fails.
+ */
+export async function readAtMost(stream: ReadableStream<Uint8Array>, limit: number): Promise<Uint8Array | null> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const step = await reader.read();
+    if (step.done) break;
+    size += step.value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(step.value);
+  }
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
 }
 
 /** Whether this is a Fetch `Request` (route handlers) rather than a GatewayRequest (server.ts). */

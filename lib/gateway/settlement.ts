@@ -6,6 +6,7 @@
  */
 import { release, RESERVATION_GRACE_SECONDS, type Admission } from "@/lib/coins/admission";
 import { costOf } from "@/lib/coins/cost";
+import type { Outcome, RequestRecord } from "@/lib/coins/request-record";
 import { settleQueue } from "@/lib/coins/settle-queue";
 import type { LumenConfig, ModelConfig } from "@/lib/config/schema";
 import type { Db } from "@/lib/db/client";
@@ -13,6 +14,7 @@ import { describeDbError } from "@/lib/db/errors";
 import { errorFields, log } from "@/lib/log";
 import type { Caller } from "./auth";
 import type { ChosenEndpoint } from "./endpoints";
+import { withinLimit, type OutputLimit } from "./limits";
 import type { Upstream } from "./upstream";
 
 export type RefusalReason =
@@ -21,31 +23,12 @@ export type RefusalReason =
   | "insufficient_quota"
   | "no_healthy_endpoint";
 
-/** What happened to one request that reached an upstream (as written to the request log). */
-export interface Outcome {
-  status: number;
-  inputTokens: number;
-  outputTokens: number;
-  usageEstimated: boolean;
-  streamed: boolean;
-  ttftMs: number | null;
-  errorCode: string | null;
-}
-
-export interface SettledEvent extends Outcome {
-  clientId: string;
-  clientName: string;
-  keyId: string;
-  model: string;
-  endpoint: string;
-  coins: string;
-  durationMs: number;
-}
+export type { Outcome, RequestRecord } from "@/lib/coins/request-record";
 
 /** Observers (metrics). Called synchronously; must not throw. */
 export interface GatewayHooks {
   refused?(event: { clientId: string; clientName: string; model: string; reason: RefusalReason }): void;
-  settled?(event: SettledEvent): void;
+  settled?(record: RequestRecord): void;
 }
 
 /** A request that passed every check before the upstream call; it holds a reservation. */
@@ -60,7 +43,10 @@ export interface Admitted {
   startedAt: number;
   /** Date.now() at admission: the reservation expires upstream_timeout_s + 60 s later. */
   admittedAt: number;
+  /** The prompt's typical token count (tokens.ts), billed when the upstream reports no usage. */
   promptTokens: number;
+  /** Output allowed (limits.ts): sent upstream, and never billed beyond. */
+  limit: OutputLimit;
   /** The x-request-id the caller gets (its own, or settlementId). */
   requestId: string;
   /** Lumen's own id of the request: the request log's unique key, which makes settlement idempotent. */
@@ -99,13 +85,16 @@ export class Settlement {
     for (const callback of this.whenDone.splice(0)) observe(callback);
   }
 
-  async settle(outcome: Outcome, upstream: Upstream): Promise<void> {
+  async settle(reported: Outcome, upstream: Upstream): Promise<void> {
     if (this.done) return;
     this.done = true;
     const { ctx } = this;
+    const outcome = withinLimit(reported, ctx.limit, { model: ctx.model.name, endpoint: upstream.label });
     const billable = outcome.inputTokens > 0 || outcome.outputTokens > 0;
-    const event: SettledEvent = {
+    const record: RequestRecord = {
       ...outcome,
+      settlementId: ctx.settlementId,
+      requestId: ctx.requestId,
       clientId: ctx.caller.clientId,
       clientName: ctx.caller.clientName,
       keyId: ctx.caller.keyId,
@@ -117,39 +106,23 @@ export class Settlement {
     const retryUntil =
       ctx.admittedAt + (ctx.config.api.upstream_timeout_s + RESERVATION_GRACE_SECONDS) * 1000 - RETRY_MARGIN_MS;
     try {
-      await settleQueue(ctx.db).settle(ctx.admission, {
-        settlementId: ctx.settlementId,
-        requestId: ctx.requestId,
-        clientId: event.clientId,
-        keyId: event.keyId,
-        model: event.model,
-        endpoint: event.endpoint,
-        status: event.status,
-        inputTokens: event.inputTokens,
-        outputTokens: event.outputTokens,
-        coins: event.coins,
-        durationMs: event.durationMs,
-        ttftMs: event.ttftMs,
-        streamed: event.streamed,
-        usageEstimated: event.usageEstimated,
-        errorCode: event.errorCode ?? undefined,
-      }, { retryUntil: Math.max(retryUntil, Date.now() + MIN_RETRY_MS) });
+      await settleQueue(ctx.db).settle(ctx.admission, record, { retryUntil: Math.max(retryUntil, Date.now() + MIN_RETRY_MS) });
     } catch (err) {
       // Given up (the database stayed away past the retry window, or a bug): the reservation stays
       // and the sweeper returns it. The ids let an operator reconcile; no key material is logged.
       log.error("settlement lost", {
-        clientId: event.clientId,
-        model: event.model,
-        settlementId: ctx.settlementId,
-        requestId: ctx.requestId,
-        coins: event.coins,
+        clientId: record.clientId,
+        model: record.model,
+        settlementId: record.settlementId,
+        requestId: record.requestId,
+        coins: record.coins,
         ...describeDbError(err),
       });
       return;
     } finally {
       this.finished();
     }
-    observe(() => this.hooks.settled?.(event));
+    observe(() => this.hooks.settled?.(record));
   }
 
   /** Gives the reservation back: the request never reached an upstream. */
@@ -173,21 +146,4 @@ export function observe(call: () => void): void {
   } catch (err) {
     log.error("gateway hook failed", { ...errorFields(err) });
   }
-}
-
-/** A non-negative whole number, or undefined. */
-const count = (v: unknown): number | undefined =>
-  typeof v === "number" && Number.isFinite(v) && v >= 0 ? Math.round(v) : undefined;
-
-/** Token usage as an upstream reported it; null when absent or unusable. */
-export function reportedUsage(usage: unknown): { input: number; output: number } | null {
-  if (typeof usage !== "object" || usage === null) return null;
-  const u = usage as Record<string, unknown>;
-  const input = count(u.prompt_tokens);
-  if (input === undefined) return null;
-  return { input, output: count(u.completion_tokens) ?? 0 };
-}
-
-export function noUsage(status: number, errorCode: string | null, streamed: boolean): Outcome {
-  return { status, inputTokens: 0, outputTokens: 0, usageEstimated: false, streamed, ttftMs: null, errorCode };
 }

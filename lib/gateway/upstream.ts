@@ -5,20 +5,10 @@
 import type { EndpointConfig } from "@/lib/config/schema";
 import { ENDPOINT_BUILTIN_ECHO } from "@/lib/config/schema";
 import { EchoUpstream } from "./echo";
+import type { Upstream } from "./upstream-interface";
 import { httpFetch, type HttpRequestInit } from "./http-client";
 
-export interface Upstream {
-  /** How logs and the request log name the endpoint: its URL without credentials or query, or "builtin:echo". */
-  readonly label: string;
-  /** Secrets that must never be shown to a caller (the endpoint's key and full URL). */
-  readonly secrets: ReadonlyArray<string>;
-  /** POST /chat/completions. Throws UpstreamConnectionError when no response could be obtained. */
-  chat(body: Record<string, unknown>, signal: AbortSignal): Promise<Response>;
-  /** POST /embeddings. */
-  embeddings(body: Record<string, unknown>, signal: AbortSignal): Promise<Response>;
-  /** GET /models (health checks). */
-  listModels(signal: AbortSignal): Promise<Response>;
-}
+export type { Upstream } from "./upstream-interface";
 
 /** The request never got a response (refused, reset, DNS…): the one case that is retried elsewhere. */
 export class UpstreamConnectionError extends Error {

@@ -6,10 +6,10 @@ import { apiKeys, clientDailyUsage, clients, coinPools, coinReservations, reques
 import { modelSchema } from "@/lib/config/schema";
 import { admit, admitMany, release, sweepExpiredReservations, type Admission, type Refusal } from "@/lib/coins/admission";
 import { AdmissionQueue } from "@/lib/coins/admission-queue";
-import { costOf, estimateCost } from "@/lib/coins/cost";
+import { costOf, outputTokenLimit } from "@/lib/coins/cost";
 import { formatMicro, parseCoins } from "@/lib/coins/decimal";
 import type { PoolConfig } from "@/lib/coins/pool";
-import { accountingTotals, recordRefusal, settle, settleMany, type Usage } from "@/lib/coins/settle";
+import { accountingTotals, recordRefusal, settle, settleMany, type RequestRecord } from "@/lib/coins/settle";
 import { SettleQueue } from "@/lib/coins/settle-queue";
 import { backends, createServerDatabase, type TestDatabase } from "../helpers/db";
 import { insertClient } from "../helpers/fixtures";
@@ -28,7 +28,7 @@ const MODEL = modelSchema.parse({
   max_output_tokens: 400,
   endpoints: [{ url: "builtin:echo" }],
 });
-const ESTIMATE = estimateCost(MODEL, 100, undefined);
+const ESTIMATE = costOf(MODEL, 100, outputTokenLimit(MODEL, undefined));
 const TIMEOUT_S = 600;
 
 let clientSeq = 0;
@@ -49,9 +49,10 @@ async function balanceOf(db: Db, clientId: string): Promise<string | undefined> 
 const reservationsOf = (db: Db, clientId: string) =>
   db.select().from(coinReservations).where(eq(coinReservations.clientId, clientId));
 
-function usageFor(c: { clientId: string; keyId: string }, inputTokens: number, outputTokens: number, extra: Partial<Usage> = {}): Usage {
+function usageFor(c: { clientId: string; keyId: string }, inputTokens: number, outputTokens: number, extra: Partial<RequestRecord> = {}): RequestRecord {
   return {
     clientId: c.clientId,
+    clientName: "test-client",
     keyId: c.keyId,
     model: MODEL.name,
     endpoint: "builtin:echo",
@@ -63,6 +64,7 @@ function usageFor(c: { clientId: string; keyId: string }, inputTokens: number, o
     ttftMs: 3,
     streamed: false,
     usageEstimated: false,
+    errorCode: null,
     ...extra,
   };
 }
@@ -282,10 +284,10 @@ describe.each(backends())("coin accounting on $name", (backend) => {
       const again = { ...admission };
       const other = reserved(await admit(db, { clientId: c.clientId, pool: pool(10, 0), estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S }));
       await settleMany(db, [
-        { admission: again, usage },
-        { admission: other, usage: usageFor(c, 100, 100) },
+        { admission: again, record: usage },
+        { admission: other, record: usageFor(c, 100, 100) },
       ]);
-      await settleMany(db, [{ admission: { ...admission }, usage }]);
+      await settleMany(db, [{ admission: { ...admission }, record: usage }]);
       expect(await balanceOf(db, c.clientId)).toBe("9.400000");
       expect((await expectCountersAgree(db, c.clientId)).requests).toBe("2");
       expect(await reservationsOf(db, c.clientId)).toEqual([]);
@@ -363,11 +365,11 @@ describe.each(backends())("coin accounting on $name", (backend) => {
       const day2 = new Date("2026-03-06T00:01:00.000Z");
 
       await settleMany(db, [
-        { admission: a1, usage: usageFor(a, 100, 400, { at: day1 }) }, // 0.9
-        { admission: a2, usage: usageFor(a, 100, 0, { at: day2, keyId: null }) }, // 0.1, no key
-        { admission: swept, usage: usageFor(a, 0, 50, { at: day2 }) }, // 0.1
-        { admission: b1, usage: usageFor(b, 10, 10, { at: day1, status: 502, errorCode: "upstream_error" }) }, // 0.03
-        { admission: { kind: "unlimited" }, usage: usageFor(b, 1000, 0, { at: day2 }) }, // 1.0, pool untouched
+        { admission: a1, record: usageFor(a, 100, 400, { at: day1 }) }, // 0.9
+        { admission: a2, record: usageFor(a, 100, 0, { at: day2, keyId: null }) }, // 0.1, no key
+        { admission: swept, record: usageFor(a, 0, 50, { at: day2 }) }, // 0.1
+        { admission: b1, record: usageFor(b, 10, 10, { at: day1, status: 502, errorCode: "upstream_error" }) }, // 0.03
+        { admission: { kind: "unlimited" }, record: usageFor(b, 1000, 0, { at: day2 }) }, // 1.0, pool untouched
       ]);
 
       expect(await balanceOf(db, a.clientId)).toBe("8.900000"); // 10 − 0.9 − 0.1 − 0.1
@@ -394,7 +396,7 @@ describe.each(backends())("coin accounting on $name", (backend) => {
       const [client] = await db.select().from(clients).where(eq(clients.id, a.clientId));
       expect(client?.lastUsedAt?.getTime()).toBe(day2.getTime());
       // Settled admissions are finished: a repeat records nothing.
-      await settleMany(db, [{ admission: a1, usage: usageFor(a, 100, 400) }]);
+      await settleMany(db, [{ admission: a1, record: usageFor(a, 100, 400) }]);
       expect((await accountingTotals(db, a.clientId)).requestLog.requests).toBe("3");
     });
 

@@ -24,7 +24,7 @@ import { tcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
 process.env.LUMEN_SECRET = "db-outage-test-secret-0123456789-abcdef";
 
 const base = process.env.TEST_DATABASE_URL?.trim();
-const DB_TIMEOUT_MS = 600;
+const DB_TIMEOUT_MS = 2_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const config = parseConfigText(

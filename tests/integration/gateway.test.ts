@@ -1,11 +1,10 @@
 /**
  * The /v1 gateway over real HTTP, without Next: a node:http server adapts requests to the pipeline's
  * web Request/Response handlers (streamed, with an abort signal tied to the socket), the official
- * `openai` client calls it, and a second node:http server plays a misbehaving upstream.
+ * `openai` client calls it, and a second node:http server plays a misbehaving upstream
+ * (tests/helpers/gateway-http.ts).
  */
 import http from "node:http";
-import type { AddressInfo } from "node:net";
-import { once } from "node:events";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { and, desc, eq, sql } from "drizzle-orm";
 import OpenAI from "openai";
@@ -18,241 +17,15 @@ import { grantConsent } from "@/lib/access/consent";
 import { costOf } from "@/lib/coins/cost";
 import { formatMicro, parseCoins } from "@/lib/coins/decimal";
 import { accountingTotals } from "@/lib/coins/settle";
-import { gatewayRoute, serveGateway as serveNodeRequest } from "@/lib/gateway/node";
 import { EndpointRegistry } from "@/lib/gateway/endpoints";
 import { KeyCache } from "@/lib/gateway/auth";
-import { createGateway, notAllowed, type Gateway, type SettledEvent } from "@/lib/gateway/pipeline";
+import { createGateway, type Gateway, type RequestRecord } from "@/lib/gateway/pipeline";
 import { backends, type TestDatabase } from "../helpers/db";
+import { deadPort, serveGateway, sleep, startUpstream, UPSTREAM_KEY } from "../helpers/gateway-http";
 import { insertClient, viewerFor } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
 
 process.env.LUMEN_SECRET = "gateway-test-secret-0123456789-abcdefgh";
-
-const UPSTREAM_KEY = "sk-upstream-secret-4f1e";
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-// ---------------------------------------------------------------------------
-// node:http ⇄ web Request/Response
-// ---------------------------------------------------------------------------
-
-async function route(gw: Gateway, request: Request): Promise<Response> {
-  const path = new URL(request.url).pathname;
-  const m = request.method;
-  if (path === "/v1/models") return m === "GET" ? gw.listModels(request) : notAllowed(["GET"])();
-  if (path.startsWith("/v1/models/")) return m === "GET" ? gw.retrieveModel(request) : notAllowed(["GET"])();
-  if (path === "/v1/chat/completions") return m === "POST" ? gw.chatCompletions(request) : notAllowed(["POST"])();
-  if (path === "/v1/embeddings") return m === "POST" ? gw.embeddings(request) : notAllowed(["POST"])();
-  return new Response("not found", { status: 404 });
-}
-
-/**
- * The request body as a web stream. (Readable.toWeb throws "Controller is already closed" on Node 20
- * when the consumer cancels while data still arrives, which the 10 MB cap does on purpose.) After a
- * cancel the rest of the upload is discarded so the 413 answer can still be written.
- */
-function requestBody(req: http.IncomingMessage): ReadableStream<Uint8Array> {
-  let cancelled = false;
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      req.on("data", (chunk: Buffer) => {
-        if (cancelled) return;
-        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-        if ((controller.desiredSize ?? 0) <= 0) req.pause();
-      });
-      req.on("end", () => {
-        if (!cancelled) controller.close();
-      });
-      req.on("error", (err) => {
-        if (!cancelled) controller.error(err);
-      });
-    },
-    pull() {
-      req.resume();
-    },
-    cancel() {
-      cancelled = true;
-      req.resume();
-    },
-  }, { highWaterMark: 4 });
-}
-
-async function serveGateway(gw: Gateway): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer(async (req, res) => {
-    // What server.ts serves itself goes through the production adapter (lib/gateway/node.ts)…
-    const handler = gatewayRoute(gw, req.method, req.url);
-    if (handler) return void serveNodeRequest(handler, req, res, `http://${req.headers.host}`);
-    // …the rest (405s, unknown paths) as the route handlers get it under Next: a Fetch Request.
-    const controller = new AbortController();
-    res.on("close", () => {
-      if (!res.writableFinished) controller.abort();
-    });
-    const headers = new Headers();
-    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-    const method = req.method ?? "GET";
-    const init: RequestInit & { duplex?: "half" } = { method, headers, signal: controller.signal };
-    if (method !== "GET" && method !== "HEAD") {
-      init.body = requestBody(req);
-      init.duplex = "half";
-    }
-    const response = await route(gw, new Request(`http://${req.headers.host}${req.url}`, init));
-    res.writeHead(response.status, Object.fromEntries(response.headers));
-    if (!response.body) return void res.end();
-    const reader = response.body.getReader();
-    res.on("close", () => {
-      if (!res.writableFinished) reader.cancel().catch(() => {});
-    });
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        if (!res.write(value)) await once(res, "drain");
-      }
-      res.end();
-    } catch {
-      res.destroy();
-    }
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-// ---------------------------------------------------------------------------
-// A local upstream that misbehaves on purpose (behaviour chosen by the upstream model id)
-// ---------------------------------------------------------------------------
-
-interface SeenRequest {
-  path: string;
-  authorization: string | undefined;
-  body: Record<string, unknown>;
-  /** Resolves true when the upstream's response was cut off by the gateway (socket closed early). */
-  closedEarly: Promise<boolean>;
-}
-
-const LISTED = ["ok", "nousage", "fail-400", "fail-500", "hang", "drop", "stall", "slow", "conn-reset", "emb"];
-
-function sseChunk(model: string, content: string | null, extra: Record<string, unknown> = {}) {
-  const choices = content === null ? [] : [{ index: 0, delta: { content }, finish_reason: null }];
-  return `data: ${JSON.stringify({ id: "up-1", object: "chat.completion.chunk", created: 1, model, choices, ...extra })}\n\n`;
-}
-
-async function startUpstream(): Promise<{ url: string; seen: SeenRequest[]; close(): Promise<void> }> {
-  const seen: SeenRequest[] = [];
-  const server = http.createServer(async (req, res) => {
-    let text = "";
-    for await (const chunk of req) text += chunk;
-    const path = (req.url ?? "").replace(/^\/v1/, "");
-    if (req.method === "GET" && path === "/models") {
-      res.writeHead(200, { "content-type": "application/json" });
-      return void res.end(JSON.stringify({ object: "list", data: LISTED.map((id) => ({ id, object: "model" })) }));
-    }
-    const body = JSON.parse(text || "{}") as Record<string, unknown>;
-    let finished = false;
-    const closedEarly = new Promise<boolean>((resolve) => res.on("close", () => resolve(!finished)));
-    seen.push({ path, authorization: req.headers.authorization, body, closedEarly });
-    const model = String(body.model);
-    const json = (status: number, value: unknown) => {
-      finished = true;
-      res.writeHead(status, { "content-type": "application/json" });
-      res.end(JSON.stringify(value));
-    };
-    const sseHead = () => res.writeHead(200, { "content-type": "text/event-stream" });
-    const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
-
-    if (path === "/embeddings") {
-      return json(200, { object: "list", data: [{ object: "embedding", index: 0, embedding: [0.5, 0.5] }], model, usage: { prompt_tokens: 11, total_tokens: 11 } });
-    }
-    switch (model) {
-      case "ok":
-        if (body.stream === true) {
-          sseHead();
-          for (const w of ["Hello", " from", " upstream"]) res.write(sseChunk(model, w, includeUsage ? { usage: null } : {}));
-          if (includeUsage) res.write(sseChunk(model, null, { usage: { prompt_tokens: 21, completion_tokens: 3, total_tokens: 24 } }));
-          finished = true;
-          return void res.end("data: [DONE]\n\n");
-        }
-        return json(200, {
-          id: "up-1",
-          object: "chat.completion",
-          created: 1,
-          model,
-          choices: [{ index: 0, message: { role: "assistant", content: "Hello from upstream" }, finish_reason: "stop" }],
-          usage: { prompt_tokens: 21, completion_tokens: 3, total_tokens: 24 },
-        });
-      case "nousage":
-        return json(200, {
-          id: "up-2",
-          object: "chat.completion",
-          created: 1,
-          model,
-          choices: [{ index: 0, message: { role: "assistant", content: "four score and seven years" }, finish_reason: "stop" }],
-        });
-      case "fail-400":
-        return json(400, {
-          error: {
-            message: `Invalid temperature (key ${UPSTREAM_KEY} at http://127.0.0.1:${(server.address() as AddressInfo).port}/v1)`,
-            type: "invalid_request_error",
-            param: "temperature",
-            code: "bad_temperature",
-          },
-        });
-      case "fail-500":
-        return json(500, { error: { message: "Traceback: /srv/models/secret.py line 12", type: "server_error" } });
-      case "hang":
-        return; // never answers
-      case "drop":
-        sseHead();
-        for (const w of ["one two", " three four", " five six"]) res.write(sseChunk(model, w));
-        await sleep(30);
-        return void req.socket.destroy();
-      case "stall":
-        sseHead();
-        res.write(sseChunk(model, "partial answer"));
-        return; // then silence until the gateway's timeout
-      case "slow":
-        sseHead();
-        for (let i = 0; i < 200 && !res.destroyed; i++) {
-          res.write(sseChunk(model, ` word${i}`));
-          await sleep(20);
-        }
-        finished = !res.destroyed;
-        return void res.end("data: [DONE]\n\n");
-      case "conn-reset":
-        return void req.socket.destroy();
-      default:
-        return json(404, { error: { message: "no such model", type: "invalid_request_error" } });
-    }
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/v1`,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}
-
-async function deadPort(): Promise<number> {
-  const s = http.createServer();
-  s.listen(0, "127.0.0.1");
-  await once(s, "listening");
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 const configText = (up: string, dead: number) => `
 app: {base_url: "http://lumen.test"}
@@ -295,7 +68,7 @@ describe.each(backends())("gateway over HTTP on $name", (backend) => {
   let gw: Gateway;
   let server: Awaited<ReturnType<typeof serveGateway>>;
   let base: string;
-  const settled: SettledEvent[] = [];
+  const settled: RequestRecord[] = [];
   const ids = {} as Record<"acme" | "broke" | "nopool" | "sleepy", string>;
   const keys = {} as Record<"acme" | "broke" | "nopool" | "sleepy" | "revoked", string>;
   let acmeKeyId: string;
@@ -437,7 +210,8 @@ describe.each(backends())("gateway over HTTP on $name", (backend) => {
       expect(out.choices[0]?.message.content).toBe("Hello from upstream");
       const got = upstream.seen[n]!;
       expect(got.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
-      expect(got.body).toEqual({ ...params, model: "ok" });
+      // Untouched but for the output limit Lumen always sends (bad/ok has no max_output_tokens: 4,096).
+      expect(got.body).toEqual({ ...params, model: "ok", max_tokens: 4096 });
       const row = await lastLog(ids.acme);
       expect(row).toMatchObject({ model: "bad/ok", status: 200, inputTokens: 21, outputTokens: 3, usageEstimated: false });
       expect(row?.coins).toBe(costOf(model("bad/ok"), 21, 3));

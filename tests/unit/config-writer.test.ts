@@ -5,9 +5,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseConfigText } from "@/lib/config/load";
 import { clientEntry } from "@/lib/config/resolve";
 import { addClientEntry, addClientEntryToText } from "@/lib/config/writer";
+import { shippedConfigText } from "../helpers/shipped-config";
 
-const ROOT = path.resolve(__dirname, "../..");
-const SHIPPED = fs.readFileSync(path.join(ROOT, "config.yaml"), "utf8");
+const SHIPPED = shippedConfigText();
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "lumen-writer-"));
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 

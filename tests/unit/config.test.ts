@@ -14,6 +14,7 @@ import {
 import { configPath, loadConfigFile, parseConfigText } from "@/lib/config/load";
 import { clientEntry } from "@/lib/config/resolve";
 import { configSchema } from "@/lib/config/schema";
+import { shippedConfigText } from "../helpers/shipped-config";
 
 const ROOT = path.resolve(__dirname, "../..");
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "lumen-config-"));
@@ -38,13 +39,13 @@ const ECHO = `endpoints: [{url: "builtin:echo"}]`;
 
 describe("shipped config.yaml", () => {
   it("parses with no warnings and has the documented values", () => {
-    const { config, warnings } = loadConfigFile(path.join(ROOT, "config.yaml"));
+    const { config, warnings } = parseConfigText(shippedConfigText(), "config.yaml");
     expect(warnings).toEqual([]);
     expect(config.app).toEqual({ name: "Lumen", base_url: "http://localhost:3000", data_dir: "./.lumen" });
     expect(config.auth.dev_login).toBe(true);
     expect(config.auth.oidc).toBeUndefined();
     expect(config.admins).toEqual(["admin@example.com"]);
-    expect(config.api).toEqual({ require_consent: true, upstream_timeout_s: 600, shutdown_grace_s: 30, db_timeout_ms: 2000 });
+    expect(config.api).toEqual({ require_consent: true, upstream_timeout_s: 600, shutdown_grace_s: 30, db_timeout_ms: 2000, max_n: 8, max_response_mb: 64 });
     expect(config.metrics.enabled).toBe(false);
     expect(config.defaults.model_access).toBe("blocked");
     expect(config.groups.research?.max).toBe(500);
@@ -72,7 +73,7 @@ describe("parseConfigText", () => {
         app: { name: "Lumen", base_url: "http://localhost:3000", data_dir: "./.lumen" },
         auth: { dev_login: false },
         admins: [],
-        api: { require_consent: true, upstream_timeout_s: 600, shutdown_grace_s: 30, db_timeout_ms: 2000 },
+        api: { require_consent: true, upstream_timeout_s: 600, shutdown_grace_s: 30, db_timeout_ms: 2000, max_n: 8, max_response_mb: 64 },
         keys: {},
         metrics: { enabled: false },
         defaults: { model_access: "blocked", model_access_needs_ack: false },
@@ -180,6 +181,15 @@ describe("errors name the file, the field path and what was expected", () => {
       expect(fail(`keys: {max_lifetime_days: ${value}}`).message).toBe(`config.yaml: keys.max_lifetime_days: ${expected}, got ${got}`);
     }
     expect(fail("keys: {max_lifetime: 90}").message).toMatch(/^config\.yaml: keys\.max_lifetime: unknown key/);
+  });
+
+  it("api.max_n and api.max_response_mb", () => {
+    const lines = fail("api: {max_n: 0, max_response_mb: 0}\n").message.split("\n");
+    expect(lines).toContain("config.yaml: api.max_n: expected a whole number from 1 to 1024 (answers per request), got 0");
+    expect(lines).toContain("config.yaml: api.max_response_mb: expected a number of megabytes > 0, got 0");
+    expect(fail("api: {max_n: 2.5}\n").message).toBe("config.yaml: api.max_n: expected a whole number from 1 to 1024 (answers per request), got 2.5");
+    expect(fail("api: {max_response_mb: big}\n").message).toBe('config.yaml: api.max_response_mb: expected a number of megabytes > 0, got "big"');
+    expect(parse("api: {max_n: 1, max_response_mb: 0.01}").config.api).toMatchObject({ max_n: 1, max_response_mb: 0.01 });
   });
 
   it("metrics enabled without a token", () => {

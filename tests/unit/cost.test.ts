@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { modelSchema, type ModelConfig } from "@/lib/config/schema";
-import { costOf, DEFAULT_MAX_OUTPUT_TOKENS, estimateCost } from "@/lib/coins/cost";
+import { costOf, DEFAULT_MAX_OUTPUT_TOKENS, outputTokenBudget, outputTokenLimit } from "@/lib/coins/cost";
 
 const model = (input: number, output: number, maxOutput?: number): ModelConfig =>
   modelSchema.parse({
@@ -54,15 +54,19 @@ describe("costOf", () => {
   });
 });
 
-describe("estimateCost", () => {
-  it("charges the prompt plus the request's max_tokens", () => {
-    expect(estimateCost(model(1, 2, 1000), 100, 50)).toBe(costOf(model(1, 2), 100, 50));
-    expect(estimateCost(model(1, 2, 1000), 100, 0)).toBe("0.000100");
+describe("the output limit", () => {
+  it("is the caller's limit, else the model's max_output_tokens, else 4,096", () => {
+    expect(outputTokenLimit(model(1, 2, 1000), 50)).toBe(50);
+    expect(outputTokenLimit(model(1, 2, 1000), undefined)).toBe(1000);
+    expect(DEFAULT_MAX_OUTPUT_TOKENS).toBe(4096);
+    expect(outputTokenLimit(model(1, 2), undefined)).toBe(4096);
   });
 
-  it("falls back to the model's max_output_tokens, then to 4,096", () => {
-    expect(estimateCost(model(1, 2, 1000), 100, undefined)).toBe("0.002100");
-    expect(DEFAULT_MAX_OUTPUT_TOKENS).toBe(4096);
-    expect(estimateCost(model(1, 2), 100, undefined)).toBe("0.008292");
+  it("counts every answer (n, best_of) and stays a safe integer", () => {
+    expect(outputTokenBudget(model(1, 2, 1000), 50, 3)).toBe(150);
+    expect(outputTokenBudget(model(1, 2), undefined, 8)).toBe(8 * 4096);
+    const huge = outputTokenBudget(model(1, 2), Number.MAX_SAFE_INTEGER, 8);
+    expect(huge).toBe(Number.MAX_SAFE_INTEGER);
+    expect(() => costOf(model(1, 2), 0, huge)).not.toThrow();
   });
 });

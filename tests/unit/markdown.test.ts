@@ -1,7 +1,7 @@
 import { createElement } from "react";
 import { renderToStaticMarkup } from "react-dom/server";
 import { describe, expect, it } from "vitest";
-import { renderSafeMarkdown, safeHttpUrl } from "@/lib/markdown";
+import { renderSafeMarkdown, safeHttpUrl } from "@/components/safe-markdown";
 
 const html = (source: string | null | undefined) =>
   renderToStaticMarkup(createElement("div", null, ...renderSafeMarkdown(source)));

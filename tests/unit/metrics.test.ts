@@ -4,8 +4,9 @@ import { metrics, recordRefusalMetric, recordRequestMetric } from "@/lib/metrics
 describe("metrics", () => {
   it("counts requests, tokens, coins, refusals and latency in Prometheus text", async () => {
     recordRequestMetric({
-      client: "research-bot", model: "echo", status: 200, inputTokens: 12, outputTokens: 30,
-      coins: "0.000036", durationMs: 42, ttftMs: 7, streamed: true,
+      clientId: "00000000-0000-4000-8000-000000000001", clientName: "research-bot", keyId: null, endpoint: "builtin:echo",
+      model: "echo", status: 200, inputTokens: 12, outputTokens: 30, coins: "0.000036", durationMs: 42, ttftMs: 7,
+      streamed: true, usageEstimated: false, errorCode: null,
     });
     recordRefusalMetric("insufficient_quota");
     const text = await metrics().registry.metrics();
