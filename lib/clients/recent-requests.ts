@@ -27,7 +27,11 @@ export interface Cursor {
 export function parseCursor(value: unknown): Cursor | undefined {
   if (typeof value !== "string") return undefined;
   const m = CURSOR.exec(value);
-  if (!m || Number.isNaN(Date.parse(m[1]!))) return undefined;
+  if (!m) return undefined;
+  // A real instant PostgreSQL accepts: the date must survive a round trip (no 30 February, no 24:00) and
+  // the year be in the log's era (year 0 parses in JavaScript and fails in SQL).
+  const t = Date.parse(m[1]!);
+  if (Number.isNaN(t) || new Date(t).toISOString().slice(0, 19) !== m[1]!.slice(0, 19) || t < 0) return undefined;
   return { at: m[1]!, id: Number(m[2]) };
 }
 

@@ -17,10 +17,11 @@ export interface ExportRange {
 
 export type RangeResult = { ok: true; range: ExportRange } | { ok: false; errors: { from?: string[]; to?: string[] } };
 
+/** Epoch ms of a real day from 1970 on (earlier ones hold no log, and year 0 would fail in SQL), else null. */
 function utcDay(value: string): number | null {
   if (!DATE.test(value)) return null;
   const t = Date.parse(`${value}T00:00:00Z`);
-  return Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== value ? null : t;
+  return Number.isNaN(t) || t < 0 || new Date(t).toISOString().slice(0, 10) !== value ? null : t;
 }
 
 export function parseExportRange(rawFrom: unknown, rawTo: unknown): RangeResult {

@@ -188,7 +188,16 @@ describe.each(backends())("recent requests and exports on $name", (backend) => {
         after: undefined,
       });
       expect(formatCursor(parseCursor(cursor)!)).toBe(cursor);
-      for (const bad of ["x", "2026-02-01~1", "2026-02-01T00:00:00.000123Z~-1", "2026-13-45T00:00:00.000000Z~1", "2026-02-01T00:00:00.000123Z~1'; drop"]) {
+      for (const bad of [
+        "x",
+        "2026-02-01~1",
+        "2026-02-01T00:00:00.000123Z~-1",
+        "2026-13-45T00:00:00.000000Z~1",
+        "2026-02-30T00:00:00.000000Z~1",
+        "2026-02-01T24:00:00.000000Z~1",
+        "0000-01-01T00:00:00.000000Z~1",
+        "2026-02-01T00:00:00.000123Z~1'; drop",
+      ]) {
         expect(parseCursor(bad)).toBeUndefined();
       }
       expect(parseRecentRequestParams({ requests_errors: "yes", requests_key: "'; drop table", requests_after: ["x", "y"] })).toEqual({
@@ -322,6 +331,7 @@ describe.each(backends())("recent requests and exports on $name", (backend) => {
         [{ from: "2026-02-30", to: "2026-03-01" }, "Enter the first day as YYYY-MM-DD."],
         [{ from: "2020-01-01", to: "2026-01-01" }, "Choose at most 731 days (about two years) per file."],
         [{ from: "'; drop", to: "x".repeat(5000) }, "Enter the first day as YYYY-MM-DD. Enter the last day as YYYY-MM-DD."],
+        [{ from: "0000-01-01", to: "0001-06-01" }, "Enter the first day as YYYY-MM-DD. Enter the last day as YYYY-MM-DD."],
       ] as const) {
         const res = await exportCsv(db, manager, clientId, "requests", query);
         expect(res.status).toBe(400);
