@@ -5,6 +5,9 @@ const nextConfig: NextConfig = {
   serverExternalPackages: ["@electric-sql/pglite", "postgres"],
   poweredByHeader: false,
   reactStrictMode: true,
+  // /v1 paths are the gateway's: `/v1/chat/completions/` answers the API's 404 envelope, not a 308
+  // (lib/gateway/routes.ts; server.ts answers /v1 without Next, this covers `next dev`).
+  skipTrailingSlashRedirect: true,
   // forbidden() → a real 403 response rendering app/(console)/forbidden.tsx
   experimental: { authInterrupts: true },
 };

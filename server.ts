@@ -1,22 +1,53 @@
 /**
  * Lumen's production server (`npm start`; bundled to .next/lumen-server.js by `npm run build`).
  *
- * One node:http server on one port: the /v1 API calls that client keys make go straight to the
- * gateway pipeline (lib/gateway/node.ts); everything else — the console, sign-in, /healthz, /metrics
- * and any other /v1 path or method — is handled by Next.js exactly as `next start` would
- * (a Next.js "custom server"). The reason is measured, not taste: Next's routing, middleware and
- * response machinery cost ~7 ms of CPU per API call on this 2-core machine, several times what the
- * gateway itself needs (bench/gateway). The app/v1 route handlers stay and serve the same pipeline
- * under `next dev` / `next start`.
+ * One node:http server on one port: every /v1 request goes straight to the gateway through its route
+ * table (lib/gateway/routes.ts, via lib/gateway/node.ts; unknown paths and methods get the API's 404
+ * and 405 envelopes); everything else — the console, sign-in, /healthz, /metrics — is handled by
+ * Next.js exactly as `next start` would (a Next.js "custom server"). The reason is measured, not
+ * taste: Next's routing, middleware and response machinery cost ~7 ms of CPU per API call on this
+ * 2-core machine, several times what the gateway itself needs (bench/gateway). The catch-all route
+ * app/v1/[[...path]] serves the same table under `next dev` / `next start`.
  *
- * Usage: node .next/lumen-server.js [-p PORT] [-H HOSTNAME]   (PORT env also works; default 3000)
+ * Listens on the loopback addresses 127.0.0.1 and ::1 (so http://localhost works whichever one the
+ * browser tries) unless -H / HOST names another address; a development sign-in on a non-loopback
+ * address stops start-up (lib/auth/dev-login.ts). Forwarded headers (X-Forwarded-*, Forwarded) are
+ * dropped before Next sees them unless `app.trust_proxy: true`. Every non-/v1 answer carries the
+ * console's security headers (lib/http/security-headers.ts; pages also get their CSP in middleware).
+ *
+ * Usage: node .next/lumen-server.js [-p PORT] [-H HOSTNAME]   (PORT and HOST env also work; default 3000, loopback)
  */
 import http from "node:http";
 import path from "node:path";
 import next from "next";
+import { getConfig } from "@/lib/config";
 import { defaultGateway } from "@/lib/gateway/pipeline";
 import { gatewayRoute, serveGateway } from "@/lib/gateway/node";
-import { shutdown, start } from "@/lib/runtime";
+import { DEFAULT_LISTEN_HOSTS } from "@/lib/http/loopback";
+import { commonSecurityHeaders } from "@/lib/http/security-headers";
+import { log } from "@/lib/log";
+import { setListenHosts, shutdown, start } from "@/lib/runtime";
+
+/** Request headers a caller could use to pose as a proxy; honoured only with app.trust_proxy. */
+const FORWARDED_HEADERS = ["forwarded", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-for", "x-forwarded-prefix"];
+
+/** Listens on one address; resolves false when that address does not exist here (no IPv6). */
+function listen(server: http.Server, port: number, host: string, optional: boolean): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off("listening", onListening);
+      if (optional && (err.code === "EADDRNOTAVAIL" || err.code === "EAFNOSUPPORT")) resolve(false);
+      else reject(err);
+    };
+    const onListening = () => {
+      server.off("error", onError);
+      resolve(true);
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen(port, host);
+  });
+}
 
 function option(names: string[]): string | undefined {
   const args = process.argv.slice(2);
@@ -36,22 +67,24 @@ async function main() {
     console.error(`Lumen cannot start: invalid port ${JSON.stringify(option(["-p", "--port"]) ?? process.env.PORT)}`);
     process.exit(1);
   }
-  const hostname = option(["-H", "--hostname"]);
+  const hostname = option(["-H", "--hostname"]) ?? (process.env.HOST?.trim() || undefined);
+  const hosts = hostname ? [hostname] : [...DEFAULT_LISTEN_HOSTS];
   process.env.PORT = String(port);
+  setListenHosts(hosts);
 
   // The bundle lives in <root>/.next; Next finds the build and next.config.ts from the project root.
   const dir = path.resolve(__dirname, "..");
   const app = next({ dev: false, dir, hostname: hostname ?? "localhost", port });
   const handle = app.getRequestHandler();
   await app.prepare();
-  await start(); // config.yaml, secret, database + migrations; exits with a clear message on failure
+  await start(); // config.yaml, exposure check, secrets, database + migrations; exits with a clear message on failure
 
   const gateway = defaultGateway();
   const origin = `http://${hostname && hostname.includes(":") ? `[${hostname}]` : hostname ?? "localhost"}:${port}`;
   let stopping = false;
   /** /v1 responses not finished yet: shutdown waits for them. */
   let active = 0;
-  const server = http.createServer((req, res) => {
+  const onRequest: http.RequestListener = (req, res) => {
     // While shutting down, answers ask keep-alive callers to reconnect (to another instance).
     if (stopping) res.setHeader("connection", "close");
     const route = gatewayRoute(gateway, req.method, req.url);
@@ -60,12 +93,17 @@ async function main() {
       void serveGateway(route, req, res, origin).finally(() => active--);
       return;
     }
-    // The caller's address for the console's activity trail (lib/audit/origin.ts); never the caller's say-so.
-    req.headers["x-lumen-peer"] = req.socket.remoteAddress ?? "";
+    const config = getConfig();
+    if (!config.app.trust_proxy) for (const name of FORWARDED_HEADERS) delete req.headers[name];
+    for (const [name, value] of Object.entries(commonSecurityHeaders(config.app.base_url))) res.setHeader(name, value);
     void handle(req, res);
+  };
+  const servers = hosts.map(() => {
+    const server = http.createServer(onRequest);
+    // Longer than common load-balancer idle timeouts, so they close idle connections first.
+    server.keepAliveTimeout = 65_000;
+    return server;
   });
-  // Longer than common load-balancer idle timeouts, so they close idle connections first.
-  server.keepAliveTimeout = 65_000;
 
   // This process's lifetime is owned here: the one signal handler, which runs the runtime's ordered
   // shutdown (lib/runtime.ts). A second signal exits at once.
@@ -78,28 +116,37 @@ async function main() {
     console.log(`Lumen: ${signal} received, shutting down`);
     void shutdown({
       stopAccepting: () => {
-        server.close();
-        server.closeIdleConnections();
+        for (const server of servers) {
+          server.close();
+          server.closeIdleConnections();
+        }
       },
       activeRequests: () => active,
       closeApp: () => app.close(),
     })
       .catch((err: unknown) => console.error("Lumen: shutdown failed", err instanceof Error ? err.name : String(err)))
       .finally(() => {
-        server.closeAllConnections();
+        for (const server of servers) server.closeAllConnections();
         process.exit(0);
       });
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
 
-  server.on("error", (err) => {
-    console.error(`Lumen cannot start: ${err.message}`);
+  const listening: string[] = [];
+  try {
+    for (const [i, host] of hosts.entries()) {
+      // The default's IPv6 loopback may not exist on this machine; 127.0.0.1 alone then serves localhost.
+      if (await listen(servers[i]!, port, host, !hostname && i > 0)) listening.push(host.includes(":") ? `[${host}]` : host);
+    }
+  } catch (err) {
+    console.error(`Lumen cannot start: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(1);
-  });
-  server.listen(port, hostname, () => {
-    console.log(`  Listening on ${origin}`);
-  });
+  }
+  for (const server of servers) {
+    server.on("error", (err) => log.error("HTTP server error", { cause: err.message }));
+  }
+  console.log(`  Listening on ${listening.map((h) => `${h}:${port}`).join(" and ")}`);
 }
 
 main().catch((err: unknown) => {

@@ -25,6 +25,8 @@ export interface ProcessState {
   sweeper?: NodeJS.Timeout;
   /** Shutdown, once (lib/runtime.ts shutdown). */
   stopping?: Promise<void>;
+  /** The addresses the HTTP server listens on (server.ts, before start-up); unknown under `next dev`. */
+  listenHosts?: string[];
 }
 
 const KEY = Symbol.for("lumen.process");

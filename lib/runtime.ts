@@ -2,9 +2,10 @@
  * The composition root: what a Lumen process starts, and the one place that stops it.
  *
  * `start()` (once per process; server.ts and Next's instrumentation hook may both ask): config.yaml,
- * the secret, the database and its migrations, then the gateway's services — metrics hooks, endpoint
- * health checks, the reservation sweeper. A bad config or an unreachable database stops the process
- * with a clear message.
+ * the development sign-in's exposure check, a private data folder (umask 077, modes fixed), the
+ * secrets, the database and its migrations, then the gateway's services — metrics hooks, endpoint
+ * health checks, the reservation sweeper. A bad config or secret, an exposed development sign-in or
+ * an unreachable database stops the process with a clear message.
  *
  * `shutdown()` (server.ts calls it on SIGTERM/SIGINT; no other module handles signals) runs in a fixed
  * order, so that every answer that left is billed and nothing is cut that could finish:
@@ -15,12 +16,14 @@
  *   5. stop background work, close the web app, close the database.
  */
 import { sql } from "drizzle-orm";
-import { ConfigError, getConfig } from "@/lib/config";
+import { devLoginRefusal } from "@/lib/auth/dev-login";
+import { ConfigError, dataDir, getConfig, onConfigChange } from "@/lib/config";
+import { restrictModes, secureDataDir } from "@/lib/data-dir";
 import { getDbHandle, type Db } from "@/lib/db/client";
 import { withDbTimeout } from "@/lib/db/errors";
 import { errorFields, log } from "@/lib/log";
 import { processState } from "@/lib/process-state";
-import { serverSecret } from "@/lib/secret";
+import { ensureSecrets, SecretError } from "@/lib/secret";
 
 const SWEEP_INTERVAL_MS = 60_000;
 /** After the grace period and the aborts: how long settlements still being retried may take. */
@@ -51,6 +54,14 @@ async function startGatewayServices(db: Db): Promise<void> {
   state.sweeper.unref();
 }
 
+/**
+ * server.ts, before Next prepares (which runs the instrumentation hook, hence `start()`): the
+ * addresses it is about to listen on, for the development sign-in's exposure check.
+ */
+export function setListenHosts(hosts: string[]): void {
+  processState().listenHosts = hosts;
+}
+
 /** Starts the process's services once; exits the process with a clear message when it cannot. */
 export function start(): Promise<void> {
   const state = processState();
@@ -61,8 +72,16 @@ export function start(): Promise<void> {
 async function startOnce(): Promise<void> {
   try {
     const config = getConfig();
-    serverSecret();
+    const refusal = devLoginRefusal(config, processState().listenHosts);
+    if (refusal) {
+      console.error(`Lumen cannot start: ${refusal}`);
+      process.exit(1);
+    }
+    secureDataDir();
+    const { pepperSource } = ensureSecrets();
     const handle = await getDbHandle();
+    // The embedded database writes its initial files world-readable: make them private too.
+    if (handle.kind === "pglite") restrictModes(dataDir());
     await startGatewayServices(handle.db);
     const url = config.app.base_url.replace(/\/$/, "");
     log.info("lumen started", { url, database: handle.kind });
@@ -74,13 +93,25 @@ async function startOnce(): Promise<void> {
     );
     if (config.auth.dev_login) {
       console.warn(
-        "  WARNING: the development sign-in is ON (auth.dev_login: true): anyone can sign in as any e-mail.\n" +
-          "  Turn it off in config.yaml before exposing Lumen to a network.\n",
+        "  Development sign-in is ON (auth.dev_login: true): anyone who reaches Lumen can sign in as any e-mail.\n" +
+          (process.env.LUMEN_ALLOW_DEV_LOGIN === "1"
+            ? "  LUMEN_ALLOW_DEV_LOGIN=1 allows it on a network: use this for demos only.\n"
+            : "  It is served on loopback addresses only; configure auth.oidc before exposing Lumen to a network.\n"),
       );
     }
+    if (pepperSource === "root secret") {
+      log.warn("API keys are hashed with LUMEN_SECRET; set LUMEN_KEY_PEPPER to its current value before rotating LUMEN_SECRET, or every API key stops working");
+    }
+    // A config edit that turns the development sign-in on where it may not be served: it stays refused.
+    onConfigChange((next) => {
+      const refused = devLoginRefusal(next, processState().listenHosts);
+      if (refused) log.error("the development sign-in stays off", { reason: refused.split("\n")[0] });
+    });
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`Lumen cannot start: invalid configuration\n${err.message}`);
+    } else if (err instanceof SecretError) {
+      console.error(`Lumen cannot start: ${err.message}`);
     } else {
       console.error(`Lumen cannot start: ${errorFields(err).cause}`);
     }
@@ -178,6 +209,14 @@ async function shutdownOnce(hooks: ShutdownHooks): Promise<void> {
   if (state.db) {
     const handle = await state.db.catch(() => null);
     await handle?.close().catch((err: unknown) => log.error("shutdown: closing the database failed", { ...errorFields(err) }));
+    // At rest, every file the embedded database wrote while running is private as well.
+    if (handle?.kind === "pglite") {
+      try {
+        restrictModes(dataDir());
+      } catch (err) {
+        log.error("shutdown: restricting the data folder's modes failed", { ...errorFields(err) });
+      }
+    }
   }
   log.info("lumen stopped", { ms: Date.now() - started, aborted: finished ? 0 : left.requests });
 }

@@ -4,9 +4,7 @@ import { currentViewer } from "@/lib/auth/session";
 import { canUseClientsSection } from "@/lib/auth/permissions";
 import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
-import { Button } from "@/components/ui/button";
-import { Badge } from "@/components/ui/badge";
-import { signOutAction } from "./actions";
+import { UserMenu } from "@/components/auth/user-menu";
 
 export default async function ConsoleLayout({ children }: { children: React.ReactNode }) {
   const viewer = await currentViewer();
@@ -28,17 +26,8 @@ export default async function ConsoleLayout({ children }: { children: React.Reac
               </Link>
             )}
           </nav>
-          <div className="ml-auto flex items-center gap-3 text-sm">
-            <span className="hidden sm:inline" data-testid="signed-in-user">
-              {viewer.user.name && <span className="font-medium">{viewer.user.name} </span>}
-              <span className="text-muted-foreground">{viewer.user.email}</span>
-            </span>
-            {viewer.isAdmin && <Badge variant="secondary">Admin</Badge>}
-            <form action={signOutAction}>
-              <Button type="submit" variant="outline" size="sm">
-                Sign out
-              </Button>
-            </form>
+          <div className="ml-auto">
+            <UserMenu name={viewer.user.name} email={viewer.user.email} isAdmin={viewer.isAdmin} />
           </div>
         </div>
       </header>

@@ -18,14 +18,15 @@ export interface RequestOrigin {
   userAgent: string | null;
 }
 
-/** Set by server.ts from the socket on every console request, overwriting whatever a caller sent. */
-export const PEER_HEADER = "x-lumen-peer";
-
-/** The origin recorded for a request with these headers (lib/audit/origin.ts explains the sources). */
+/**
+ * The origin recorded for a request with these headers. The address is the last hop of
+ * `x-forwarded-for`: under server.ts that header is the socket's address (Next sets it after server.ts
+ * dropped whatever the caller sent), or, with `app.trust_proxy`, the list a proxy passed on, whose last
+ * entry is the address that proxy saw. (Under `next dev`/`next start` nothing drops a caller's header.)
+ */
 export function originFromHeaders(h: { get(name: string): string | null }): RequestOrigin {
-  const peer = h.get(PEER_HEADER)?.trim();
-  const forwarded = h.get("x-forwarded-for")?.split(",")[0]?.trim();
-  const ip = peer || forwarded || null;
+  const hops = (h.get("x-forwarded-for") ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  const ip = hops[hops.length - 1] ?? null;
   return { ip: ip ? ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, "") : null, userAgent: h.get("user-agent")?.trim() || null };
 }
 

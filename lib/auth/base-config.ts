@@ -1,39 +1,42 @@
 import type { NextAuthConfig } from "next-auth";
-import { serverSecret } from "@/lib/secret";
+import { getConfig } from "@/lib/config";
+import { sessionSecret } from "@/lib/secret";
+import { originOf, safeRedirectPath } from "./redirects";
 
 /**
  * The part of the Auth.js configuration that needs no database: shared by the middleware (which only
- * reads the session cookie) and the full configuration in `lib/auth/index.ts`.
+ * reads the session cookie) and the full configuration in `lib/auth/index.ts`. Built per request
+ * from the live config.
+ *
+ * Origin: Auth.js builds its URLs (the OIDC redirect_uri, its own endpoints) and decides on Secure
+ * cookies from AUTH_URL when it is set, else from the request's Host and X-Forwarded-* headers, which
+ * a caller controls. So AUTH_URL is always set here from `app.base_url`; the environment variable is
+ * the one Auth.js reads, and every bundle of this process shares it.
  */
 export function baseAuthConfig(): NextAuthConfig {
+  const config = getConfig();
+  const origin = originOf(config.app.base_url);
+  process.env.AUTH_URL = `${origin}/api/auth`;
   return {
-    secret: serverSecret(),
+    secret: sessionSecret(),
     trustHost: true,
-    session: { strategy: "jwt", maxAge: 30 * 24 * 60 * 60 },
+    session: { strategy: "jwt", maxAge: Math.max(60, Math.round(config.auth.session_hours * 3600)) },
     pages: { signIn: "/signin", error: "/signin" },
     providers: [],
     callbacks: {
       session({ session, token }) {
+        // The claims lib/auth/sessions.ts checks on every request, next to Auth.js's own fields.
+        const out = session as typeof session & { uid?: unknown; sid?: unknown; sv?: unknown };
+        out.uid = token.uid;
+        out.sid = token.sid;
+        out.sv = token.sv;
         if (token.uid && session.user) session.user.id = String(token.uid);
-        return session;
+        return out;
+      },
+      // Every redirect Auth.js makes: same origin only, as a path.
+      redirect({ url }) {
+        return safeRedirectPath(url, origin);
       },
     },
   };
-}
-
-/** Reduces a requested return address to a same-origin path, so sign-in can never redirect elsewhere. */
-export function safeCallbackPath(raw: unknown, fallback = "/clients"): string {
-  if (typeof raw !== "string" || raw.length === 0) return fallback;
-  let value = raw;
-  try {
-    if (/^[a-z][a-z0-9+.-]*:/i.test(value)) {
-      const u = new URL(value);
-      value = u.pathname + u.search + u.hash;
-    }
-  } catch {
-    return fallback;
-  }
-  if (!value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return fallback;
-  if (value.startsWith("/api/auth") || value.startsWith("/signin")) return fallback;
-  return value;
 }

@@ -3,8 +3,11 @@ import Credentials from "next-auth/providers/credentials";
 import { z } from "zod";
 import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
+import { errorFields, log } from "@/lib/log";
 import { baseAuthConfig } from "./base-config";
-import { upsertUser } from "./users";
+import { devLoginUsable } from "./dev-login";
+import { endSession, sessionClaimsSchema, startSession } from "./sessions";
+import { claimIsTrue, signInOidcUser, upsertUser } from "./users";
 
 export const devLoginSchema = z.object({
   email: z.email({ message: "Enter a valid e-mail address" }).max(254),
@@ -14,15 +17,15 @@ export const devLoginSchema = z.object({
 function providers(): NextAuthConfig["providers"] {
   const config = getConfig();
   const list: NextAuthConfig["providers"] = [];
-  if (config.auth.dev_login) {
+  if (devLoginUsable(config)) {
     list.push(
       Credentials({
         id: "dev",
         name: "Development sign-in",
         credentials: { email: { label: "E-mail", type: "email" }, name: { label: "Name", type: "text" } },
         async authorize(raw) {
-          // Re-read live: turning dev_login off refuses at once, even on an old sign-in page.
-          if (!getConfig().auth.dev_login) return null;
+          // Re-read live: turning dev_login off (or exposing the server) refuses at once, even on an old sign-in page.
+          if (!devLoginUsable()) return null;
           const parsed = devLoginSchema.safeParse({
             email: typeof raw?.email === "string" ? raw.email.trim() : raw?.email,
             name: typeof raw?.name === "string" && raw.name.trim() ? raw.name : undefined,
@@ -50,6 +53,9 @@ function providers(): NextAuthConfig["providers"] {
   return list;
 }
 
+/** The sign-in page explains each refusal (app/(auth)/signin/page.tsx). */
+const refusedTo = (reason: string) => `/signin?error=${encodeURIComponent(reason)}`;
+
 function fullAuthConfig(): NextAuthConfig {
   const base = baseAuthConfig();
   return {
@@ -57,21 +63,57 @@ function fullAuthConfig(): NextAuthConfig {
     providers: providers(),
     callbacks: {
       ...base.callbacks,
-      async signIn({ user, account }) {
-        if (account?.provider === "oidc") return Boolean(user.email);
+      /**
+       * OIDC: the person is identified by issuer + subject; the e-mail must be verified (unless
+       * auth.oidc.require_verified_email is false) and in an allowed domain. The matching Lumen user
+       * (lib/auth/users.ts) becomes `user.id`, which the jwt callback below puts in the session.
+       */
+      async signIn({ user, account, profile }) {
+        if (account?.provider === "dev") return true;
+        if (account?.provider !== "oidc") return false;
+        const oidc = getConfig().auth.oidc;
+        const subject = typeof profile?.sub === "string" ? profile.sub : null;
+        if (!oidc || !subject) return refusedTo("AccessDenied");
+        const result = await signInOidcUser(
+          await getDb(),
+          {
+            issuer: typeof profile?.iss === "string" ? profile.iss : oidc.issuer,
+            subject,
+            email: typeof profile?.email === "string" ? profile.email : null,
+            emailVerified: claimIsTrue(profile?.email_verified),
+            name: typeof profile?.name === "string" ? profile.name : null,
+            image: typeof profile?.picture === "string" ? profile.picture : null,
+          },
+          oidc,
+        );
+        if (!result.ok) {
+          log.warn("single sign-on refused", { reason: result.reason });
+          return refusedTo(result.reason);
+        }
+        user.id = result.user.id;
+        user.email = result.user.email;
         return true;
       },
+      /** At sign-in: a new session row; the cookie carries its id and the user's session version. */
       async jwt({ token, user, account }) {
-        if (user && account) {
-          if (account.provider === "dev") {
-            token.uid = user.id;
-          } else if (user.email) {
-            const row = await upsertUser(await getDb(), { email: user.email, name: user.name, image: user.image });
-            token.uid = row.id;
-            token.email = row.email;
-          }
+        if (user?.id && account) {
+          const claims = await startSession(await getDb(), user.id, getConfig().auth.session_hours);
+          token.uid = claims.uid;
+          token.sid = claims.sid;
+          token.sv = claims.sv;
         }
         return token;
+      },
+    },
+    events: {
+      /** "Sign out" (our action or Auth.js's endpoint) ends the session server-side, not just the cookie. */
+      async signOut(message) {
+        const token = "token" in message ? message.token : null;
+        const claims = sessionClaimsSchema.safeParse(token);
+        if (!claims.success) return;
+        await endSession(await getDb(), claims.data.sid).catch((err: unknown) =>
+          log.error("ending a session failed", { ...errorFields(err) }),
+        );
       },
     },
   };

@@ -1,25 +1,23 @@
 import { cache } from "react";
-import { eq } from "drizzle-orm";
 import { auth } from "@/lib/auth";
-import { isAdminEmail } from "@/lib/config";
+import { getConfig, isAdminEmail } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
-import { users } from "@/lib/db/schema";
 import type { Viewer } from "./permissions";
+import { sessionClaimsSchema, userOfSession } from "./sessions";
 
 /**
- * The signed-in viewer with live admin status, or null when signed out (or the user row is gone).
+ * The signed-in viewer with live admin status, or null when signed out: no valid cookie, or a session
+ * that was ended, expired or signed out everywhere (lib/auth/sessions.ts), or a user that is gone.
+ * Admin rights need the e-mail listed under `admins:` and verified by the sign-in.
  * Memoized per request (layouts and the page ask for it), never across requests.
  */
 export const currentViewer = cache(async (): Promise<Viewer | null> => {
-  const session = await auth();
-  const id = session?.user?.id;
-  if (!id || !/^[0-9a-f-]{36}$/i.test(id)) return null;
-  const db = await getDb();
-  const [user] = await db
-    .select({ id: users.id, email: users.email, name: users.name })
-    .from(users)
-    .where(eq(users.id, id))
-    .limit(1);
+  const claims = sessionClaimsSchema.safeParse(await auth());
+  if (!claims.success) return null;
+  const user = await userOfSession(await getDb(), claims.data, getConfig().auth.session_hours);
   if (!user) return null;
-  return { user, isAdmin: isAdminEmail(user.email) };
+  return {
+    user: { id: user.id, email: user.email, name: user.name },
+    isAdmin: user.emailVerified && isAdminEmail(user.email),
+  };
 });

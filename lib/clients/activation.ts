@@ -5,6 +5,7 @@ import { assertAdmin, type Viewer } from "@/lib/auth/permissions";
 import { emitAudit, recordAudit } from "@/lib/audit/events";
 import { notFound } from "@/lib/errors";
 import { isUuid } from "@/lib/ids";
+import { processState } from "@/lib/process-state";
 
 export interface ActivationState {
   active: boolean;
@@ -14,7 +15,7 @@ export interface ActivationState {
 /**
  * Activates or deactivates a client (admins only). Nothing is deleted: keys, managers, pool and usage
  * stay, and the gateway refuses a deactivated client's keys (403 client_deactivated) until it is
- * activated again. Idempotent: deactivating twice keeps the first deactivation time.
+ * activated again — at once in this process, within 500 ms on other instances. Idempotent: deactivating twice keeps the first deactivation time.
  */
 export async function setClientActive(
   db: Db,
@@ -51,6 +52,9 @@ export async function setClientActive(
           });
     return { row, audit };
   });
+  // This process's gateway refuses (or accepts again) the client's keys from the next request (after
+  // the commit, so no lookup can cache the old state again).
+  processState().gateway?.forgetClient(clientId);
   if (result.audit) emitAudit(result.audit);
   return result.row;
 }

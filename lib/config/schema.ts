@@ -234,7 +234,14 @@ export const appSchema = z.strictObject({
     .refine(isHttpUrl, { error: `${MSG.httpUrl} (the public origin, e.g. https://lumen.example.org)` })
     .default("http://localhost:3000"),
   data_dir: z.string({ error: "expected a directory path" }).min(1, { error: "expected a directory path" }).default("./.lumen"),
+  /**
+   * true: Lumen runs behind a reverse proxy that sets X-Forwarded-* (and strips them from callers);
+   * only then are those headers passed on. The public origin always comes from base_url.
+   */
+  trust_proxy: z.boolean({ error: MSG.bool }).default(false),
 });
+
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
 
 export const oidcSchema = z.strictObject({
   issuer: z.string({ error: `${MSG.httpUrl} (the OpenID Connect issuer)` }).refine(isHttpUrl, {
@@ -246,10 +253,32 @@ export const oidcSchema = z.strictObject({
   /** May be omitted and given by env AUTH_OIDC_CLIENT_SECRET instead (load.ts fills it in). */
   client_secret: z.string({ error: "expected a string (or set env AUTH_OIDC_CLIENT_SECRET)" }).optional(),
   name: z.string({ error: "expected a text (the sign-in button label)" }).min(1).default("Single sign-on"),
+  /** Refuse identities whose provider does not assert `email_verified: true`. */
+  require_verified_email: z.boolean({ error: MSG.bool }).default(true),
+  /** Only e-mail addresses in these domains may sign in (exact domain, case-insensitive); unset = any. */
+  allowed_domains: z
+    .array(
+      z
+        .string({ error: "expected a domain name, e.g. example.org" })
+        .trim()
+        .toLowerCase()
+        .refine((d) => DOMAIN.test(d), { error: "expected a domain name, e.g. example.org" }),
+      { error: "expected a list of domain names, e.g. [example.org]" },
+    )
+    .min(1, { error: "expected at least one domain (or leave allowed_domains out to allow any)" })
+    .optional(),
 });
+
+const SESSION_HOURS = "expected a number of hours > 0 and ≤ 8760 (how long a session lasts without use)";
 
 export const authSchema = z.strictObject({
   dev_login: z.boolean({ error: MSG.bool }).default(false),
+  /** A session ends after this many hours without a request (rolling). */
+  session_hours: z
+    .number({ error: SESSION_HOURS })
+    .positive({ error: SESSION_HOURS })
+    .max(8760, { error: SESSION_HOURS })
+    .default(12),
   oidc: nullable(oidcSchema).optional(),
 });
 

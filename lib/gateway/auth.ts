@@ -7,7 +7,10 @@
  * Cache (chosen): successful lookups are kept in process for at most AUTH_CACHE_TTL_MS = 500 ms,
  * timed from the moment the lookup query *started*. A revocation, deactivation or rotation committed at
  * time T is therefore seen by every request that starts after T + 0.5 s on every instance (≤ 1 s, SPEC
- * issue #4). Misses are never cached (a flood of random keys cannot grow the map).
+ * issue #4). Misses are never cached (a flood of random keys cannot grow the map). A revocation,
+ * deactivation, rotation or end of grace made by this process drops the entries at once (`forget`,
+ * `forgetClient`), and a lookup that was already running then is not cached, so it cannot put the old
+ * record back.
  *
  * Expiry and rotation grace are instants, not states: the record carries them (`expiresAt`, and
  * `secretValidUntil` for an old secret of a rotation) and every request compares them with the clock,
@@ -21,6 +24,8 @@ import type { GatewayRequest } from "./request";
 
 export const AUTH_CACHE_TTL_MS = 500;
 const AUTH_CACHE_MAX_ENTRIES = 10_000;
+/** A longer Authorization header is refused before any hashing (Lumen's keys are 46 characters). */
+export const MAX_AUTHORIZATION_BYTES = 1024;
 
 export interface Caller {
   keyId: string;
@@ -62,8 +67,15 @@ async function lookupKey(ex: Executor, hash: string): Promise<KeyRecord | null> 
 
 export class KeyCache {
   private readonly entries = new Map<string, { record: KeyRecord; expiresAt: number }>();
+  /** Bumped by every forget: a lookup that started before it must not be cached. */
+  private generation = 0;
 
   constructor(readonly ttlMs: number = AUTH_CACHE_TTL_MS) {}
+
+  /** Taken when a lookup starts; pass it to `set`. */
+  get epoch(): number {
+    return this.generation;
+  }
 
   get(hash: string, now: number): KeyRecord | undefined {
     const hit = this.entries.get(hash);
@@ -73,9 +85,12 @@ export class KeyCache {
     return undefined;
   }
 
-  /** `startedAt`: when the lookup query started (the row may have changed any time after). */
-  set(hash: string, record: KeyRecord, startedAt: number): void {
-    if (this.ttlMs <= 0) return;
+  /**
+   * `startedAt`: when the lookup query started (the row may have changed any time after); `epoch`:
+   * `this.epoch` at that moment (a forget since then means the record may be stale).
+   */
+  set(hash: string, record: KeyRecord, startedAt: number, epoch: number = this.generation): void {
+    if (this.ttlMs <= 0 || epoch !== this.generation) return;
     if (this.entries.size >= AUTH_CACHE_MAX_ENTRIES) {
       const oldest = this.entries.keys().next();
       if (!oldest.done) this.entries.delete(oldest.value);
@@ -83,7 +98,20 @@ export class KeyCache {
     this.entries.set(hash, { record, expiresAt: startedAt + this.ttlMs });
   }
 
+  /** Drops one key (revoked in this process). */
+  forget(hash: string): void {
+    this.generation++;
+    this.entries.delete(hash);
+  }
+
+  /** Drops every key of a client (deactivated or activated in this process). */
+  forgetClient(clientId: string): void {
+    this.generation++;
+    for (const [hash, { record }] of this.entries) if (record.clientId === clientId) this.entries.delete(hash);
+  }
+
   clear(): void {
+    this.generation++;
     this.entries.clear();
   }
 }
@@ -99,16 +127,19 @@ export async function authenticate(
   cache?: KeyCache,
   clock: () => number = Date.now,
 ): Promise<Caller> {
-  const token = bearerToken(request.header("authorization"));
+  const header = request.header("authorization");
+  if (header && header.length > MAX_AUTHORIZATION_BYTES) throw invalidApiKey();
+  const token = bearerToken(header);
   if (!token) throw missingApiKey();
   const hash = hashApiKey(token);
   const startedAt = clock();
   let record = cache?.get(hash, startedAt);
   if (!record) {
+    const epoch = cache?.epoch;
     const found = await lookupKey(ex, hash);
     if (!found) throw invalidApiKey();
     record = found;
-    cache?.set(hash, record, startedAt);
+    cache?.set(hash, record, startedAt, epoch);
   }
   if (record.revoked) throw invalidApiKey();
   const now = clock();

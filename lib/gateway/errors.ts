@@ -150,6 +150,15 @@ export const upstreamAnswerTooLarge = () =>
     "The model server's answer was larger than this server accepts. Ask for a shorter answer (max_tokens) or stream it.",
   );
 
+/** A /v1 path that is not in the route table (routes.ts), trailing-slash variants included. */
+export const routeNotFound = (method: string, path: string) =>
+  new GatewayError(
+    404,
+    "invalid_request_error",
+    "not_found",
+    `Invalid URL (${method} ${path.length > 200 ? `${path.slice(0, 200)}…` : path}): no such endpoint.`,
+  );
+
 export const methodNotAllowed = (allowed: readonly string[]) =>
   new GatewayError(
     405,

@@ -3,9 +3,8 @@
  * without Next's request machinery (routing, middleware, compression), which cost several ms of CPU
  * per request — more than everything the gateway itself does (bench/gateway).
  *
- * `gatewayRoute` picks the pipeline method for a request, or null for anything the gateway does not
- * serve that way (other paths and methods fall through to Next: its route handlers answer 405 and
- * 404 in the same error envelope). `serveGateway` turns the node request into a Fetch `Request`
+ * `gatewayRoute` picks the pipeline method for a request from the route table (routes.ts) — every
+ * /v1 path, including the 404 and 405 answers — or null for everything else (Next serves it). `serveGateway` turns the node request into a Fetch `Request`
  * whose signal aborts when the caller goes away, and writes the `Response` back chunk by chunk
  * (SSE streams are never buffered), honouring back-pressure.
  */
@@ -14,32 +13,23 @@ import { errorResponse, internalError } from "./errors";
 import type { Gateway } from "./pipeline";
 import { jsonTextOf } from "./json-response";
 import type { GatewayRequest } from "./request";
+import { gatewayHandler } from "./routes";
 
 type Handler = (request: GatewayRequest) => Promise<Response>;
 
-const MODELS = "/v1/models";
-
-/** The gateway method serving this request, or null (Next serves it). */
+/**
+ * The gateway call serving this request (the route table, routes.ts), or null when the path is not
+ * under /v1 (Next serves it). Unknown /v1 paths and methods get the gateway's 404/405 envelopes.
+ */
 export function gatewayRoute(gateway: Gateway, method: string | undefined, url: string | undefined): Handler | null {
-  if (!url || !url.startsWith("/v1/")) return null;
-  const q = url.indexOf("?");
-  const path = q === -1 ? url : url.slice(0, q);
-  if (method === "POST") {
-    if (path === "/v1/chat/completions") return gateway.chatCompletions;
-    if (path === "/v1/embeddings") return gateway.embeddings;
-    return null;
-  }
-  if (method === "GET") {
-    if (path === MODELS || path === `${MODELS}/`) return gateway.listModels;
-    if (path.startsWith(`${MODELS}/`)) return gateway.retrieveModel;
-  }
-  return null;
+  return gatewayHandler(gateway, method, url);
 }
 
 /** The node request as the pipeline reads it (request.ts). */
 function gatewayRequest(req: IncomingMessage, url: string, signal: AbortSignal): GatewayRequest {
   return {
     url,
+    method: req.method,
     signal,
     header(name) {
       const value = req.headers[name.toLowerCase()];

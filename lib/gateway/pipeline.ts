@@ -47,6 +47,7 @@ import {
   modelNotAllowed,
   modelNotFound,
   noHealthyEndpoint,
+  routeNotFound,
   shuttingDown,
   upstreamError,
 } from "./errors";
@@ -88,6 +89,17 @@ export interface Gateway {
   retrieveModel(request: Request | GatewayRequest): Promise<Response>;
   chatCompletions(request: Request | GatewayRequest): Promise<Response>;
   embeddings(request: Request | GatewayRequest): Promise<Response>;
+  /** A /v1 path that is not in the route table (routes.ts): 404 not_found. */
+  notFound(request: Request | GatewayRequest): Promise<Response>;
+  /** A /v1 path served with other methods: 405 method_not_allowed with `Allow`. */
+  methodNotAllowed(allowed: readonly string[]): (request: Request | GatewayRequest) => Promise<Response>;
+  /**
+   * Drops a key (by its hash) or every key of a client from this gateway's key cache, so that a
+   * revocation or deactivation made in this process applies to the very next request (other
+   * instances see it within AUTH_CACHE_TTL_MS).
+   */
+  forgetKey(keyHash: string): void;
+  forgetClient(clientId: string): void;
   readonly endpoints: EndpointRegistry;
   /** Resolves when every settlement started so far has finished (retries included). */
   idle(): Promise<void>;
@@ -290,7 +302,10 @@ export function createGateway(opts: GatewayOptions): Gateway {
     }
   };
 
-  /** Every /v1 answer carries x-request-id: the caller's own when it sent a sane one, else a new uuid. */
+  /**
+   * Every /v1 answer carries x-request-id (the caller's own when it sent a sane one, else a new uuid),
+   * and is never cached or content-sniffed.
+   */
   const handle =
     (fn: (request: GatewayRequest, requestId: string) => Promise<Response>) => async (request: Request | GatewayRequest) => {
       const r = isFetchRequest(request) ? fromFetchRequest(request) : request;
@@ -302,6 +317,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
         response = errorResponse(err, { path: new URL(r.url).pathname, requestId });
       }
       response.headers.set("x-request-id", requestId);
+      response.headers.set("x-content-type-options", "nosniff");
+      response.headers.set("cache-control", "no-store");
       return response;
     };
 
@@ -326,13 +343,17 @@ export function createGateway(opts: GatewayOptions): Gateway {
     retrieveModel: handle((request) => retrieveModel(models, request)),
     chatCompletions: handle((request, id) => proxy(request, id, "chat")),
     embeddings: handle((request, id) => proxy(request, id, "embeddings")),
+    notFound: handle(async (request) => {
+      throw routeNotFound(request.method ?? "GET", new URL(request.url).pathname);
+    }),
+    methodNotAllowed: (allowed) =>
+      handle(async () => {
+        throw methodNotAllowed(allowed);
+      }),
+    forgetKey: (hash) => keyCache?.forget(hash),
+    forgetClient: (clientId) => keyCache?.forgetClient(clientId),
     close: () => registry.stop(),
   };
-}
-
-/** A handler answering 405 in the error envelope (for the methods a route does not serve). */
-export function notAllowed(allowed: readonly string[]) {
-  return async () => errorResponse(methodNotAllowed(allowed));
 }
 
 /**

@@ -6,6 +6,8 @@
 export interface GatewayRequest {
   /** Absolute URL (only its path is read). */
   readonly url: string;
+  /** The HTTP method (for error messages; routing happened before). */
+  readonly method?: string;
   header(name: string): string | null;
   /** Aborts when the caller goes away. */
   readonly signal: AbortSignal;
@@ -20,6 +22,7 @@ export interface GatewayRequest {
 export function fromFetchRequest(request: Request): GatewayRequest {
   return {
     url: request.url,
+    method: request.method,
     header: (name) => request.headers.get(name),
     signal: request.signal,
     readBody: (limit) => (request.body ? readAtMost(request.body, limit) : Promise.resolve(new Uint8Array(0))),

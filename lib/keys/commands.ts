@@ -9,6 +9,7 @@ import { DomainError, forbidden, notFound } from "@/lib/errors";
 import { GRACE_CHOICES, GRACE_MESSAGE, parseGrace, resolveExpiry, type ExpiryInput } from "./expiry";
 import { generateApiKey } from "./secret";
 import { typedNameSchema } from "@/lib/names";
+import { processState } from "@/lib/process-state";
 
 export const KEY_NAME_MAX = 64;
 /** Control characters, line/paragraph separators and bidi overrides: invisible or misleading in a list. */
@@ -109,9 +110,28 @@ function usableAt(now: Date) {
 export type RevokeResult = { revoked: boolean; revokedAt: Date };
 
 /**
- * Revokes a key of the client; the gateway refuses it (and every old secret of it) from the next request.
- * Revoking an already revoked key changes nothing (revoked=false, the original date, no activity row).
- * A key id that is not this client's is not_found, even if it exists elsewhere. Counters are kept.
+ * This process's gateway forgets the given secrets at once (after the commit: a lookup between a forget
+ * and the commit would cache the old state again); other instances' caches expire within 500 ms.
+ */
+function forgetSecrets(hashes: readonly string[]): void {
+  const gateway = processState().gateway;
+  for (const hash of hashes) gateway?.forgetKey(hash);
+}
+
+/** The key's old secrets still in their grace (they are cached under their own hashes). */
+async function graceHashes(tx: Executor, keyId: string): Promise<string[]> {
+  const found = await tx
+    .select({ hash: apiKeyRetiredSecrets.keyHash })
+    .from(apiKeyRetiredSecrets)
+    .where(and(eq(apiKeyRetiredSecrets.keyId, keyId), gt(apiKeyRetiredSecrets.validUntil, sql`now()`)));
+  return found.map((f) => f.hash);
+}
+
+/**
+ * Revokes a key of the client; the gateway refuses it (and every old secret of it) from the next request
+ * (this process's gateway at once, other instances within their cache's 500 ms). Revoking an already
+ * revoked key changes nothing (revoked=false, the original date, no activity row). A key id that is not
+ * this client's is not_found, even if it exists elsewhere. Counters are kept.
  */
 export async function revokeApiKey(
   db: Db,
@@ -127,7 +147,7 @@ export async function revokeApiKey(
       .update(apiKeys)
       .set({ revokedAt: sql`now()`, revokedBy: who.user.id })
       .where(and(eq(apiKeys.id, keyId), eq(apiKeys.clientId, clientId), isNull(apiKeys.revokedAt)))
-      .returning({ revokedAt: apiKeys.revokedAt, name: apiKeys.name, hint: apiKeys.hint });
+      .returning({ revokedAt: apiKeys.revokedAt, name: apiKeys.name, hint: apiKeys.hint, keyHash: apiKeys.keyHash });
     if (done?.revokedAt) {
       const audit = await recordAudit(tx, who, {
         clientId,
@@ -135,7 +155,8 @@ export async function revokeApiKey(
         target: { type: "key", id: keyId, label: done.name },
         details: { hint: done.hint },
       });
-      return { out: { revoked: true, revokedAt: done.revokedAt }, audit };
+      const hashes = [done.keyHash, ...(await graceHashes(tx, keyId))];
+      return { out: { revoked: true, revokedAt: done.revokedAt }, audit, hashes };
     }
     const [existing] = await tx
       .select({ revokedAt: apiKeys.revokedAt })
@@ -143,8 +164,9 @@ export async function revokeApiKey(
       .where(and(eq(apiKeys.id, keyId), eq(apiKeys.clientId, clientId)))
       .limit(1);
     if (!existing?.revokedAt) throw missing();
-    return { out: { revoked: false, revokedAt: existing.revokedAt }, audit: null };
+    return { out: { revoked: false, revokedAt: existing.revokedAt }, audit: null, hashes: [] };
   });
+  forgetSecrets(result.hashes);
   if (result.audit) emitAudit(result.audit);
   return result.out;
 }
@@ -214,8 +236,10 @@ export async function rotateApiKey(
       oldHint: key.hint,
       oldValidUntil,
     };
-    return { rotated, audit };
+    return { rotated, audit, oldHash: key.keyHash };
   });
+  // Cached as the key's current secret: from now on it must be looked up again, as an old one.
+  forgetSecrets([result.oldHash]);
   emitAudit(result.audit);
   return result.rotated;
 }
@@ -245,16 +269,17 @@ export async function endKeyGrace(
       .update(apiKeyRetiredSecrets)
       .set({ validUntil: now })
       .where(and(eq(apiKeyRetiredSecrets.keyId, keyId), gt(apiKeyRetiredSecrets.validUntil, now)))
-      .returning({ hint: apiKeyRetiredSecrets.hint });
-    if (ended.length === 0) return { ended: 0, audit: null };
+      .returning({ hint: apiKeyRetiredSecrets.hint, hash: apiKeyRetiredSecrets.keyHash });
+    if (ended.length === 0) return { ended: 0, audit: null, hashes: [] };
     const audit = await recordAudit(tx, who, {
       clientId,
       action: "key.grace_ended",
       target: { type: "key", id: keyId, label: key.name },
       details: { oldHints: ended.map((e) => e.hint), endedAt: now.toISOString() },
     });
-    return { ended: ended.length, audit };
+    return { ended: ended.length, audit, hashes: ended.map((e) => e.hash) };
   });
+  forgetSecrets(result.hashes);
   if (result.audit) emitAudit(result.audit);
   return { ended: result.ended };
 }

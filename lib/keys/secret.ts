@@ -1,5 +1,5 @@
 import crypto from "node:crypto";
-import { serverSecret } from "@/lib/secret";
+import { keyPepper } from "@/lib/secret";
 
 /** "sk_" + 43 base64url characters (32 random bytes). */
 export const API_KEY_PREFIX = "sk_";
@@ -9,14 +9,14 @@ const API_KEY_PATTERN = /^sk_[A-Za-z0-9_-]{43}$/;
 export interface GeneratedApiKey {
   /** Shown to the user once; never stored or logged. */
   plaintext: string;
-  /** HMAC-SHA256 of the plaintext with the server secret, hex: what the database keeps. */
+  /** HMAC-SHA256 of the plaintext with the API-key pepper (lib/secret.ts), hex: what the database keeps. */
   hash: string;
   /** "sk_AbCd…wxyz": enough to recognise a key in a list, useless for calling the API. */
   hint: string;
 }
 
-/** Keyed hash of a key: a stolen database alone cannot be used to check guesses without the secret. */
-export function hashApiKey(plaintext: string, secret: string = serverSecret()): string {
+/** Keyed hash of a key: a stolen database alone cannot be used to check guesses without the pepper. */
+export function hashApiKey(plaintext: string, secret: string = keyPepper()): string {
   return crypto.createHmac("sha256", secret).update(plaintext, "utf8").digest("hex");
 }
 
@@ -31,7 +31,7 @@ export function looksLikeApiKey(value: string): boolean {
   return API_KEY_PATTERN.test(value);
 }
 
-export function generateApiKey(secret: string = serverSecret()): GeneratedApiKey {
+export function generateApiKey(secret: string = keyPepper()): GeneratedApiKey {
   const secretPart = crypto.randomBytes(32).toString("base64url");
   if (secretPart.length !== SECRET_PART_LENGTH) throw new Error("unexpected key length");
   const plaintext = API_KEY_PREFIX + secretPart;

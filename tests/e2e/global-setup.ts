@@ -40,10 +40,13 @@ export default async function setup(project: TestProject) {
   if (!fs.existsSync(path.join(root, ".next", "BUILD_ID")) || !fs.existsSync(path.join(root, ".next", "lumen-server.js"))) throw new Error("Run `npm run build` before the e2e suite.");
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lumen-e2e-"));
   const configFile = path.join(tmp, "config.yaml");
-  // The shipped config plus a model that needs consent (its text tries to inject markup).
+  const port = await freePort();
+  const baseURL = `http://127.0.0.1:${port}`;
+  // The shipped config with this server's public URL (sign-in redirects use it), plus a model that
+  // needs consent (its text tries to inject markup).
   fs.writeFileSync(
     configFile,
-    fs.readFileSync(path.join(root, "config.yaml"), "utf8") +
+    fs.readFileSync(path.join(root, "config.yaml"), "utf8").replace("base_url: http://localhost:3000", `base_url: ${baseURL}`) +
       `  - name: secure-llm
     access: allowed
     needs_ack: true
@@ -69,8 +72,6 @@ export default async function setup(project: TestProject) {
   const { clientIds, apiKey } = await seedE2e(handle.db, secret);
   await handle.close();
 
-  const port = await freePort();
-  const baseURL = `http://127.0.0.1:${port}`;
   const logFile = path.join(tmp, "server.log");
   const log = fs.openSync(logFile, "a");
   const env: NodeJS.ProcessEnv = {

@@ -7,7 +7,8 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { once } from "node:events";
 import { gatewayRoute, serveGateway as serveNodeRequest } from "@/lib/gateway/node";
-import { notAllowed, type Gateway } from "@/lib/gateway/pipeline";
+import type { Gateway } from "@/lib/gateway/pipeline";
+import { gatewayHandler } from "@/lib/gateway/routes";
 
 export const UPSTREAM_KEY = "sk-upstream-secret-4f1e";
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -16,14 +17,11 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 // node:http ⇄ web Request/Response
 // ---------------------------------------------------------------------------
 
+/** As the dev server's catch-all route (app/v1/[[...path]]/route.ts) serves a Fetch Request. */
 async function route(gw: Gateway, request: Request): Promise<Response> {
-  const path = new URL(request.url).pathname;
-  const m = request.method;
-  if (path === "/v1/models") return m === "GET" ? gw.listModels(request) : notAllowed(["GET"])();
-  if (path.startsWith("/v1/models/")) return m === "GET" ? gw.retrieveModel(request) : notAllowed(["GET"])();
-  if (path === "/v1/chat/completions") return m === "POST" ? gw.chatCompletions(request) : notAllowed(["POST"])();
-  if (path === "/v1/embeddings") return m === "POST" ? gw.embeddings(request) : notAllowed(["POST"])();
-  return new Response("not found", { status: 404 });
+  const url = new URL(request.url);
+  const handler = gatewayHandler(gw, request.method, url.pathname + url.search);
+  return handler ? handler(request) : new Response("not found", { status: 404 });
 }
 
 /**

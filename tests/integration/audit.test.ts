@@ -318,13 +318,12 @@ describe.each(backends())("activity trail on $name", (backend) => {
 
 describe("originFromHeaders", () => {
   const headers = (h: Record<string, string>) => new Headers(h);
-  it("prefers the server's peer header, else the first forwarded hop; trims; unmaps IPv4", () => {
-    expect(originFromHeaders(headers({ "x-lumen-peer": "::ffff:10.0.0.5", "x-forwarded-for": "1.2.3.4", "user-agent": " UA " }))).toEqual({
-      ip: "10.0.0.5",
-      userAgent: "UA",
-    });
-    expect(originFromHeaders(headers({ "x-forwarded-for": "1.2.3.4, 10.0.0.1" }))).toEqual({ ip: "1.2.3.4", userAgent: null });
-    expect(originFromHeaders(headers({ "x-lumen-peer": "::1" }))).toEqual({ ip: "::1", userAgent: null });
+  it("records the last hop of x-forwarded-for (the socket's address, or what the trusted proxy saw); trims; unmaps IPv4", () => {
+    expect(originFromHeaders(headers({ "x-forwarded-for": "::ffff:10.0.0.5", "user-agent": " UA " }))).toEqual({ ip: "10.0.0.5", userAgent: "UA" });
+    // a caller's own entry in front of the proxy's is not believed
+    expect(originFromHeaders(headers({ "x-forwarded-for": "1.2.3.4, 203.0.113.9" }))).toEqual({ ip: "203.0.113.9", userAgent: null });
+    expect(originFromHeaders(headers({ "x-forwarded-for": "::1" }))).toEqual({ ip: "::1", userAgent: null });
+    expect(originFromHeaders(headers({ "x-forwarded-for": " , " }))).toEqual({ ip: null, userAgent: null });
     expect(originFromHeaders(headers({}))).toEqual({ ip: null, userAgent: null });
   });
 });

@@ -3,7 +3,9 @@ import { clientListHref, parseClientListParams } from "@/lib/clients/list-params
 import { validateClientName } from "@/lib/clients/names";
 import { likeContains } from "@/lib/clients/queries";
 import { formatCoins, formatCount } from "@/lib/format";
-import { safeCallbackPath } from "@/lib/auth/base-config";
+import { afterSignInPath } from "@/lib/auth/redirects";
+
+const safeCallbackPath = (raw: unknown) => afterSignInPath(raw, "http://localhost:3000");
 
 describe("list parameters", () => {
   it("defaults and per-column starting order", () => {
@@ -84,7 +86,7 @@ describe("sign-in return address", () => {
   it("keeps same-origin paths and drops everything else", () => {
     expect(safeCallbackPath("/clients?q=a&page=2")).toBe("/clients?q=a&page=2");
     expect(safeCallbackPath("http://localhost:3000/clients/abc")).toBe("/clients/abc");
-    expect(safeCallbackPath("https://evil.example/phish")).toBe("/phish");
+    expect(safeCallbackPath("https://evil.example/phish")).toBe("/clients");
     expect(safeCallbackPath("//evil.example")).toBe("/clients");
     expect(safeCallbackPath("/\\evil.example")).toBe("/clients");
     expect(safeCallbackPath("javascript:alert(1)")).toBe("/clients");

@@ -41,7 +41,7 @@ describe("shipped config.yaml", () => {
   it("parses with no warnings and has the documented values", () => {
     const { config, warnings } = parseConfigText(shippedConfigText(), "config.yaml");
     expect(warnings).toEqual([]);
-    expect(config.app).toEqual({ name: "Lumen", base_url: "http://localhost:3000", data_dir: "./.lumen" });
+    expect(config.app).toEqual({ name: "Lumen", base_url: "http://localhost:3000", data_dir: "./.lumen", trust_proxy: false });
     expect(config.auth.dev_login).toBe(true);
     expect(config.auth.oidc).toBeUndefined();
     expect(config.admins).toEqual(["admin@example.com"]);
@@ -70,8 +70,8 @@ describe("parseConfigText", () => {
       const { config, warnings } = parse(text);
       expect(warnings).toEqual([]);
       expect(config).toEqual({
-        app: { name: "Lumen", base_url: "http://localhost:3000", data_dir: "./.lumen" },
-        auth: { dev_login: false },
+        app: { name: "Lumen", base_url: "http://localhost:3000", data_dir: "./.lumen", trust_proxy: false },
+        auth: { dev_login: false, session_hours: 12 },
         admins: [],
         api: { require_consent: true, upstream_timeout_s: 600, shutdown_grace_s: 30, db_timeout_ms: 2000, max_n: 8, max_response_mb: 64 },
         keys: {},
@@ -95,7 +95,12 @@ describe("parseConfigText", () => {
     const { config } = parse(
       `auth: {oidc: {issuer: "https://id.example.org", client_id: lumen}}\nmodels:\n  - name: m\n    endpoints: [{url: "http://gpu:8000/v1", api_key: k, model: up/m}]\n`,
     );
-    expect(config.auth.oidc).toEqual({ issuer: "https://id.example.org", client_id: "lumen", name: "Single sign-on" });
+    expect(config.auth.oidc).toEqual({
+      issuer: "https://id.example.org",
+      client_id: "lumen",
+      name: "Single sign-on",
+      require_verified_email: true,
+    });
     expect(config.models[0]).toEqual({
       name: "m",
       needs_ack: false,
@@ -233,7 +238,7 @@ describe("errors name the file, the field path and what was expected", () => {
       expect(line).toMatch(/^config\.yaml: [\w.[\]"-]+: /);
       expect(line).not.toMatch(/Invalid input|received|"code"/);
     }
-    expect(err.message).toContain("config.yaml: app: expected a mapping with the keys name, base_url, data_dir, got 5");
+    expect(err.message).toContain("config.yaml: app: expected a mapping with the keys name, base_url, data_dir, trust_proxy, got 5");
     expect(err.message).toContain("config.yaml: auth.oidc.client_id: required; expected the OIDC client id");
     expect(err.message).toContain('config.yaml: admins: expected a list of e-mail addresses, e.g. [admin@example.org], got "bob"');
   });

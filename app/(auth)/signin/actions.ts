@@ -2,7 +2,8 @@
 
 import { AuthError } from "next-auth";
 import { devLoginSchema, signIn } from "@/lib/auth";
-import { safeCallbackPath } from "@/lib/auth/base-config";
+import { devLoginUsable } from "@/lib/auth/dev-login";
+import { afterSignInPath, originOf } from "@/lib/auth/redirects";
 import { getConfig } from "@/lib/config";
 
 export interface DevSignInState {
@@ -10,20 +11,18 @@ export interface DevSignInState {
   values?: { email: string; name: string };
 }
 
+const returnTo = (formData: FormData) => afterSignInPath(formData.get("callbackUrl"), originOf(getConfig().app.base_url));
+
 export async function devSignIn(_prev: DevSignInState, formData: FormData): Promise<DevSignInState> {
   const values = { email: String(formData.get("email") ?? "").trim(), name: String(formData.get("name") ?? "").trim() };
-  if (!getConfig().auth.dev_login) return { values, errors: { form: ["The development sign-in is turned off."] } };
+  if (!devLoginUsable()) return { values, errors: { form: ["The development sign-in is turned off."] } };
   const parsed = devLoginSchema.safeParse({ email: values.email, name: values.name || undefined });
   if (!parsed.success) {
     const f = parsed.error.flatten().fieldErrors;
     return { values, errors: { email: f.email, name: f.name } };
   }
   try {
-    await signIn("dev", {
-      email: parsed.data.email,
-      name: parsed.data.name ?? "",
-      redirectTo: safeCallbackPath(formData.get("callbackUrl")),
-    });
+    await signIn("dev", { email: parsed.data.email, name: parsed.data.name ?? "", redirectTo: returnTo(formData) });
   } catch (err) {
     if (err instanceof AuthError) return { values, errors: { form: ["Sign-in failed. Check the e-mail address."] } };
     throw err; // the redirect after a successful sign-in
@@ -32,5 +31,5 @@ export async function devSignIn(_prev: DevSignInState, formData: FormData): Prom
 }
 
 export async function oidcSignIn(formData: FormData): Promise<void> {
-  await signIn("oidc", { redirectTo: safeCallbackPath(formData.get("callbackUrl")) });
+  await signIn("oidc", { redirectTo: returnTo(formData) });
 }

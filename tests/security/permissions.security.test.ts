@@ -1,0 +1,347 @@
+/**
+ * The permission matrix (SPEC §2) over real HTTP: five actors — an admin, the manager of this client,
+ * the manager of another client, a signed-in user who manages nothing, and a signed-out visitor —
+ * against every console page and every server action, the actions posted the way a browser posts
+ * them and also with other clients' ids. A refused action answers with an error and changes nothing
+ * in the database.
+ */
+import { randomUUID } from "node:crypto";
+import { beforeAll, describe, expect, it } from "vitest";
+import { action, as, form, get, seed, snapshot, sql, type ActionAnswer } from "./http";
+import type { SignedInActor } from "./seed";
+
+type Actor = SignedInActor | "signedOut";
+const ACTOR_LIST: Actor[] = ["admin", "managerA", "managerB", "plain", "signedOut"];
+
+type PageOutcome = 200 | 403 | 404 | "signin" | "to-clients";
+
+async function outcome(res: Response): Promise<PageOutcome | number> {
+  if (res.status === 307 || res.status === 308 || res.status === 303 || res.status === 302) {
+    const location = res.headers.get("location") ?? "";
+    const u = new URL(location, "http://x");
+    if (u.pathname === "/signin") return "signin";
+    if (u.pathname === "/clients") return "to-clients";
+    return res.status;
+  }
+  return res.status;
+}
+
+describe("pages", () => {
+  const s = () => seed();
+  const pages: Array<{ path: () => string; expect: Record<Actor, PageOutcome> }> = [
+    { path: () => "/clients", expect: { admin: 200, managerA: 200, managerB: 200, plain: 403, signedOut: "signin" } },
+    {
+      path: () => "/clients?sort=requests&order=asc&q=bot&page=2",
+      expect: { admin: 200, managerA: 200, managerB: 200, plain: 403, signedOut: "signin" },
+    },
+    { path: () => `/clients/${s().clients.alpha}`, expect: { admin: 200, managerA: 200, managerB: 404, plain: 404, signedOut: "signin" } },
+    { path: () => `/clients/${s().clients.beta}`, expect: { admin: 200, managerA: 404, managerB: 200, plain: 404, signedOut: "signin" } },
+    { path: () => `/clients/${randomUUID()}`, expect: { admin: 404, managerA: 404, managerB: 404, plain: 404, signedOut: "signin" } },
+    { path: () => "/clients/not-a-uuid", expect: { admin: 404, managerA: 404, managerB: 404, plain: 404, signedOut: "signin" } },
+    // The CSV exports (issue 11) are authorized like the page they belong to.
+    {
+      path: () => `/clients/${s().clients.alpha}/export/usage.csv?from=2026-01-01&to=2026-01-31`,
+      expect: { admin: 200, managerA: 200, managerB: 404, plain: 404, signedOut: "signin" },
+    },
+    {
+      path: () => `/clients/${s().clients.beta}/export/requests.csv?from=2026-01-01&to=2026-01-31`,
+      expect: { admin: 200, managerA: 404, managerB: 200, plain: 404, signedOut: "signin" },
+    },
+    {
+      path: () => `/clients/${randomUUID()}/export/requests.csv?from=2026-01-01&to=2026-01-31`,
+      expect: { admin: 404, managerA: 404, managerB: 404, plain: 404, signedOut: "signin" },
+    },
+    { path: () => "/", expect: { admin: "to-clients", managerA: "to-clients", managerB: "to-clients", plain: "to-clients", signedOut: "to-clients" } },
+    { path: () => "/signin", expect: { admin: "to-clients", managerA: "to-clients", managerB: "to-clients", plain: "to-clients", signedOut: 200 } },
+  ];
+
+  for (const page of pages) {
+    for (const actor of ACTOR_LIST) {
+      it(`${actor} → ${page.path().replace(/[0-9a-f-]{36}/, "<id>")}: ${page.expect[actor]}`, async () => {
+        const path = page.path();
+        const res = await get(path, await as(actor));
+        expect(await outcome(res)).toBe(page.expect[actor]);
+        // A signed-out visitor is brought back to where they were going.
+        if (page.expect[actor] === "signin") {
+          expect(new URL(res.headers.get("location")!, "http://x").searchParams.get("callbackUrl")).toBe(path);
+        }
+      });
+    }
+  }
+
+  it("each actor's list shows exactly the clients they may see", async () => {
+    const names = async (actor: SignedInActor) => {
+      const html = await (await get("/clients", await as(actor))).text();
+      return ["alpha-bot", "beta-bot"].filter((n) => html.includes(`>${n}<`));
+    };
+    expect(await names("admin")).toEqual(["alpha-bot", "beta-bot"]);
+    expect(await names("managerA")).toEqual(["alpha-bot"]);
+    expect(await names("managerB")).toEqual(["beta-bot"]);
+  });
+
+  it("no page shows an API key or its hash", async () => {
+    const { keys, clients } = seed();
+    for (const actor of ["admin", "managerA"] as const) {
+      const html = await (await get(`/clients/${clients.alpha}`, await as(actor))).text();
+      expect(html).not.toContain(keys.alpha.plaintext);
+      expect(html).not.toContain(keys.alpha.hash);
+      expect(html).toContain(`sk_${keys.alpha.plaintext.slice(3, 7)}`); // the hint is shown
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+// Server actions
+// ---------------------------------------------------------------------------
+
+/** Whether an action's answer is a refusal: an error result, or no execution at all (signed out → sign-in). */
+function refused(answer: ActionAnswer): boolean {
+  if (answer.status === 307 && answer.redirect?.startsWith("/signin")) return true; // middleware: signed out
+  if (answer.status !== 200) return false;
+  const r = answer.result as Record<string, unknown> | unknown[] | undefined;
+  if (Array.isArray(r)) return r.length === 0;
+  if (!r || typeof r !== "object") return false;
+  return r.ok === false || "errors" in r || typeof r.error === "string";
+}
+
+async function expectRefusedAndUnchanged(run: () => Promise<ActionAnswer>) {
+  const before = await snapshot();
+  const answer = await run();
+  expect(refused(answer), `answer ${answer.status} ${JSON.stringify(answer.result) ?? answer.text.slice(0, 200)}`).toBe(true);
+  expect(answer.text).not.toMatch(/Failed query|params:|at .*\.js:\d+/);
+  expect(await snapshot()).toBe(before);
+}
+
+async function one<T>(query: (db: ReturnType<typeof sql>) => Promise<T>): Promise<T> {
+  const db = sql();
+  try {
+    return await query(db);
+  } finally {
+    await db.end();
+  }
+}
+
+interface ActionCase {
+  name: string;
+  /** Who may do it on alpha-bot. */
+  allowed: SignedInActor[];
+  /** Posts it on alpha-bot as `actor`. */
+  run(actor: Actor): Promise<ActionAnswer>;
+  /** After an allowed run: checks the effect and puts things back. */
+  effect(answer: ActionAnswer): Promise<void>;
+}
+
+/** A key of the client made for one allowed run (removed by the case's effect). */
+async function spareKey(clientId: string): Promise<string> {
+  return one(async (db) => (await db`insert into api_keys (client_id, name, key_hash, hint) values (${clientId}, ${`spare-${randomUUID()}`}, ${randomUUID()}, 'sk_x…y') returning id`)[0]!.id as string);
+}
+
+/** Gives the key an old secret in its grace (as a rotation would), unless it has one. */
+async function inGrace(keyId: string): Promise<void> {
+  await one(
+    (db) => db`insert into api_key_retired_secrets (key_id, key_hash, hint, valid_until)
+               select ${keyId}, ${randomUUID()}, 'sk_o…ld', now() + interval '1 day'
+               where not exists (select 1 from api_key_retired_secrets where key_id = ${keyId} and valid_until > now())`,
+  );
+}
+
+// The seeded keys each have an old secret in its grace, so a refused "End grace now" would have had
+// something to change (the snapshot would show it).
+beforeAll(async () => {
+  await inGrace(seed().keys.alpha.id);
+  await inGrace(seed().keys.beta.id);
+});
+
+const cases = (): ActionCase[] => {
+  const { clients, users, keys } = seed();
+  const A = clients.alpha;
+  return [
+    {
+      name: "createClientAction",
+      allowed: ["admin"],
+      run: async (actor) => action("createClientAction", [{}, form({ name: `made-by-${actor}` })], { browser: await as(actor) }),
+      async effect(answer) {
+        expect(answer.redirect).toMatch(/^\/clients\/[0-9a-f-]{36}\?created=1/);
+        await one((db) => db`delete from clients where name like 'made-by-%'`);
+      },
+    },
+    {
+      name: "setActiveAction",
+      allowed: ["admin"],
+      run: async (actor) => action("setActiveAction", [form({ clientId: A, active: "false" })], { browser: await as(actor) }),
+      async effect(answer) {
+        expect(answer.result).toEqual({ ok: true });
+        await one((db) => db`update clients set active = true, deactivated_at = null where id = ${A}`);
+      },
+    },
+    {
+      name: "addManagerAction",
+      allowed: ["admin"],
+      run: async (actor) => action("addManagerAction", [{}, form({ clientId: A, userId: users.plain })], { browser: await as(actor) }),
+      async effect(answer) {
+        expect(answer.result).toEqual({ ok: true });
+        const back = await action("removeManagerAction", [form({ clientId: A, userId: users.plain })], { browser: await as("admin") });
+        expect(back.result).toEqual({ ok: true });
+      },
+    },
+    {
+      name: "removeManagerAction",
+      allowed: ["admin"],
+      run: async (actor) => action("removeManagerAction", [form({ clientId: A, userId: users.managerA })], { browser: await as(actor) }),
+      async effect(answer) {
+        expect(answer.result).toEqual({ ok: true });
+        const back = await action("addManagerAction", [{}, form({ clientId: A, userId: users.managerA })], { browser: await as("admin") });
+        expect(back.result).toEqual({ ok: true });
+      },
+    },
+    {
+      name: "searchUsersAction",
+      allowed: ["admin"],
+      run: async (actor) => action("searchUsersAction", [A, "example"], { browser: await as(actor) }),
+      async effect(answer) {
+        expect(Array.isArray(answer.result) && answer.result.length > 0).toBe(true);
+      },
+    },
+    {
+      name: "createApiKeyAction",
+      allowed: ["admin", "managerA"],
+      run: async (actor) => action("createApiKeyAction", [{}, form({ clientId: A, name: `key-of-${actor}` })], { browser: await as(actor) }),
+      async effect(answer) {
+        expect(answer.text).toMatch(/sk_[A-Za-z0-9_-]{43}/);
+        await one((db) => db`delete from api_keys where name like 'key-of-%'`);
+      },
+    },
+    {
+      name: "revokeApiKeyAction",
+      allowed: ["admin", "managerA"],
+      async run(actor) {
+        // Allowed actors revoke a key made for the purpose; the others try the client's real key.
+        const keyId = this.allowed.includes(actor as SignedInActor)
+          ? await one(async (db) => (await db`insert into api_keys (client_id, name, key_hash, hint) values (${A}, ${`spare-${randomUUID()}`}, ${randomUUID()}, 'sk_x…y') returning id`)[0]!.id as string)
+          : keys.alpha.id;
+        return action("revokeApiKeyAction", [form({ clientId: A, keyId })], { browser: await as(actor) });
+      },
+      async effect(answer) {
+        expect(answer.result).toEqual({ ok: true });
+        await one((db) => db`delete from api_keys where name like 'spare-%'`);
+      },
+    },
+    {
+      name: "rotateApiKeyAction",
+      allowed: ["admin", "managerA"],
+      async run(actor) {
+        const keyId = this.allowed.includes(actor as SignedInActor) ? await spareKey(A) : keys.alpha.id;
+        return action("rotateApiKeyAction", [{}, form({ clientId: A, keyId, grace: "1h" })], { browser: await as(actor) });
+      },
+      async effect(answer) {
+        expect(answer.text).toMatch(/sk_[A-Za-z0-9_-]{43}/);
+        await one((db) => db`delete from api_keys where name like 'spare-%'`);
+      },
+    },
+    {
+      name: "endKeyGraceAction",
+      allowed: ["admin", "managerA"],
+      async run(actor) {
+        // The allowed end a spare key's grace; the others reach for the real key's (given one in beforeAll).
+        const keyId = this.allowed.includes(actor as SignedInActor) ? await spareKey(A) : keys.alpha.id;
+        if (keyId !== keys.alpha.id) await inGrace(keyId);
+        return action("endKeyGraceAction", [form({ clientId: A, keyId })], { browser: await as(actor) });
+      },
+      async effect(answer) {
+        expect(answer.result).toEqual({ ok: true });
+        await one((db) => db`delete from api_keys where name like 'spare-%'`);
+      },
+    },
+    {
+      name: "grantConsentAction",
+      allowed: ["admin", "managerA"],
+      run: async (actor) => action("grantConsentAction", [{}, form({ clientId: A, model: "secure-llm" })], { browser: await as(actor) }),
+      async effect(answer) {
+        expect(answer.result).toEqual({ ok: true });
+        await one((db) => db`delete from consents where client_id = ${A}`);
+      },
+    },
+  ];
+};
+
+describe("server actions, posted as a browser posts them", () => {
+  for (const name of [
+    "createClientAction",
+    "setActiveAction",
+    "addManagerAction",
+    "removeManagerAction",
+    "searchUsersAction",
+    "createApiKeyAction",
+    "revokeApiKeyAction",
+    "rotateApiKeyAction",
+    "endKeyGraceAction",
+    "grantConsentAction",
+  ]) {
+    for (const actor of ACTOR_LIST) {
+      it(`${name} on alpha-bot as ${actor}`, async () => {
+        const c = cases().find((x) => x.name === name)!;
+        if (c.allowed.includes(actor as SignedInActor)) {
+          const answer = await c.run(actor);
+          expect(answer.status === 200 || answer.status === 303, `status ${answer.status}`).toBe(true);
+          await c.effect(answer);
+        } else {
+          await expectRefusedAndUnchanged(() => c.run(actor));
+        }
+      });
+    }
+  }
+});
+
+describe("other clients' ids (IDOR): the manager of alpha-bot reaching for beta-bot", () => {
+  const s = () => seed();
+  const managerA = () => as("managerA");
+  const attempts: Array<[string, () => Promise<ActionAnswer>]> = [
+    ["create a key for beta-bot", async () => action("createApiKeyAction", [{}, form({ clientId: s().clients.beta, name: "stolen" })], { browser: await managerA(), clientId: s().clients.beta })],
+    ["revoke beta-bot's key under beta-bot", async () => action("revokeApiKeyAction", [form({ clientId: s().clients.beta, keyId: s().keys.beta.id })], { browser: await managerA(), clientId: s().clients.beta })],
+    ["revoke beta-bot's key under alpha-bot", async () => action("revokeApiKeyAction", [form({ clientId: s().clients.alpha, keyId: s().keys.beta.id })], { browser: await managerA() })],
+    ["rotate beta-bot's key under beta-bot", async () => action("rotateApiKeyAction", [{}, form({ clientId: s().clients.beta, keyId: s().keys.beta.id, grace: "now" })], { browser: await managerA(), clientId: s().clients.beta })],
+    ["rotate beta-bot's key under alpha-bot", async () => action("rotateApiKeyAction", [{}, form({ clientId: s().clients.alpha, keyId: s().keys.beta.id, grace: "now" })], { browser: await managerA() })],
+    ["end the grace of beta-bot's key under beta-bot", async () => action("endKeyGraceAction", [form({ clientId: s().clients.beta, keyId: s().keys.beta.id })], { browser: await managerA(), clientId: s().clients.beta })],
+    ["end the grace of beta-bot's key under alpha-bot", async () => action("endKeyGraceAction", [form({ clientId: s().clients.alpha, keyId: s().keys.beta.id })], { browser: await managerA() })],
+    ["grant consent for beta-bot", async () => action("grantConsentAction", [{}, form({ clientId: s().clients.beta, model: "secure-llm" })], { browser: await managerA(), clientId: s().clients.beta })],
+    ["deactivate beta-bot", async () => action("setActiveAction", [form({ clientId: s().clients.beta, active: "false" })], { browser: await managerA(), clientId: s().clients.beta })],
+    ["remove beta-bot's manager", async () => action("removeManagerAction", [form({ clientId: s().clients.beta, userId: s().users.managerB })], { browser: await managerA(), clientId: s().clients.beta })],
+    ["add themself to beta-bot", async () => action("addManagerAction", [{}, form({ clientId: s().clients.beta, userId: s().users.managerA })], { browser: await managerA(), clientId: s().clients.beta })],
+    ["search users for beta-bot", async () => action("searchUsersAction", [s().clients.beta, "example"], { browser: await managerA(), clientId: s().clients.beta })],
+  ];
+  for (const [what, run] of attempts) {
+    it(`cannot ${what}`, async () => {
+      await expectRefusedAndUnchanged(run);
+    });
+  }
+
+  it.each([
+    ["a malformed client id", { clientId: "../../etc/passwd", keyId: randomUUID() }],
+    ["SQL in the ids", { clientId: "' or 1=1 --", keyId: "1; drop table api_keys" }],
+    ["an unknown key id", { clientId: "<alpha>", keyId: randomUUID() }],
+    ["an oversized id", { clientId: "x".repeat(10_000), keyId: "y".repeat(10_000) }],
+  ])("%s is a clear refusal, not a 500", async (_what, ids) => {
+    const fields = { ...ids, clientId: ids.clientId === "<alpha>" ? seed().clients.alpha : ids.clientId };
+    await expectRefusedAndUnchanged(async () => action("revokeApiKeyAction", [form(fields)], { browser: await managerA() }));
+  });
+});
+
+describe("injection through forms", () => {
+  it("a client name that would inject YAML into config.yaml is refused with the reason next to the field", async () => {
+    const before = await snapshot();
+    const answer = await action("createClientAction", [{}, form({ name: "x: 1\nadmins: [pat@example.com]" })], { browser: await as("admin") });
+    expect((answer.result as { errors?: { name?: string[] } }).errors?.name?.length).toBeGreaterThan(0);
+    expect(await snapshot()).toBe(before);
+  });
+
+  it("a key name with markup is stored as text and shown escaped", async () => {
+    const name = `<img src=x onerror="window.__pwned=1">`;
+    const answer = await action("createApiKeyAction", [{}, form({ clientId: seed().clients.alpha, name })], { browser: await as("managerA") });
+    expect(answer.text).toMatch(/sk_[A-Za-z0-9_-]{43}/);
+    const html = await (await get(`/clients/${seed().clients.alpha}`, await as("managerA"))).text();
+    expect(html).not.toContain(name);
+    expect(html).toContain("&lt;img src=x");
+    await one((db) => db`delete from api_keys where name = ${name}`);
+  });
+});
+

@@ -1,0 +1,241 @@
+/**
+ * Sign-in, sessions and redirects over real HTTP: same-origin redirect targets only (never a 500),
+ * the origin from app.base_url whatever X-Forwarded-* say, forged cookies, sessions that end on
+ * "Sign out", "Sign out everywhere" and expiry, cookie flags, cross-origin server-action POSTs.
+ */
+import { randomUUID } from "node:crypto";
+import os from "node:os";
+import path from "node:path";
+import { encode } from "next-auth/jwt";
+import { beforeAll, describe, expect, it } from "vitest";
+import { inject } from "vitest";
+import { action, as, baseURL, form, get, SESSION_COOKIE, setCookies, signIn, snapshot, sql, type Browser } from "./http";
+import { SECRET } from "./server";
+
+const HOSTILE_TARGETS = [
+  "/\t/localhost:3999/phish",
+  "/\n/localhost:3999/phish",
+  "/\r\nSet-Cookie: pwned=1",
+  "//evil.example/phish",
+  "/\\evil.example/phish",
+  "\\\\evil.example/phish",
+  "https://evil.example/phish",
+  "http://127.0.0.1:1/clients",
+  "/.//evil.example/phish",
+  "javascript:alert(document.cookie)",
+  "data:text/html,<script>alert(1)</script>",
+  "/" + "x".repeat(5000),
+];
+/** [a short name for the test title, the target]. */
+const HOSTILE = HOSTILE_TARGETS.map((t) => [JSON.stringify(t).slice(0, 48), t] as const);
+
+const pathOf = (location: string | null) => (location ? new URL(location, baseURL()).pathname : null);
+const sameOrigin = (location: string | null) => location !== null && new URL(location, baseURL()).origin === baseURL();
+
+describe("redirect targets", () => {
+  it.each(HOSTILE)("signed in, /signin?callbackUrl=%s → /clients", async (_name, target) => {
+    const res = await get(`/signin?callbackUrl=${encodeURIComponent(target)}`, await as("admin"));
+    expect(res.status).toBe(307);
+    expect(res.headers.get("location")).toBe("/clients");
+  });
+
+  it("signed in, a same-origin target is kept (path, query and hash)", async () => {
+    const res = await get(`/signin?callbackUrl=${encodeURIComponent("/clients?q=bot&page=2#top")}`, await as("admin"));
+    expect(res.headers.get("location")).toBe("/clients?q=bot&page=2#top");
+  });
+
+  it.each(HOSTILE)("signed out, the form carries /clients for %s", async (_name, target) => {
+    const res = await get(`/signin?callbackUrl=${encodeURIComponent(target)}`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain('name="callbackUrl" value="/clients"');
+  });
+
+  it.each(HOSTILE)("the sign-in form's action with callbackUrl %s lands on /clients", async (_name, target) => {
+    const b = await signIn(`redirect-${randomUUID()}@example.com`, target);
+    expect(b.answer.redirect).toBe("/clients");
+  });
+
+  it.each(HOSTILE)("Auth.js's own endpoint with callbackUrl %s lands on /clients", async (_name, target) => {
+    const csrf = await fetch(`${baseURL()}/api/auth/csrf`);
+    const { csrfToken } = (await csrf.json()) as { csrfToken: string };
+    const res = await fetch(`${baseURL()}/api/auth/callback/dev`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { cookie: setCookies(csrf).get("authjs.csrf-token")!.pair, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrfToken, email: "endpoint@example.com", callbackUrl: target }),
+    });
+    expect(res.status).toBe(302);
+    expect(res.headers.get("location")).toBe("/clients");
+  });
+});
+
+describe("the origin comes from app.base_url, never from forwarded headers (trust_proxy is off)", () => {
+  const forged = { "x-forwarded-host": "evil.example", "x-forwarded-proto": "https", forwarded: "host=evil.example;proto=https" };
+
+  it("sign-in redirects stay on this origin", async () => {
+    const b = await signIn("forwarded@example.com", "/clients");
+    expect(b.answer.redirect).toBe("/clients");
+    const res = await fetch(`${baseURL()}/signin`, { redirect: "manual", headers: { ...forged, cookie: b.cookie } });
+    expect(sameOrigin(res.headers.get("location"))).toBe(true);
+  });
+
+  it("the signed-out redirect to sign-in stays on this origin", async () => {
+    const res = await get("/clients/x", null, forged);
+    expect(res.status).toBe(307);
+    expect(sameOrigin(res.headers.get("location"))).toBe(true);
+    expect(res.headers.get("location")).not.toContain("evil");
+  });
+
+  it("Auth.js builds its URLs from base_url, whatever Host and X-Forwarded-* say", async () => {
+    // (Next writes loopback addresses as "localhost" in the URLs it hands to route handlers.)
+    const expected = baseURL().replace("127.0.0.1", "localhost");
+    for (const headers of [forged, { host: "evil.example" }]) {
+      const res = await get("/api/auth/providers", null, headers);
+      const providers = (await res.json()) as Record<string, { signinUrl: string; callbackUrl: string }>;
+      expect(providers.dev!.signinUrl).toBe(`${expected}/api/auth/signin/dev`);
+      expect(providers.dev!.callbackUrl).toBe(`${expected}/api/auth/callback/dev`);
+    }
+  });
+
+  it("a sign-in through Auth.js's endpoint with forged headers lands here, with plain-http cookie names", async () => {
+    const csrf = await fetch(`${baseURL()}/api/auth/csrf`, { headers: forged });
+    const { csrfToken } = (await csrf.json()) as { csrfToken: string };
+    const res = await fetch(`${baseURL()}/api/auth/callback/dev`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { ...forged, cookie: setCookies(csrf).get("authjs.csrf-token")!.pair, "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrfToken, email: "forwarded@example.com", callbackUrl: "/clients" }),
+    });
+    expect(res.headers.get("location")).toBe("/clients");
+    expect(setCookies(res).has(SESSION_COOKIE)).toBe(true);
+  });
+});
+
+describe("session cookies", () => {
+  it("are HttpOnly, SameSite=Lax, not Secure on plain http, and last auth.session_hours (12)", async () => {
+    const b = await signIn("flags@example.com");
+    const raw = b.setCookie;
+    expect(raw).toMatch(/;\s*HttpOnly/i);
+    expect(raw).toMatch(/;\s*SameSite=Lax/i);
+    expect(raw).toMatch(/;\s*Path=\//i);
+    expect(raw).not.toMatch(/;\s*Secure/i);
+    const expires = Date.parse(/Expires=([^;]+)/i.exec(raw)![1]!);
+    expect(Math.abs(expires - (Date.now() + 12 * 3_600_000))).toBeLessThan(5 * 60_000);
+  });
+});
+
+describe("forged cookies", () => {
+  let mint: (claims: Record<string, unknown>) => Promise<string>;
+  beforeAll(async () => {
+    // The suite knows the server's root secret, so it can sign a cookie exactly as the server would:
+    // proof that a validly signed cookie without a live session is still refused.
+    process.env.LUMEN_SECRET = SECRET;
+    process.env.LUMEN_CONFIG = inject("configFile");
+    process.env.LUMEN_DATA_DIR = path.join(os.tmpdir(), `lumen-security-mint-${process.pid}`);
+    const { sessionSecret } = await import("@/lib/secret");
+    const secret = sessionSecret();
+    mint = (claims) => encode({ token: claims, secret, salt: SESSION_COOKIE, maxAge: 3600 });
+  });
+
+  const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  const forgeries: Array<[string, () => Promise<string>]> = [
+    ["alg:none", async () => `${b64({ alg: "none", typ: "JWT" })}.${b64({ uid: randomUUID(), email: "admin@example.com" })}.`],
+    ["garbage", async () => "not-a-token"],
+    [
+      "encrypted with another secret",
+      async () => encode({ token: { uid: randomUUID(), sid: randomUUID(), sv: 0 }, secret: "x".repeat(48), salt: SESSION_COOKIE }),
+    ],
+  ];
+
+  it.each(forgeries)("%s: sent to sign-in, and no action runs", async (_name, make) => {
+    const browser: Browser = { email: "forger", cookie: `${SESSION_COOKIE}=${await make()}` };
+    const page = await get("/clients", browser);
+    expect(page.status).toBe(307);
+    expect(pathOf(page.headers.get("location"))).toBe("/signin");
+    const before = await snapshot();
+    const answer = await action("createClientAction", [{}, form({ name: "forged-client" })], { browser });
+    expect(answer.status).toBe(307);
+    expect(await snapshot()).toBe(before);
+  });
+
+  it("a correctly signed cookie naming the admin but no live session is refused", async () => {
+    const adminId = inject("seed").users.admin;
+    const browser: Browser = { email: "minted", cookie: `${SESSION_COOKIE}=${await mint({ uid: adminId, sid: randomUUID(), sv: 0 })}` };
+    const page = await get("/clients", browser);
+    expect(page.status).toBe(307);
+    expect(pathOf(page.headers.get("location"))).toBe("/signin");
+    const before = await snapshot();
+    const answer = await action("createClientAction", [{}, form({ name: "minted-client" })], { browser });
+    expect((answer.result as { errors?: unknown }).errors).toBeTruthy();
+    expect(await snapshot()).toBe(before);
+  });
+});
+
+describe("sessions end", () => {
+  /** Signed in: the console answers (a user who manages nothing gets its 403 page), not a redirect to sign-in. */
+  const works = async (b: Browser) => {
+    const res = await get("/clients", b);
+    if (res.status === 307) expect(pathOf(res.headers.get("location"))).toBe("/signin");
+    return res.status === 403 || res.status === 200;
+  };
+  const email = () => `session-${randomUUID()}@example.com`;
+  it("Sign out ends that session (a copied cookie stops working); the user's other sessions go on", async () => {
+    const who = email();
+    const first = await signIn(who);
+    const second = await signIn(who);
+    expect(await works(first)).toBe(true);
+    const out = await action("signOutAction", [], { browser: first, page: "/clients" });
+    expect(out.redirect).toBe("/signin");
+    expect(await works(first)).toBe(false);
+    expect(await works(second)).toBe(true);
+  });
+
+  it("Sign out everywhere ends every session of the user", async () => {
+    const who = email();
+    const first = await signIn(who);
+    const second = await signIn(who);
+    const out = await action("signOutEverywhereAction", [], { browser: first, page: "/clients" });
+    expect(out.redirect).toBe("/signin?signedOut=everywhere");
+    expect(await works(first)).toBe(false);
+    expect(await works(second)).toBe(false);
+    expect(await works(await signIn(who))).toBe(true);
+  });
+
+  it("an expired session is refused; a used one rolls forward by auth.session_hours", async () => {
+    const who = email();
+    const b = await signIn(who);
+    const db = sql();
+    try {
+      await db`update user_sessions set expires_at = now() + interval '1 hour' where user_id = (select id from users where email = ${who})`;
+      expect(await works(b)).toBe(true);
+      const [rolled] = await db`select extract(epoch from expires_at - now())::int as left from user_sessions where user_id = (select id from users where email = ${who})`;
+      expect(Number(rolled!.left)).toBeGreaterThan(11 * 3600);
+      await db`update user_sessions set expires_at = now() - interval '1 second' where user_id = (select id from users where email = ${who})`;
+      expect(await works(b)).toBe(false);
+    } finally {
+      await db.end();
+    }
+  });
+
+  it("a session of an older session version is refused", async () => {
+    const who = email();
+    const b = await signIn(who);
+    const db = sql();
+    try {
+      await db`update users set session_version = session_version + 1 where email = ${who}`;
+      expect(await works(b)).toBe(false);
+    } finally {
+      await db.end();
+    }
+  });
+});
+
+describe("cross-origin server-action POSTs", () => {
+  it.each(["http://evil.example", "null", `${baseURL === undefined ? "" : "http://127.0.0.1:1"}`])("Origin %s is refused and changes nothing", async (origin) => {
+    const before = await snapshot();
+    const answer = await action("createClientAction", [{}, form({ name: "cross-origin" })], { browser: await as("admin"), origin });
+    expect(answer.status).toBeGreaterThanOrEqual(400);
+    expect(await snapshot()).toBe(before);
+  });
+});
