@@ -17,6 +17,7 @@ import { hashApiKey } from "@/lib/keys/secret";
 import { authenticate, KeyCache } from "@/lib/gateway/auth";
 import { isGatewayError, type GatewayError } from "@/lib/gateway/errors";
 import { createGateway } from "@/lib/gateway/pipeline";
+import { processState } from "@/lib/process-state";
 import type { GatewayRequest } from "@/lib/gateway/request";
 import { backends, type TestDatabase } from "../helpers/db";
 import { insertClient, viewerFor } from "../helpers/fixtures";
@@ -284,6 +285,39 @@ describe.each(backends())("key expiry and rotation on $name", (backend) => {
       for (const cache of [one, two]) {
         await expect(authenticate(db, bearer(old), cache)).rejects.toMatchObject({ code: "expired_api_key" });
         await expect(authenticate(db, bearer(rotated.plaintext), cache)).resolves.toMatchObject({ keyId: row.id });
+      }
+    });
+  });
+
+  describe("this process's cache", () => {
+    it("rotation, end of grace and revocation here drop the cached secrets at once (no 500 ms wait)", async () => {
+      const config = parseConfigText(`models: [{name: echo, endpoints: [{url: "builtin:echo"}]}]\n`, "test.yaml").config;
+      // A cache that would otherwise keep a record for a minute: only the forgets can explain a refusal.
+      const gw = createGateway({ getDb: async () => db, getConfig: () => config, keyCache: new KeyCache(60_000) });
+      const state = processState();
+      const previous = state.gateway;
+      state.gateway = gw;
+      const status = async (secret: string) =>
+        (await gw.listModels(new Request("http://lumen.test/v1/models", { headers: { authorization: `Bearer ${secret}` } }))).status;
+      try {
+        const { row, plaintext: first } = await insertKey(db, clientA, "cached-here");
+        expect(await status(first)).toBe(200);
+        const r1 = await rotateApiKey(db, manager, clientA, row.id, "now");
+        expect(await status(first)).toBe(401);
+        expect(await status(r1.plaintext)).toBe(200);
+
+        const r2 = await rotateApiKey(db, manager, clientA, row.id, "7d");
+        expect(await status(r1.plaintext)).toBe(200); // in its grace, cached as an old secret now
+        await endKeyGrace(db, manager, clientA, row.id);
+        expect(await status(r1.plaintext)).toBe(401);
+
+        const r3 = await rotateApiKey(db, manager, clientA, row.id, "7d");
+        for (const secret of [r2.plaintext, r3.plaintext]) expect(await status(secret)).toBe(200);
+        await revokeApiKey(db, manager, clientA, row.id);
+        for (const secret of [r2.plaintext, r3.plaintext]) expect(await status(secret)).toBe(401);
+      } finally {
+        state.gateway = previous;
+        gw.close();
       }
     });
   });
