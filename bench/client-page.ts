@@ -1,11 +1,14 @@
 /**
- * `npm run bench:client-page -- [--keys N] [--requests R] [--clients C] [--runs 20] [--keep | --reuse NAME] [--explain] [--no-http]`
+ * `npm run bench:client-page -- [--keys N] [--requests R] [--clients C] [--runs 20] [--keep | --reuse NAME] [--explain] [--no-http] [--no-export]`
  *
  * Server time of the client detail page `/clients/[id]` (issue 3: < 200 ms for a client with 1,000 API keys
  * and 5 million request-log rows) on a fresh PostgreSQL database: a modest background from `seedDatabase`,
  * then one big client whose counters, key counters and usage rollups are set from its log (exact agreement).
  * Times (a) the page's data layer (the queries its sections run, concurrently as React renders them) and
  * (b) `GET /clients/<id>` against the Lumen server (when a build exists), each against a baseline of the same run.
+ * Recent requests (issue 11) is timed alone in its views — newest page, errors only, one key (the busiest and a
+ * seldom used one), both filters, a page 30 days deep — and the activity trail with 10,000 events. Then, once
+ * each, the two CSV exports over the whole 60 days (5 M log rows): time, size and the process's peak memory.
  * The shared helpers are in bench/harness.ts. A benchmark: it fails only when it cannot run.
  */
 import postgres from "postgres";
@@ -19,6 +22,9 @@ import { clientDailyUsageSeries } from "@/lib/clients/usage-daily";
 import { listManagers } from "@/lib/clients/managers";
 import { countApiKeys, KEY_LIST_LIMIT, listApiKeys } from "@/lib/keys/queries";
 import { clientModelAccess } from "@/lib/access/client-models";
+import { listActivity, parseActivityParams } from "@/lib/audit/queries";
+import { keyFilterOptions, listRecentRequests, parseCursor, type RecentRequestParams } from "@/lib/clients/recent-requests";
+import { exportCsv } from "@/lib/exports/csv";
 import { readPool } from "@/lib/coins/store";
 import { canViewClient, type Viewer } from "@/lib/auth/permissions";
 import { benchConfig, BenchRun, fmt, freePort, hasBuild, measure, parseOptions, printTable, queryLog, runMain, secs, Session, type Stats } from "./harness";
@@ -34,6 +40,7 @@ const USAGE = `Usage: npm run bench:client-page -- [options]
   --reuse NAME     use (and keep) an existing bench database; seeds only what is missing
   --explain        print EXPLAIN (ANALYZE, BUFFERS) of every query of the page
   --no-http        skip the HTTP part
+  --no-export      skip the CSV export timing
 Base server: env BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).`;
 
 interface Variant {
@@ -153,6 +160,8 @@ async function seedBigClient(url: string, config: LumenConfig, keys: number, req
         and id <> (select id from api_keys where client_id = ${id} order by requests desc limit 1)`;
     await pg`set session_replication_role = origin`.catch(() => {});
     step("counters, key counters, client_model_usage, client_daily_usage set from the log");
+    await seedActivity(pg, id, admin?.id ?? null);
+    step("10,000 activity events");
     for (const table of ["request_log", "api_keys", "clients", "client_managers", "client_model_usage", "client_daily_usage", "coin_pools"]) {
       await pg.unsafe(`analyze ${table}`);
     }
@@ -163,7 +172,19 @@ async function seedBigClient(url: string, config: LumenConfig, keys: number, req
   return performance.now() - t;
 }
 
+/** The big client's activity trail: 10,000 key events over 90 days (the Activity section reads 50). */
+async function seedActivity(pg: postgres.Sql, clientId: string, actorId: string | null): Promise<void> {
+  await pg`
+    insert into audit_events (created_at, actor_id, actor_email, client_id, action, target_type, target_id, target_label, details, ip, user_agent)
+    select now() - interval '90 days' + g * (interval '90 days' / 10000), ${actorId}, 'admin@example.com', ${clientId},
+           (array['key.created','key.rotated','key.revoked','manager.added'])[1 + g % 4], 'key', null, 'key-' || g,
+           jsonb_build_object('hint', 'sk_abcd…wxyz'), '10.0.0.' || (g % 250), 'bench'
+    from generate_series(1, 10000) g`;
+}
+
 async function main() {
+  const timeExports = !process.argv.includes("--no-export");
+  if (!timeExports) process.argv.splice(process.argv.indexOf("--no-export"), 1);
   const opt = parseOptions(USAGE, { keys: 1_000, requests: 5_000_000, clients: 1_000 });
   const run = new BenchRun(opt);
   const name = run.name;
@@ -194,6 +215,14 @@ async function main() {
       console.log(`Seeded in ${secs(seedMs)}`);
     } else console.log(`Reusing ${name} (${BIG} exists; --keys/--requests/--clients ignored)`);
     const id = big!.id;
+    const [trail] = await rows<{ n: number }>(db, sql`select count(*)::int as n from audit_events where client_id = ${id}`);
+    if (Number(trail?.n ?? 0) === 0) {
+      const pg = postgres(run.url, { max: 1, onnotice: () => {} });
+      const [admin] = await pg<{ id: string }[]>`select id from users where email = 'admin@example.com'`;
+      await seedActivity(pg, id, admin?.id ?? null);
+      await pg.end({ timeout: 5 });
+      console.log("  seeded 10,000 activity events");
+    }
 
     const [size] = await rows<{ clients: number; log: number; keys: number; revoked: number; mine: number }>(
       db,
@@ -207,11 +236,28 @@ async function main() {
     const viewer: Viewer = { user: a, isAdmin: true };
     const pool = clientEntry(config, BIG).pool;
 
+    // Recent requests: the busiest key, a seldom used one (few rows, fewer errors), a cursor 30 days deep.
+    const [busiest] = await rows<{ id: string }>(db, sql`select id from api_keys where client_id = ${id} order by requests desc limit 1`);
+    const [rare] = await rows<{ id: string; requests: number }>(
+      db,
+      sql`select id, requests from api_keys where client_id = ${id} and requests > 0 order by requests, id limit 1`,
+    );
+    const [deep] = await rows<{ c: string }>(
+      db,
+      sql`select to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '~' || id as c from request_log
+          where client_id = ${id} and created_at < now() - interval '30 days' order by created_at desc, id desc limit 1`,
+    );
+    const recent = (p: Partial<RecentRequestParams>) => () => listRecentRequests(db, id, { errorsOnly: false, keyId: null, ...p });
+    const deepCursor = parseCursor(deep?.c);
+
     /** What the page's server components run for one request (sections render concurrently). */
-    const page = (ex: Db, keys: { q?: string; showRevoked?: boolean }) => async () => {
+    const page = (ex: Db, keys: { q?: string; showInactive?: boolean }, requests: Partial<RecentRequestParams> = {}) => async () => {
       const client = await findVisibleClient(ex, viewer, id);
       if (!client) throw new Error(`${BIG} is not visible to the admin`);
       await Promise.all([
+        listRecentRequests(ex, id, { errorsOnly: false, keyId: null, ...requests }),
+        keyFilterOptions(ex, id),
+        listActivity(ex, id, parseActivityParams({})),
         clientUsageSummary(ex, id),
         pool ? readPool(ex, id, pool) : null,
         clientDailyUsageSeries(ex, id),
@@ -225,20 +271,35 @@ async function main() {
     const pagePath = `/clients/${id}`;
     const variants: Variant[] = [
       { label: "page, default view", data: page(db, {}), http: { path: pagePath, expect: BIG } },
-      { label: "page, show revoked (?revoked=1)", data: page(db, { showRevoked: true }), http: { path: `${pagePath}?revoked=1`, expect: 'data-revoked="true"' } },
+      { label: "page, show revoked (?revoked=1)", data: page(db, { showInactive: true }), http: { path: `${pagePath}?revoked=1`, expect: 'data-revoked="true"' } },
       { label: "page, key search (?keys_q=prod)", data: page(db, { q: "prod" }), http: { path: `${pagePath}?keys_q=prod`, expect: "production-" } },
       // The page without any key row: its fixed cost, so the per-row cost of the rows above can be read off.
       { label: "page, key search, no match (extra)", data: page(db, { q: "no-such-key" }), http: { path: `${pagePath}?keys_q=no-such-key`, expect: "keys match" } },
+      {
+        label: "page, requests: errors of a rare key",
+        data: page(db, {}, { errorsOnly: true, keyId: rare?.id ?? null }),
+        http: { path: `${pagePath}?requests_errors=1&requests_key=${rare?.id}`, expect: "recent-requests-section" },
+      },
       { label: "  findVisibleClient", data: () => findVisibleClient(db, viewer, id) },
       { label: "  clientUsageSummary", data: () => clientUsageSummary(db, id) },
       { label: `  readPool${pool ? "" : " (no pool configured)"}`, data: async () => (pool ? readPool(db, id, pool) : null) },
       { label: "  clientDailyUsageSeries (30 days)", data: () => clientDailyUsageSeries(db, id) },
       { label: `  listApiKeys (limit ${KEY_LIST_LIMIT})`, data: () => listApiKeys(db, id) },
-      { label: "  listApiKeys, show revoked", data: () => listApiKeys(db, id, { showRevoked: true }) },
+      { label: "  listApiKeys, show revoked", data: () => listApiKeys(db, id, { showInactive: true }) },
       { label: "  listApiKeys, q=prod", data: () => listApiKeys(db, id, { q: "prod" }) },
       { label: "  countApiKeys", data: () => countApiKeys(db, id) },
       { label: "  listManagers", data: () => listManagers(db, id) },
       { label: "  clientModelAccess", data: () => clientModelAccess(db, config, { id, name: BIG }) },
+      { label: "  recent requests: newest 50", data: recent({}) },
+      { label: "  recent requests: errors only", data: recent({ errorsOnly: true }) },
+      { label: "  recent requests: busiest key", data: recent({ keyId: busiest?.id ?? null }) },
+      { label: `  recent requests: rare key (${fmt(Number(rare?.requests ?? 0))} rows)`, data: recent({ keyId: rare?.id ?? null }) },
+      { label: "  recent requests: rare key, errors", data: recent({ keyId: rare?.id ?? null, errorsOnly: true }) },
+      { label: "  recent requests: 30 days deep", data: recent({ before: deepCursor }) },
+      { label: "  recent requests: 30 days deep, errors", data: recent({ before: deepCursor, errorsOnly: true }) },
+      { label: "  recent requests: key filter options", data: () => keyFilterOptions(db, id) },
+      { label: "  activity: newest 50 of 10,000", data: () => listActivity(db, id, parseActivityParams({})) },
+      { label: "  activity: keys only, page 20", data: () => listActivity(db, id, parseActivityParams({ activity_kind: "keys", activity_page: "20" })) },
     ];
 
     console.log(
@@ -281,12 +342,15 @@ async function main() {
       }
     }
 
-    const layout = { width: 36, targetMs: TARGET_MS, noHttp: `      ${"-".padEnd(32)}` };
+    const layout = { width: 40, targetMs: TARGET_MS, noHttp: `      ${"-".padEnd(32)}` };
     printTable(layout, variants.map((v) => v.label), [baseData, baseHttp], data, http, note);
+
+    if (timeExports) await timeCsvExports(db, viewer, id);
 
     if (opt.explain) {
       const log = await queryLog(run.url);
-      for (const keys of [{}, { showRevoked: true }, { q: "prod" }]) await page(log.db, keys)();
+      for (const keys of [{}, { showInactive: true }, { q: "prod" }]) await page(log.db, keys)();
+      for (const r of [{ errorsOnly: true }, { keyId: rare?.id ?? null, errorsOnly: true }, { before: deepCursor }]) await page(log.db, {}, r)();
       const seen = new Set<string>();
       for (const q of log.captured) {
         const key = q.query + JSON.stringify(q.params);
@@ -298,6 +362,42 @@ async function main() {
     }
   } finally {
     await run.cleanup();
+  }
+}
+
+/**
+ * The two CSV exports over the big client's whole log (60 days), read to the end as a browser would: time,
+ * bytes, lines, and the growth of this process's peak RSS while streaming (sampled every 20 ms) — the claim
+ * under test is that the file never sits in memory.
+ */
+async function timeCsvExports(db: Db, viewer: Viewer, id: string) {
+  const to = new Date().toISOString().slice(0, 10);
+  const from = new Date(Date.now() - 61 * 86_400_000).toISOString().slice(0, 10);
+  console.log(`\nCSV exports of ${BIG}, ${from} … ${to} (one run each, read to the end):`);
+  for (const kind of ["usage", "requests"] as const) {
+    global.gc?.();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    const t0 = performance.now();
+    const res = await exportCsv(db, viewer, id, kind, { from, to });
+    const firstByte = { ms: 0 };
+    let bytes = 0;
+    let lines = 0;
+    const reader = res.body!.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (bytes === 0) firstByte.ms = performance.now() - t0;
+      bytes += value.byteLength;
+      for (const b of value) if (b === 10) lines++;
+    }
+    clearInterval(sampler);
+    const ms = performance.now() - t0;
+    console.log(
+      `  ${kind.padEnd(8)} HTTP ${res.status} · ${fmt(lines - 1)} rows · ${(bytes / 1e6).toFixed(1)} MB · first bytes ${firstByte.ms.toFixed(0)} ms · ` +
+        `total ${secs(ms)} (${fmt(Math.round((lines - 1) / (ms / 1000)))} rows/s) · peak RSS +${((peak - before) / 1e6).toFixed(0)} MB`,
+    );
   }
 }
 

@@ -4,11 +4,13 @@ import { useEffect } from "react";
 
 const DATE: Intl.DateTimeFormatOptions = { dateStyle: "medium" };
 const DATETIME: Intl.DateTimeFormatOptions = { dateStyle: "medium", timeStyle: "short" };
+const DATETIME_SECONDS: Intl.DateTimeFormatOptions = { dateStyle: "medium", timeStyle: "medium" };
 
 function format(el: HTMLTimeElement) {
   const iso = el.dateTime;
   if (!iso || el.dataset.formatted === iso) return;
-  const text = new Date(iso).toLocaleString(undefined, el.dataset.local === "datetime" ? DATETIME : DATE);
+  const mode = el.dataset.local;
+  const text = new Date(iso).toLocaleString(undefined, mode === "datetime" ? DATETIME : mode === "datetime-seconds" ? DATETIME_SECONDS : DATE);
   el.dataset.formatted = iso;
   if (el.textContent !== text) el.textContent = text;
 }

@@ -1,18 +1,21 @@
 import type { ReactNode } from "react";
+import Link from "next/link";
 import { z } from "zod";
 import { KeyRound } from "lucide-react";
 import { Card, CardAction, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { LocalDate } from "@/components/clients/local-date";
+import { Badge } from "@/components/ui/badge";
+import { Button } from "@/components/ui/button";
+import { getConfig } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
 import { formatCoins, formatCount } from "@/lib/format";
+import { timeUntil } from "@/lib/keys/expiry";
 import { countApiKeys, KEY_LIST_LIMIT, listApiKeys, type ApiKeyRow } from "@/lib/keys/queries";
 import type { SectionProps } from "./section-props";
 import { ApiKeysToolbar } from "./api-keys-toolbar";
 import { NewApiKeyDialog } from "./new-api-key-dialog";
-import { RevokeKeyButton, RevokeKeyProvider } from "./revoke-key-button";
-import Link from "next/link";
-import { Button } from "@/components/ui/button";
+import { EndGraceButton, KeyActionsProvider, KeyRowButtons } from "./key-row-actions";
 
 const first = (v: unknown) => (Array.isArray(v) ? v[0] : v);
 
@@ -26,12 +29,12 @@ const keyListParams = z.object({
 export async function ApiKeysSection({ client, searchParams }: SectionProps) {
   const params = keyListParams.parse(searchParams);
   const q = params.keys_q ?? "";
-  const showRevoked = params.revoked === "1";
+  const showInactive = params.revoked === "1";
   const page = params.keys_page;
   const db = await getDb();
   const [fetched, counts] = await Promise.all([
     // one extra row tells whether an older page exists
-    listApiKeys(db, client.id, { q, showRevoked, limit: KEY_LIST_LIMIT + 1, offset: (page - 1) * KEY_LIST_LIMIT }),
+    listApiKeys(db, client.id, { q, showInactive, limit: KEY_LIST_LIMIT + 1, offset: (page - 1) * KEY_LIST_LIMIT }),
     countApiKeys(db, client.id),
   ]);
   const rows = fetched.slice(0, KEY_LIST_LIMIT);
@@ -43,7 +46,9 @@ export async function ApiKeysSection({ client, searchParams }: SectionProps) {
     const qs = sp.toString();
     return `/clients/${client.id}${qs ? `?${qs}` : ""}#api-keys-title`;
   };
-  const hasAnyKey = counts.active + counts.revoked > 0;
+  const inactive = counts.revoked + counts.expired;
+  const hasAnyKey = counts.active + inactive > 0;
+  const now = new Date();
 
   return (
     <Card aria-labelledby="api-keys-title" data-testid="api-keys-section">
@@ -56,20 +61,20 @@ export async function ApiKeysSection({ client, searchParams }: SectionProps) {
           <code className="rounded bg-muted px-1 text-xs">Authorization: Bearer sk_…</code>
         </CardDescription>
         <CardAction>
-          <NewApiKeyDialog clientId={client.id} />
+          <NewApiKeyDialog clientId={client.id} maxLifetimeDays={getConfig().keys.max_lifetime_days ?? null} />
         </CardAction>
       </CardHeader>
       <CardContent className="grid gap-4">
         {hasAnyKey ? (
           <>
-            <ApiKeysToolbar initialQuery={q} showRevoked={showRevoked} revokedCount={counts.revoked} />
+            <ApiKeysToolbar initialQuery={q} showInactive={showInactive} inactiveCount={inactive} />
             {rows.length > 0 ? (
-              <KeysTable clientId={client.id} rows={rows} />
+              <KeysTable clientId={client.id} rows={rows} now={now} />
             ) : (
               <EmptyState>
                 {q
-                  ? `No ${showRevoked ? "" : "active "}keys match “${q}”.`
-                  : "No active keys. Revoked keys are hidden: tick “Show revoked keys” to see them."}
+                  ? `No ${showInactive ? "" : "active "}keys match “${q}”.`
+                  : "No active keys. Revoked and expired keys are hidden: tick “Show revoked and expired keys” to see them."}
               </EmptyState>
             )}
             {(page > 1 || hasOlder) && (
@@ -116,56 +121,114 @@ function EmptyState({ children }: { children: ReactNode }) {
   );
 }
 
-function KeysTable({ clientId, rows }: { clientId: string; rows: ApiKeyRow[] }) {
+function KeysTable({ clientId, rows, now }: { clientId: string; rows: ApiKeyRow[]; now: Date }) {
+  const requestsHref = (keyId: string) => `/clients/${clientId}?requests_key=${keyId}#recent-requests-title`;
   return (
-    <RevokeKeyProvider clientId={clientId}>
-    <Table data-testid="api-keys-table">
-      <TableHeader>
-        <TableRow>
-          <TableHead>Name</TableHead>
-          <TableHead>Hint</TableHead>
-          <TableHead className="text-right">Requests</TableHead>
-          <TableHead className="text-right">Tokens</TableHead>
-          <TableHead className="text-right">Coins</TableHead>
-          <TableHead>Last used</TableHead>
-          <TableHead>Created</TableHead>
-          <TableHead>
-            <span className="sr-only">Revoke</span>
-          </TableHead>
-        </TableRow>
-      </TableHeader>
-      <TableBody>
-        {rows.map((key) => (
-          <TableRow
-            key={key.id}
-            data-testid="api-key-row"
-            data-revoked={key.revokedAt ? "true" : undefined}
-            className={key.revokedAt ? "text-muted-foreground" : undefined}
-          >
-            <TableCell className="max-w-xs truncate font-medium" title={key.name}>
-              {key.name}
-            </TableCell>
-            <TableCell className="font-mono text-xs">{key.hint}</TableCell>
-            <TableCell className="text-right tabular-nums">{formatCount(key.requests)}</TableCell>
-            <TableCell className="text-right tabular-nums">{formatCount(key.tokens)}</TableCell>
-            <TableCell className="text-right tabular-nums">{formatCoins(key.coins)}</TableCell>
-            <TableCell>{key.lastUsedAt ? <LocalDate iso={key.lastUsedAt.toISOString()} withTime /> : "Never"}</TableCell>
-            <TableCell>
-              <LocalDate iso={key.createdAt.toISOString()} />
-            </TableCell>
-            <TableCell className="text-right">
-              {key.revokedAt ? (
-                <span>
-                  Revoked <LocalDate iso={key.revokedAt.toISOString()} withTime />
-                </span>
-              ) : (
-                <RevokeKeyButton keyId={key.id} name={key.name} />
-              )}
-            </TableCell>
+    <KeyActionsProvider clientId={clientId}>
+      <Table data-testid="api-keys-table">
+        <TableHeader>
+          <TableRow>
+            <TableHead>Name</TableHead>
+            <TableHead>Hint</TableHead>
+            <TableHead className="text-right">Requests</TableHead>
+            <TableHead className="text-right">Tokens</TableHead>
+            <TableHead className="text-right">Coins</TableHead>
+            <TableHead>Last used</TableHead>
+            <TableHead>Created</TableHead>
+            <TableHead>Expires</TableHead>
+            <TableHead>
+              <span className="sr-only">Actions</span>
+            </TableHead>
           </TableRow>
-        ))}
-      </TableBody>
-    </Table>
-    </RevokeKeyProvider>
+        </TableHeader>
+        <TableBody>
+          {rows.map((key) => {
+            const expired = key.expiresAt !== null && key.expiresAt <= now;
+            const inactive = key.revokedAt !== null || expired;
+            const target = { keyId: key.id, name: key.name, hint: key.hint };
+            return (
+              <TableRow
+                key={key.id}
+                data-testid="api-key-row"
+                data-revoked={key.revokedAt ? "true" : undefined}
+                data-expired={expired ? "true" : undefined}
+                className={inactive ? "text-muted-foreground" : undefined}
+              >
+                <TableCell className="max-w-xs truncate font-medium" title={key.name}>
+                  {key.name}
+                </TableCell>
+                <TableCell className="font-mono text-xs">
+                  <div>{key.hint}</div>
+                  {!inactive &&
+                    key.graceSecrets.map((g) => (
+                      <div key={g.hint} className="mt-1 font-sans text-warning-foreground" data-testid="grace-secret">
+                        old <span className="font-mono">{g.hint}</span> valid until <LocalDate iso={g.validUntil.toISOString()} withTime />{" "}
+                        · <EndGraceButton {...target} />
+                      </div>
+                    ))}
+                </TableCell>
+                <TableCell className="text-right tabular-nums">
+                  {key.requests > 0 ? (
+                    <Link
+                      href={requestsHref(key.id)}
+                      className="underline-offset-4 hover:underline"
+                      aria-label={`${formatCount(key.requests)} requests: show the recent requests of key ${key.name}`}
+                      prefetch={false}
+                      scroll={false}
+                    >
+                      {formatCount(key.requests)}
+                    </Link>
+                  ) : (
+                    "0"
+                  )}
+                </TableCell>
+                <TableCell className="text-right tabular-nums">{formatCount(key.tokens)}</TableCell>
+                <TableCell className="text-right tabular-nums">{formatCoins(key.coins)}</TableCell>
+                <TableCell>{key.lastUsedAt ? <LocalDate iso={key.lastUsedAt.toISOString()} withTime /> : "Never"}</TableCell>
+                <TableCell>
+                  <LocalDate iso={key.createdAt.toISOString()} />
+                </TableCell>
+                <TableCell data-testid="key-expires">
+                  {key.revokedAt ? (
+                    <span className="inline-flex items-center gap-2">
+                      <Badge variant="outline" className="text-muted-foreground">
+                        Revoked
+                      </Badge>
+                      <LocalDate iso={key.revokedAt.toISOString()} withTime />
+                    </span>
+                  ) : (
+                    <Expires at={key.expiresAt} now={now} />
+                  )}
+                </TableCell>
+                <TableCell className="text-right">{inactive ? null : <KeyRowButtons {...target} />}</TableCell>
+              </TableRow>
+            );
+          })}
+        </TableBody>
+      </Table>
+    </KeyActionsProvider>
+  );
+}
+
+/** "in 12 days" (the instant on hover), "Never", or an Expired badge with the date. */
+function Expires({ at, now }: { at: Date | null; now: Date }) {
+  if (!at) return <span className="text-muted-foreground">Never</span>;
+  const iso = at.toISOString();
+  const until = timeUntil(at, now);
+  if (!until) {
+    return (
+      <span className="inline-flex items-center gap-2">
+        <Badge variant="outline" className="border-destructive/40 bg-destructive/10 text-destructive">
+          Expired
+        </Badge>
+        <LocalDate iso={iso} />
+      </span>
+    );
+  }
+  const soon = +at - +now < 7 * 86_400_000;
+  return (
+    <time dateTime={iso} title={at.toUTCString()} className={soon ? "font-medium text-warning-foreground" : undefined}>
+      {until}
+    </time>
   );
 }

@@ -6,24 +6,24 @@ import { Loader2, Search } from "lucide-react";
 import { Input } from "@/components/ui/input";
 
 /**
- * Name search (`?keys_q=`, debounced) and the "Show revoked keys" switch (`?revoked=1`) of the API keys
- * table. Both live in the URL, next to whatever other sections put there, which is left untouched.
+ * Name search (`?keys_q=`, debounced) and the "Show revoked and expired keys" switch (`?revoked=1`) of the
+ * API keys table. Both live in the URL, next to whatever other sections put there, which is left untouched.
  */
 export function ApiKeysToolbar({
   initialQuery,
-  showRevoked,
-  revokedCount,
+  showInactive,
+  inactiveCount,
 }: {
   initialQuery: string;
-  showRevoked: boolean;
-  revokedCount: number;
+  showInactive: boolean;
+  inactiveCount: number;
 }) {
   const router = useRouter();
   const pathname = usePathname();
   const searchParams = useSearchParams();
   const [value, setValue] = useState(initialQuery);
   const [pending, startTransition] = useTransition();
-  const [revokedShown, setRevokedShown] = useOptimistic(showRevoked);
+  const [revokedShown, setRevokedShown] = useOptimistic(showInactive);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
 
   useEffect(() => setValue(initialQuery), [initialQuery]);
@@ -98,7 +98,7 @@ export function ApiKeysToolbar({
           onChange={(e) => navigate({ revoked: e.target.checked })}
           data-testid="show-revoked"
         />
-        Show revoked keys{revokedCount > 0 ? ` (${revokedCount.toLocaleString("en-US")})` : ""}
+        Show revoked and expired keys{inactiveCount > 0 ? ` (${inactiveCount.toLocaleString("en-US")})` : ""}
       </label>
     </div>
   );

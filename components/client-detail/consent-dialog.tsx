@@ -70,6 +70,8 @@ export function ConsentDialog({ clientId, clientName, model, ackMessage }: Conse
           </div>
           <input type="hidden" name="clientId" value={clientId} />
           <input type="hidden" name="model" value={model} />
+          {/* The text shown, recorded with the consent; refused if config.yaml changed it meanwhile. */}
+          <input type="hidden" name="ack" value={ackMessage ?? ""} />
           <FieldError id={`consent-error-${model}`} errors={state.error ? [state.error] : undefined} />
           <DialogFooter>
             <Button type="button" variant="outline" onClick={() => setOpen(false)}>

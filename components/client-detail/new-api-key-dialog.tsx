@@ -1,28 +1,33 @@
 "use client";
 
-import { useActionState, useEffect, useRef, useState } from "react";
-import { Check, Copy, Plus, TriangleAlert } from "lucide-react";
+import { useActionState, useState } from "react";
+import { Plus } from "lucide-react";
 import { createApiKeyAction, type CreateApiKeyState } from "@/app/(console)/clients/[id]/key-actions";
-import { Alert, AlertDescription, AlertTitle } from "@/components/ui/alert";
+import { LocalDate } from "@/components/clients/local-date";
 import { Button } from "@/components/ui/button";
-import {
-  Dialog,
-  DialogContent,
-  DialogDescription,
-  DialogFooter,
-  DialogHeader,
-  DialogTitle,
-  DialogTrigger,
-} from "@/components/ui/dialog";
+import { ChoiceGroup } from "@/components/ui/choice-group";
+import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle, DialogTrigger } from "@/components/ui/dialog";
 import { FieldError } from "@/components/ui/field-error";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
+import {
+  choiceAllowed,
+  DAY_MS,
+  defaultExpiryChoice,
+  EXPIRY_CHOICES,
+  formatDays,
+  LIFETIME_LIMIT_DAYS,
+  localDay,
+  type ExpiryChoice,
+} from "@/lib/keys/expiry";
+import { RevealKey } from "./reveal-key";
 
 /**
- * "+ New API Key": asks a name, then shows the new key once. The key lives only in this component's
- * action state; closing the dialog remounts the flow (new `key`), which drops it.
+ * "+ New API Key": asks a name and an expiry, then shows the new key once. The key lives only in this
+ * component's action state; closing the dialog remounts the flow (new `key`), which drops it.
+ * `maxLifetimeDays`: config `keys.max_lifetime_days` (the server enforces it too).
  */
-export function NewApiKeyDialog({ clientId }: { clientId: string }) {
+export function NewApiKeyDialog({ clientId, maxLifetimeDays }: { clientId: string; maxLifetimeDays: number | null }) {
   const [open, setOpen] = useState(false);
   const [session, setSession] = useState(0);
   return (
@@ -41,6 +46,7 @@ export function NewApiKeyDialog({ clientId }: { clientId: string }) {
       <NewKeyFlow
         key={session}
         clientId={clientId}
+        maxLifetimeDays={maxLifetimeDays}
         onDone={() => {
           setOpen(false);
           setSession((s) => s + 1);
@@ -50,7 +56,7 @@ export function NewApiKeyDialog({ clientId }: { clientId: string }) {
   );
 }
 
-function NewKeyFlow({ clientId, onDone }: { clientId: string; onDone: () => void }) {
+function NewKeyFlow({ clientId, maxLifetimeDays, onDone }: { clientId: string; maxLifetimeDays: number | null; onDone: () => void }) {
   const [state, action, pending] = useActionState<CreateApiKeyState, FormData>(createApiKeyAction, {});
   const created = state.created;
   return (
@@ -60,14 +66,27 @@ function NewKeyFlow({ clientId, onDone }: { clientId: string; onDone: () => void
       onInteractOutside={created ? (e) => e.preventDefault() : undefined}
     >
       {created ? (
-        <RevealKey name={created.name} plaintext={created.plaintext} onDone={onDone} />
+        <RevealKey
+          title="Copy your key now"
+          description={<>The key “{created.name}” was created. Store it somewhere safe, such as your service’s secret store.</>}
+          plaintext={created.plaintext}
+          onDone={onDone}
+        >
+          <p className="text-sm text-muted-foreground" data-testid="new-key-expiry">
+            {created.expiresAt ? (
+              <>
+                It expires on <LocalDate iso={created.expiresAt} withTime />.
+              </>
+            ) : (
+              "It never expires; revoke it when it is no longer needed."
+            )}
+          </p>
+        </RevealKey>
       ) : (
-        <form action={action} noValidate className="grid gap-4">
+        <form action={action} noValidate className="grid gap-5">
           <DialogHeader>
             <DialogTitle>New API key</DialogTitle>
-            <DialogDescription>
-              A key lets a service call Lumen as this client. Name it after where it will be used.
-            </DialogDescription>
+            <DialogDescription>A key lets a service call Lumen as this client. Name it after where it will be used.</DialogDescription>
           </DialogHeader>
           <input type="hidden" name="clientId" value={clientId} />
           <div className="grid gap-2">
@@ -90,6 +109,14 @@ function NewKeyFlow({ clientId, onDone }: { clientId: string; onDone: () => void
             </p>
             <FieldError id="key-name-error" errors={state.errors?.name} />
           </div>
+          <ExpiryField
+            // A returned state restores what was chosen; an unchanged state keeps the field as it is.
+            key={state.values ? `${state.values.expiry}/${state.values.expiresOn}` : "fresh"}
+            maxDays={maxLifetimeDays}
+            initialChoice={state.values?.expiry}
+            initialDate={state.values?.expiresOn}
+            errors={state.errors}
+          />
           <FieldError id="key-form-error" errors={state.errors?.form} />
           <DialogFooter>
             <Button type="button" variant="outline" onClick={onDone}>
@@ -105,70 +132,89 @@ function NewKeyFlow({ clientId, onDone }: { clientId: string; onDone: () => void
   );
 }
 
-type CopyState = "idle" | "copied" | "manual";
+const CHOICE_LABELS: Record<ExpiryChoice, string> = {
+  never: "Never",
+  "30": "30 days",
+  "90": "90 days",
+  "365": "365 days",
+  date: "On a date",
+};
 
-function RevealKey({ name, plaintext, onDone }: { name: string; plaintext: string; onDone: () => void }) {
-  const [copy, setCopy] = useState<CopyState>("idle");
-  const field = useRef<HTMLInputElement>(null);
-  const copyButton = useRef<HTMLButtonElement>(null);
+/** The browser's UTC offset on the night the chosen day ends (it differs from today's across a DST change). */
+function offsetAfter(day: string): string {
+  const [y, m, d] = day.split("-").map(Number);
+  if (!y || !m || !d) return String(new Date().getTimezoneOffset());
+  return String(new Date(y, m - 1, d + 1).getTimezoneOffset());
+}
 
-  useEffect(() => copyButton.current?.focus(), []);
-
-  async function copyKey() {
-    try {
-      await navigator.clipboard.writeText(plaintext);
-      setCopy("copied");
-    } catch {
-      // No clipboard access (plain http, permissions): select the text so Ctrl/⌘+C copies it.
-      field.current?.focus();
-      field.current?.select();
-      setCopy("manual");
-    }
-  }
-
+function ExpiryField({
+  maxDays,
+  initialChoice,
+  initialDate,
+  errors,
+}: {
+  maxDays: number | null;
+  initialChoice?: string;
+  initialDate?: string;
+  errors?: CreateApiKeyState["errors"];
+}) {
+  const now = new Date();
+  const offset = now.getTimezoneOffset();
+  const today = localDay(now, offset);
+  const lastDay = localDay(+now + (maxDays ?? LIFETIME_LIMIT_DAYS) * DAY_MS, offset);
+  const fallback = defaultExpiryChoice(maxDays);
+  const [choice, setChoice] = useState<string>(
+    initialChoice && (EXPIRY_CHOICES as readonly string[]).includes(initialChoice) ? initialChoice : fallback,
+  );
+  const [date, setDate] = useState(initialDate || (fallback === "date" ? lastDay : ""));
+  const choices = EXPIRY_CHOICES.map((c) => {
+    const allowed = choiceAllowed(c, maxDays);
+    return {
+      value: c,
+      label: CHOICE_LABELS[c],
+      disabled: !allowed,
+      note: allowed || maxDays === null ? undefined : `not allowed: keys live at most ${formatDays(maxDays)} here`,
+    };
+  });
+  const described = ["key-expiry-help", errors?.expiry && "key-expiry-error"].filter(Boolean).join(" ");
   return (
-    <div className="grid gap-4">
-      <DialogHeader>
-        <DialogTitle>Copy your key now</DialogTitle>
-        <DialogDescription>
-          The key “{name}” was created. Store it somewhere safe, such as your service’s secret store.
-        </DialogDescription>
-      </DialogHeader>
-      <Alert variant="warning" role="note">
-        <TriangleAlert aria-hidden />
-        <AlertTitle>It will never be shown again</AlertTitle>
-        <AlertDescription>Lumen keeps only a fingerprint of the key. If you lose it, revoke it and create a new one.</AlertDescription>
-      </Alert>
-      <div className="grid gap-2">
-        <Label htmlFor="new-key-value">API key</Label>
-        <div className="flex gap-2">
+    <div className="grid gap-2">
+      <ChoiceGroup
+        name="expiry"
+        legend="Expires"
+        choices={choices}
+        value={choice}
+        onValueChange={setChoice}
+        describedBy={described}
+        invalid={Boolean(errors?.expiry)}
+        testId="key-expiry"
+      />
+      {choice === "date" && (
+        <div className="grid gap-2 pt-1">
+          <Label htmlFor="key-expires-on">Last day the key works</Label>
           <Input
-            ref={field}
-            id="new-key-value"
-            readOnly
-            value={plaintext}
-            spellCheck={false}
-            autoComplete="off"
-            className="font-mono text-xs md:text-xs"
-            onFocus={(e) => e.currentTarget.select()}
-            aria-describedby="new-key-copy-status"
-            data-testid="new-key-plaintext"
+            id="key-expires-on"
+            name="expiresOn"
+            type="date"
+            min={today}
+            max={lastDay}
+            value={date}
+            onChange={(e) => setDate(e.target.value)}
+            className="w-48"
+            aria-invalid={Boolean(errors?.expiresOn)}
+            aria-describedby={errors?.expiresOn ? "key-expires-on-error" : undefined}
+            data-testid="key-expires-on"
           />
-          <Button ref={copyButton} type="button" variant="outline" onClick={copyKey} data-testid="copy-key">
-            {copy === "copied" ? <Check aria-hidden /> : <Copy aria-hidden />}
-            {copy === "copied" ? "Copied" : "Copy"}
-          </Button>
+          <FieldError id="key-expires-on-error" errors={errors?.expiresOn} />
         </div>
-        <p id="new-key-copy-status" role="status" aria-live="polite" className="min-h-4 text-xs text-muted-foreground">
-          {copy === "copied" && "Copied to the clipboard."}
-          {copy === "manual" && "Copying is blocked here: the key is selected, press Ctrl+C (⌘C on a Mac) to copy it."}
-        </p>
-      </div>
-      <DialogFooter>
-        <Button type="button" onClick={onDone} data-testid="key-done">
-          Done
-        </Button>
-      </DialogFooter>
+      )}
+      <input type="hidden" name="tzOffset" value={choice === "date" ? offsetAfter(date) : String(offset)} />
+      <p id="key-expiry-help" className="text-xs text-muted-foreground">
+        {maxDays === null
+          ? "An expired key is refused with a message giving the date. Rotating a key keeps its expiry."
+          : `Keys may live at most ${formatDays(maxDays)} here (config.yaml keys.max_lifetime_days).`}
+      </p>
+      <FieldError id="key-expiry-error" errors={errors?.expiry} />
     </div>
   );
 }

@@ -1,7 +1,8 @@
 import { getDb } from "@/lib/db/client";
 import { clientDailyUsageSeries } from "@/lib/clients/usage-daily";
 import { formatCoins, formatCount } from "@/lib/format";
-import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { Card, CardAction, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
+import { ExportDialog } from "./export-dialog";
 import { UsageChart } from "./usage-chart";
 import type { SectionProps } from "./section-props";
 
@@ -15,6 +16,9 @@ export async function UsageOverTime({ client }: SectionProps) {
           <h2>Usage over time</h2>
         </CardTitle>
         <CardDescription>Daily requests, tokens and coins of the last 30 days (UTC), by model.</CardDescription>
+        <CardAction>
+          <ExportDialog clientId={client.id} />
+        </CardAction>
       </CardHeader>
       <CardContent className="space-y-4">
         {active.length === 0 ? (

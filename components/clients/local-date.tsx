@@ -2,11 +2,16 @@
  * A date in the viewer's own locale and time zone. Rendered on the server as a stable ISO day (no
  * client component per cell: long tables stay cheap); `LocalDateFormatter` in the root layout rewrites
  * every such <time> once in the browser, including ones added later by navigation.
+ * `withTime` shows hours and minutes; `precision="second"` seconds too (request times).
  */
-export function LocalDate({ iso, withTime = false }: { iso: string; withTime?: boolean }) {
+export function LocalDate({ iso, withTime = false, precision }: { iso: string; withTime?: boolean; precision?: "date" | "minute" | "second" }) {
+  const level = precision ?? (withTime ? "minute" : "date");
+  const local = level === "second" ? "datetime-seconds" : level === "minute" ? "datetime" : "date";
+  const text =
+    level === "date" ? iso.slice(0, 10) : `${iso.slice(0, 10)} ${iso.slice(11, level === "second" ? 19 : 16)} UTC`;
   return (
-    <time dateTime={iso} data-local={withTime ? "datetime" : "date"} title={new Date(iso).toUTCString()}>
-      {withTime ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : iso.slice(0, 10)}
+    <time dateTime={iso} data-local={local} title={new Date(iso).toUTCString()}>
+      {text}
     </time>
   );
 }

@@ -7,6 +7,7 @@ import { eq } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { clients, consents } from "@/lib/db/schema";
 import { canViewClient, type Viewer } from "@/lib/auth/permissions";
+import { emitAudit, recordAudit } from "@/lib/audit/events";
 import { getConfig } from "@/lib/config";
 import type { LumenConfig } from "@/lib/config/schema";
 import { findModel } from "@/lib/config/resolve";
@@ -25,8 +26,12 @@ export interface GrantConsentResult {
  * force now. Only for a model whose status for this client is "needs consent" (per the access rules
  * of section 7; the coin pool does not matter). A second consent is a no-op.
  *
+ * `shownAck`, when given, is the acknowledgement text the dialog showed: if config.yaml changed it
+ * meanwhile, nothing is recorded (conflict), so the activity trail always holds the text the person saw.
+ *
  * Throws DomainError: forbidden (signed out, or neither admin nor manager of this client),
- * not_found (client or model), invalid (the model is blocked for this client or needs no consent).
+ * not_found (client or model), invalid (the model is blocked for this client or needs no consent),
+ * conflict (the text changed).
  */
 export async function grantConsent(
   db: Db,
@@ -34,6 +39,7 @@ export async function grantConsent(
   clientId: string,
   model: string,
   config: LumenConfig = getConfig(),
+  shownAck?: string | null,
 ): Promise<GrantConsentResult> {
   if (!viewer) throw forbidden("Sign in to grant consent.");
   if (!isUuid(clientId)) throw notFound("That client does not exist.");
@@ -59,10 +65,27 @@ export async function grantConsent(
       break;
   }
 
-  const inserted = await db
-    .insert(consents)
-    .values({ clientId, model, userId: viewer.user.id, ackMessage: modelConfig.ack_message ?? null })
-    .onConflictDoNothing({ target: [consents.clientId, consents.model] })
-    .returning({ model: consents.model });
-  return { created: inserted.length > 0 };
+  const ackMessage = modelConfig.ack_message ?? null;
+  if (shownAck !== undefined && (shownAck ?? "") !== (ackMessage ?? "")) {
+    throw new DomainError(
+      "conflict",
+      "The terms of this model changed while the dialog was open. Close it and read the new text before accepting.",
+    );
+  }
+  const audit = await db.transaction(async (tx) => {
+    const inserted = await tx
+      .insert(consents)
+      .values({ clientId, model, userId: viewer.user.id, ackMessage })
+      .onConflictDoNothing({ target: [consents.clientId, consents.model] })
+      .returning({ model: consents.model });
+    if (inserted.length === 0) return null;
+    return recordAudit(tx, viewer, {
+      clientId,
+      action: "consent.given",
+      target: { type: "model", label: model },
+      details: { terms: ackMessage },
+    });
+  });
+  if (audit) emitAudit(audit);
+  return { created: audit !== null };
 }

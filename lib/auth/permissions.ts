@@ -2,11 +2,14 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Executor } from "@/lib/db/client";
 import { clientManagers, type User } from "@/lib/db/schema";
 import { forbidden } from "@/lib/errors";
+import type { RequestOrigin } from "@/lib/audit/events";
 
 /** Who is asking: read from the database and the live config on every request, never from the session. */
 export interface Viewer {
   user: Pick<User, "id" | "email" | "name">;
   isAdmin: boolean;
+  /** Where the request came from (server actions set it), recorded with every change in the activity trail. */
+  origin?: RequestOrigin;
 }
 
 export async function managesAnyClient(ex: Executor, userId: string): Promise<boolean> {

@@ -2,6 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { clients } from "@/lib/db/schema";
 import { assertAdmin, type Viewer } from "@/lib/auth/permissions";
+import { emitAudit, recordAudit } from "@/lib/audit/events";
 import { notFound } from "@/lib/errors";
 import { isUuid } from "@/lib/ids";
 import { processState } from "@/lib/process-state";
@@ -24,16 +25,36 @@ export async function setClientActive(
 ): Promise<ActivationState> {
   assertAdmin(viewer);
   if (!isUuid(clientId)) throw notFound("That client does not exist.");
-  const [row] = await db
-    .update(clients)
-    .set({
-      active,
-      deactivatedAt: active ? null : sql`coalesce(${clients.deactivatedAt}, now())`,
-    })
-    .where(eq(clients.id, clientId))
-    .returning({ active: clients.active, deactivatedAt: clients.deactivatedAt });
-  if (!row) throw notFound("That client does not exist.");
-  // This process's gateway refuses (or accepts again) the client's keys from the next request.
+  const result = await db.transaction(async (tx) => {
+    const [before] = await tx
+      .select({ name: clients.name, active: clients.active })
+      .from(clients)
+      .where(eq(clients.id, clientId))
+      .for("update");
+    if (!before) throw notFound("That client does not exist.");
+    const [row] = await tx
+      .update(clients)
+      .set({
+        active,
+        deactivatedAt: active ? null : sql`coalesce(${clients.deactivatedAt}, now())`,
+      })
+      .where(eq(clients.id, clientId))
+      .returning({ active: clients.active, deactivatedAt: clients.deactivatedAt });
+    if (!row) throw notFound("That client does not exist.");
+    // Setting the state it already has changes nothing, so it records nothing.
+    const audit =
+      before.active === active
+        ? null
+        : await recordAudit(tx, viewer, {
+            clientId,
+            action: active ? "client.activated" : "client.deactivated",
+            target: { type: "client", id: clientId, label: before.name },
+          });
+    return { row, audit };
+  });
+  // This process's gateway refuses (or accepts again) the client's keys from the next request (after
+  // the commit, so no lookup can cache the old state again).
   processState().gateway?.forgetClient(clientId);
-  return row;
+  if (result.audit) emitAudit(result.audit);
+  return result.row;
 }

@@ -3,6 +3,7 @@ import { and, asc, eq, sql } from "drizzle-orm";
 import type { Db, Executor } from "@/lib/db/client";
 import { clientManagers, clients, users } from "@/lib/db/schema";
 import { assertAdmin, type Viewer } from "@/lib/auth/permissions";
+import { emitAudit, recordAudit } from "@/lib/audit/events";
 import { DomainError, notFound } from "@/lib/errors";
 import { likeContains } from "./queries";
 
@@ -89,7 +90,7 @@ export async function addManager(db: Db, viewer: Viewer | null, clientId: string
   assertAdmin(viewer);
   if (!isUuid(clientId)) throw notFound("That client does not exist.");
   if (!isUuid(userId)) throw unknownUser();
-  await db.transaction(async (tx) => {
+  const audit = await db.transaction(async (tx) => {
     const [client] = await tx.select({ id: clients.id }).from(clients).where(eq(clients.id, clientId)).for("update");
     if (!client) throw notFound("That client does not exist.");
     const [user] = await tx
@@ -111,7 +112,14 @@ export async function addManager(db: Db, viewer: Viewer | null, clientId: string
       .update(clients)
       .set({ managerCount: sql`${clients.managerCount} + 1` })
       .where(eq(clients.id, clientId));
+    return recordAudit(tx, viewer, {
+      clientId,
+      action: "manager.added",
+      target: { type: "user", id: userId, label: user.email },
+      details: { name: user.name },
+    });
   });
+  emitAudit(audit);
 }
 
 /** Removes a manager (admins only). Removing someone who is not a manager changes nothing. */
@@ -119,18 +127,25 @@ export async function removeManager(db: Db, viewer: Viewer | null, clientId: str
   assertAdmin(viewer);
   if (!isUuid(clientId)) throw notFound("That client does not exist.");
   if (!isUuid(userId)) return;
-  await db.transaction(async (tx) => {
+  const audit = await db.transaction(async (tx) => {
     const [client] = await tx.select({ id: clients.id }).from(clients).where(eq(clients.id, clientId)).for("update");
     if (!client) throw notFound("That client does not exist.");
     const removed = await tx
       .delete(clientManagers)
       .where(and(eq(clientManagers.clientId, clientId), eq(clientManagers.userId, userId)))
       .returning({ userId: clientManagers.userId });
-    if (removed.length > 0) {
-      await tx
-        .update(clients)
-        .set({ managerCount: sql`${clients.managerCount} - 1` })
-        .where(eq(clients.id, clientId));
-    }
+    if (removed.length === 0) return null;
+    await tx
+      .update(clients)
+      .set({ managerCount: sql`${clients.managerCount} - 1` })
+      .where(eq(clients.id, clientId));
+    const [user] = await tx.select({ name: users.name, email: users.email }).from(users).where(eq(users.id, userId));
+    return recordAudit(tx, viewer, {
+      clientId,
+      action: "manager.removed",
+      target: { type: "user", id: userId, label: user?.email ?? null },
+      details: { name: user?.name ?? null },
+    });
   });
+  if (audit) emitAudit(audit);
 }

@@ -368,6 +368,13 @@ export const rateLimitsSchema = z.strictObject({
     .default("lumen"),
 });
 
+const LIFETIME_MSG = "expected a whole number of days between 1 and 36500 (the longest an API key may live)";
+
+export const keysSchema = z.strictObject({
+  /** Caps the expiry of new API keys for everyone (managers and admins); unset: keys may never expire. */
+  max_lifetime_days: z.int({ error: LIFETIME_MSG }).min(1, { error: LIFETIME_MSG }).max(36_500, { error: LIFETIME_MSG }).optional(),
+});
+
 export const metricsSchema = z
   .strictObject({
     enabled: z.boolean({ error: MSG.bool }).default(false),
@@ -399,6 +406,7 @@ export const configSchema = z
     auth: section(authSchema),
     admins: nullable(adminsSchema.default([])),
     api: section(apiSchema),
+    keys: section(keysSchema),
     metrics: section(metricsSchema),
     rate_limits: section(rateLimitsSchema),
     defaults: section(defaultsSchema),

@@ -6,6 +6,7 @@ import {
   date,
   index,
   integer,
+  jsonb,
   numeric,
   pgTable,
   primaryKey,
@@ -146,10 +147,40 @@ export const apiKeys = pgTable(
     createdBy: uuid("created_by").references(() => users.id, { onDelete: "set null" }),
     revokedAt: ts("revoked_at"),
     revokedBy: uuid("revoked_by").references(() => users.id, { onDelete: "set null" }),
+    /** The key stops working at this instant (every secret of it); null: never. */
+    expiresAt: ts("expires_at"),
+    /** The last rotation: `key_hash` and `hint` then became a new secret (the old one is in api_key_retired_secrets). */
+    rotatedAt: ts("rotated_at"),
+    rotatedBy: uuid("rotated_by").references(() => users.id, { onDelete: "set null" }),
   },
   (t) => [
     uniqueIndex("api_keys_hash_idx").on(t.keyHash),
     index("api_keys_client_idx").on(t.clientId, t.createdAt),
+  ],
+);
+
+/**
+ * Secrets a rotation replaced. Each stays valid until `valid_until` (the grace the rotating person chose),
+ * then answers 401 expired_api_key naming that time. Kept afterwards, so a late caller still learns why.
+ * The gateway looks a presented hash up here and in api_keys in one statement.
+ */
+export const apiKeyRetiredSecrets = pgTable(
+  "api_key_retired_secrets",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    keyId: uuid("key_id")
+      .notNull()
+      .references(() => apiKeys.id, { onDelete: "cascade" }),
+    /** HMAC-SHA256 of the old secret, as in api_keys.key_hash. */
+    keyHash: text("key_hash").notNull(),
+    hint: text("hint").notNull(),
+    retiredAt: ts("retired_at").notNull().defaultNow(),
+    retiredBy: uuid("retired_by").references(() => users.id, { onDelete: "set null" }),
+    validUntil: ts("valid_until").notNull(),
+  },
+  (t) => [
+    uniqueIndex("api_key_retired_secrets_hash_idx").on(t.keyHash),
+    index("api_key_retired_secrets_key_idx").on(t.keyId, t.validUntil),
   ],
 );
 
@@ -250,6 +281,9 @@ export const requestLog = pgTable(
     uniqueIndex("request_log_settlement_id_idx").on(t.settlementId),
     index("request_log_client_time_idx").on(t.clientId, t.createdAt),
     index("request_log_key_time_idx").on(t.keyId, t.createdAt),
+    // "Errors only" in Recent requests: partial, so only the (few) failed requests pay an extra index write.
+    index("request_log_client_errors_idx").on(t.clientId, t.createdAt).where(sql`${t.status} >= 400`),
+    index("request_log_key_errors_idx").on(t.keyId, t.createdAt).where(sql`${t.status} >= 400`),
   ],
 );
 
@@ -266,6 +300,32 @@ export const consents = pgTable(
     createdAt: ts("created_at").notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.clientId, t.model] })],
+);
+
+/**
+ * The activity trail: one row per change made in the console, written in the transaction of the change.
+ * Append-only: a trigger (migration 0005) refuses UPDATE, DELETE and TRUNCATE, and no foreign key points
+ * out of it, so no cascade can rewrite history. The actor's e-mail is copied in for the same reason.
+ */
+export const auditEvents = pgTable(
+  "audit_events",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    actorId: uuid("actor_id"),
+    actorEmail: text("actor_email"),
+    clientId: uuid("client_id"),
+    /** lib/audit/events.ts AUDIT_ACTIONS, e.g. "key.rotated". */
+    action: text("action").notNull(),
+    targetType: text("target_type"),
+    targetId: text("target_id"),
+    /** What the target was called then (a key's name, a manager's e-mail, a model). */
+    targetLabel: text("target_label"),
+    details: jsonb("details").$type<Record<string, unknown>>().notNull().default({}),
+    ip: text("ip"),
+    userAgent: text("user_agent"),
+  },
+  (t) => [index("audit_events_client_time_idx").on(t.clientId, sql`${t.createdAt} desc`, sql`${t.id} desc`)],
 );
 
 /** Models and endpoints synced from config.yaml (secrets stay in the config, never here). */
@@ -296,4 +356,5 @@ export type User = typeof users.$inferSelect;
 export type UserSession = typeof userSessions.$inferSelect;
 export type Client = typeof clients.$inferSelect;
 export type ApiKey = typeof apiKeys.$inferSelect;
+export type AuditEvent = typeof auditEvents.$inferSelect;
 export type RequestLogRow = typeof requestLog.$inferSelect;

@@ -5,17 +5,22 @@
  * query on the unique hash index, so an unknown key costs the same work as a known one.
  *
  * Cache (chosen): successful lookups are kept in process for at most AUTH_CACHE_TTL_MS = 500 ms,
- * timed from the moment the lookup query *started*. A revocation or deactivation committed at time T
- * is therefore seen by every request that starts after T + 0.5 s on every instance (≤ 1 s, SPEC
- * issue #4). Misses are never cached (a flood of random keys cannot grow the map). A revocation or
- * deactivation made by this process drops the entries at once (`forget`, `forgetClient`), and a
- * lookup that was already running then is not cached, so it cannot put the old record back.
+ * timed from the moment the lookup query *started*. A revocation, deactivation or rotation committed at
+ * time T is therefore seen by every request that starts after T + 0.5 s on every instance (≤ 1 s, SPEC
+ * issue #4). Misses are never cached (a flood of random keys cannot grow the map). A revocation,
+ * deactivation, rotation or end of grace made by this process drops the entries at once (`forget`,
+ * `forgetClient`), and a lookup that was already running then is not cached, so it cannot put the old
+ * record back.
+ *
+ * Expiry and rotation grace are instants, not states: the record carries them (`expiresAt`, and
+ * `secretValidUntil` for an old secret of a rotation) and every request compares them with the clock,
+ * cached or not, so a key stops at its instant on every instance whose clock is right, cache or no cache.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Executor } from "@/lib/db/client";
 import { findKeyByHash } from "@/lib/keys/queries";
 import { hashApiKey } from "@/lib/keys/secret";
-import { clientDeactivated, invalidApiKey, missingApiKey, monitoringReadOnly } from "./errors";
+import { clientDeactivated, expiredApiKey, invalidApiKey, missingApiKey, monitoringReadOnly } from "./errors";
 import type { GatewayRequest } from "./request";
 
 export const AUTH_CACHE_TTL_MS = 500;
@@ -32,6 +37,10 @@ export interface Caller {
 interface KeyRecord extends Caller {
   clientActive: boolean;
   revoked: boolean;
+  /** Epoch ms; null: never. */
+  expiresAt: number | null;
+  /** Epoch ms when this secret is an old one of a rotation (the end of its grace); null for the current secret. */
+  secretValidUntil: number | null;
 }
 
 /** The token of an `Authorization: Bearer …` header (scheme case-insensitive); null when absent or empty. */
@@ -52,6 +61,8 @@ async function lookupKey(ex: Executor, hash: string): Promise<KeyRecord | null> 
     clientName: row.clientName,
     clientActive: row.clientActive,
     revoked: row.revokedAt !== null,
+    expiresAt: row.expiresAt ? +row.expiresAt : null,
+    secretValidUntil: row.secretValidUntil ? +row.secretValidUntil : null,
   };
 }
 
@@ -123,26 +134,39 @@ export function isMonitoringToken(request: GatewayRequest, configured: string | 
 
 /**
  * The caller of a gateway request, or a GatewayError: missing_api_key (401), invalid_api_key
- * (401, unknown or revoked key), client_deactivated (403), and monitoring_read_only (403) for the
- * monitoring token (`monitoringToken`), which may only list models (models.ts).
+ * (401, unknown or revoked key), expired_api_key (401, the key expired or this old secret's grace
+ * ended, the message naming the instant), client_deactivated (403), and monitoring_read_only (403)
+ * for the monitoring token (`monitoringToken`), which may only list models (models.ts). `clock` is for
+ * tests.
  */
-export async function authenticate(ex: Executor, request: GatewayRequest, cache?: KeyCache, monitoringToken?: string): Promise<Caller> {
+export async function authenticate(
+  ex: Executor,
+  request: GatewayRequest,
+  cache?: KeyCache,
+  clock: () => number = Date.now,
+  monitoringToken?: string,
+): Promise<Caller> {
   const header = request.header("authorization");
   if (header && header.length > MAX_AUTHORIZATION_BYTES) throw invalidApiKey();
   const token = bearerToken(header);
   if (!token) throw missingApiKey();
   if (isMonitoringToken(request, monitoringToken)) throw monitoringReadOnly();
   const hash = hashApiKey(token);
-  const now = Date.now();
-  let record = cache?.get(hash, now);
+  const startedAt = clock();
+  let record = cache?.get(hash, startedAt);
   if (!record) {
     const epoch = cache?.epoch;
     const found = await lookupKey(ex, hash);
     if (!found) throw invalidApiKey();
     record = found;
-    cache?.set(hash, record, now, epoch);
+    cache?.set(hash, record, startedAt, epoch);
   }
   if (record.revoked) throw invalidApiKey();
+  const now = clock();
+  if (record.expiresAt !== null && now >= record.expiresAt) throw expiredApiKey("key", new Date(record.expiresAt));
+  if (record.secretValidUntil !== null && now >= record.secretValidUntil) {
+    throw expiredApiKey("rotated", new Date(record.secretValidUntil));
+  }
   if (!record.clientActive) throw clientDeactivated();
   return { keyId: record.keyId, clientId: record.clientId, clientName: record.clientName };
 }

@@ -57,6 +57,20 @@ export const missingApiKey = () =>
 export const invalidApiKey = () =>
   new GatewayError(401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided, or the key was revoked.");
 
+/** "2026-03-01 14:05:09 UTC": unambiguous for a caller reading a log anywhere. */
+const utc = (at: Date) => `${at.toISOString().slice(0, 19).replace("T", " ")} UTC`;
+
+/** The key passed its expiry, or this is an old secret of a rotated key whose grace has ended. */
+export const expiredApiKey = (why: "key" | "rotated", at: Date) =>
+  new GatewayError(
+    401,
+    "invalid_request_error",
+    "expired_api_key",
+    why === "key"
+      ? `This API key expired on ${utc(at)}. Ask a manager of the client for a new key.`
+      : `This API key was rotated and its old secret stopped working on ${utc(at)}. Use the key's new secret.`,
+  );
+
 export const clientDeactivated = () =>
   new GatewayError(
     403,

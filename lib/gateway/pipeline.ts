@@ -193,7 +193,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
     // answers 503 at once instead of holding the caller (errors.ts maps the failure).
     const inTime = <T>(work: Promise<T>) => withDbTimeout(work, config.api.db_timeout_ms);
     const db = await inTime(opts.getDb());
-    const caller = await inTime(authenticate(db, request, keyCache, config.api.monitoring.token));
+    const caller = await inTime(authenticate(db, request, keyCache, undefined, config.api.monitoring.token));
     const plan = await readPlan(config);
 
     const model = findModel(config, plan.model);

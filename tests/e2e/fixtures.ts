@@ -4,7 +4,7 @@ import { clients } from "@/lib/db/schema";
 import { upsertUser } from "@/lib/auth/users";
 import { addManager } from "@/lib/clients/managers";
 import { generateApiKey } from "@/lib/keys/secret";
-import { apiKeys } from "@/lib/db/schema";
+import { apiKeys, requestLog } from "@/lib/db/schema";
 
 export const USERS = {
   admin: "admin@example.com",
@@ -37,6 +37,28 @@ export async function seedE2e(db: Db, secret: string) {
   await addManager(db, adminViewer, ids["ci-runner"]!, manager.id);
   await addManager(db, adminViewer, ids["research-bot"]!, admin.id);
   const key = generateApiKey(secret);
-  await db.insert(apiKeys).values({ clientId: ids["research-bot"]!, name: "e2e", keyHash: key.hash, hint: key.hint, createdBy: admin.id });
+  const [keyRow] = await db
+    .insert(apiKeys)
+    .values({ clientId: ids["research-bot"]!, name: "e2e", keyHash: key.hash, hint: key.hint, createdBy: admin.id })
+    .returning({ id: apiKeys.id });
+  // An hour of research-bot's history for the Recent requests section: 60 requests, every 10th failed.
+  await db.insert(requestLog).values(
+    Array.from({ length: 60 }, (_, i) => ({
+      createdAt: sql`now() - ${`${120 - i} minutes`}::interval`,
+      clientId: ids["research-bot"]!,
+      keyId: keyRow!.id,
+      model: "echo",
+      status: i % 10 === 9 ? 502 : 200,
+      errorCode: i % 10 === 9 ? "upstream_error" : null,
+      inputTokens: 12 + i,
+      outputTokens: i % 10 === 9 ? 0 : 30 + i,
+      coins: `0.0000${String(40 + i).padStart(2, "0")}`,
+      durationMs: 180 + 7 * i,
+      ttftMs: i % 2 ? 40 + i : null,
+      streamed: i % 2 === 1,
+      usageEstimated: i % 20 === 19,
+      requestId: `seed-${String(i).padStart(2, "0")}`,
+    })),
+  );
   return { clientIds: ids, apiKey: key.plaintext };
 }

@@ -8,7 +8,10 @@ import OpenAI from "openai";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "@/lib/db/client";
+import { eq } from "drizzle-orm";
 import { apiKeys, clients } from "@/lib/db/schema";
+import { upsertUser } from "@/lib/auth/users";
+import { rotateApiKey } from "@/lib/keys/commands";
 import { generateApiKey } from "@/lib/keys/secret";
 import { createServerDatabase } from "../helpers/db";
 
@@ -17,6 +20,8 @@ import { createServerDatabase } from "../helpers/db";
 const base = process.env.E2E_DATABASE_URL?.trim();
 const REDIS_URL = process.env.REDIS_URL?.trim() || "redis://127.0.0.1:6379";
 const SECRET = "two-instances-secret-two-instances-secret";
+// rotateApiKey below hashes the new secret with the servers' secret.
+process.env.LUMEN_SECRET = SECRET;
 
 describe.runIf(Boolean(base))("two instances on one PostgreSQL database", () => {
   const servers: ChildProcess[] = [];
@@ -182,6 +187,39 @@ models:
       expect(await Promise.all([use(0), use(1), use(2), use(3)])).toEqual([401, 401, 401, 401]);
     } finally {
       await sql.end();
+    }
+  });
+
+  it("a key rotated with no grace: both instances refuse its old secret within 1 second and take the new one", async () => {
+    const handle = await openDatabase({ url: db.url });
+    try {
+      const admin = await upsertUser(handle.db, { email: "admin@example.com" });
+      const [client] = await handle.db.select({ id: clients.id }).from(clients).where(eq(clients.name, "burst-bot"));
+      const old = generateApiKey(SECRET);
+      const [key] = await handle.db
+        .insert(apiKeys)
+        .values({ clientId: client!.id, name: "c", keyHash: old.hash, hint: old.hint })
+        .returning({ id: apiKeys.id });
+      const use = (secret: string, i: number) =>
+        fetch(`${urls[i % 2]}/v1/models`, { headers: { authorization: `Bearer ${secret}` } }).then(async (r) => ({
+          status: r.status,
+          code: ((await r.json()) as { error?: { code?: string } }).error?.code ?? null,
+        }));
+      // both instances have the old secret cached now
+      expect(await Promise.all([use(old.plaintext, 0), use(old.plaintext, 1)])).toEqual([
+        { status: 200, code: null },
+        { status: 200, code: null },
+      ]);
+      const rotated = await rotateApiKey(handle.db, { user: admin, isAdmin: true }, client!.id, key!.id, "now");
+      await new Promise((r) => setTimeout(r, 1_000));
+      const refused = { status: 401, code: "expired_api_key" };
+      expect(await Promise.all([use(old.plaintext, 0), use(old.plaintext, 1)])).toEqual([refused, refused]);
+      expect(await Promise.all([use(rotated.plaintext, 0), use(rotated.plaintext, 1)])).toEqual([
+        { status: 200, code: null },
+        { status: 200, code: null },
+      ]);
+    } finally {
+      await handle.close();
     }
   });
 });

@@ -79,7 +79,7 @@ export async function chat(baseURL: string, apiKey: string, call: ChatCall): Pro
     errorParam: null,
     streamError: false,
     retryAfter: null,
-    requestId: null,
+    requestId: call.requestId ?? null,
     abandoned: false,
     network: null,
     startedAt: Date.now(),
@@ -99,7 +99,7 @@ export async function chat(baseURL: string, apiKey: string, call: ChatCall): Pro
     const res = await fetch(`${baseURL}/v1/chat/completions`, { method: "POST", headers, body: JSON.stringify(body), signal: controller.signal });
     answer.status = res.status;
     answer.retryAfter = res.headers.get("retry-after");
-    answer.requestId = res.headers.get("x-request-id");
+    answer.requestId = res.headers.get("x-request-id") ?? answer.requestId;
     const isSse = (res.headers.get("content-type") ?? "").includes("text/event-stream");
     if (!isSse) {
       const text = await res.text();

@@ -184,15 +184,15 @@ describe.each(backends())("API keys on $name", (backend) => {
 
     it("lists the client's active keys newest first; revoked ones only on request", async () => {
       expect(await names()).toEqual(["xzy", "x_y", "500off", "50%_off", "staging", "production"]);
-      expect(await names({ showRevoked: true })).toEqual(["old-ci", "xzy", "x_y", "500off", "50%_off", "staging", "production"]);
-      expect(await countApiKeys(db, clientC)).toEqual({ active: 6, revoked: 1 });
+      expect(await names({ showInactive: true })).toEqual(["old-ci", "xzy", "x_y", "500off", "50%_off", "staging", "production"]);
+      expect(await countApiKeys(db, clientC)).toEqual({ active: 6, revoked: 1, expired: 0 });
     });
 
     it("returns counters exactly, tokens as input + output", async () => {
       const [prod] = await listApiKeys(db, clientC, { q: "production" });
       expect(prod).toMatchObject({ requests: 5, tokens: "1234", coins: "1.234567", lastUsedAt: day(5), createdAt: day(1), revokedAt: null });
       expect(prod?.hint).toMatch(/^sk_.{4}….{4}$/);
-      const [old] = await listApiKeys(db, clientC, { q: "old", showRevoked: true });
+      const [old] = await listApiKeys(db, clientC, { q: "old", showInactive: true });
       expect(old).toMatchObject({ requests: 9, revokedAt: day(8), lastUsedAt: null });
     });
 
@@ -203,7 +203,7 @@ describe.each(backends())("API keys on $name", (backend) => {
       expect(await names({ q: "x_y" })).toEqual(["x_y"]);
       expect(await names({ q: "\\" })).toEqual([]);
       expect(await names({ q: "ci" })).toEqual([]);
-      expect(await names({ q: "ci", showRevoked: true })).toEqual(["old-ci"]);
+      expect(await names({ q: "ci", showInactive: true })).toEqual(["old-ci"]);
       expect(await names({ q: "  " })).toHaveLength(6);
     });
 
@@ -222,6 +222,8 @@ describe.each(backends())("API keys on $name", (backend) => {
         clientName: "client-a",
         clientActive: true,
         revokedAt: null,
+        expiresAt: null,
+        secretValidUntil: null,
       });
 
       await db.update(clients).set({ active: false }).where(eq(clients.id, clientA));
@@ -235,6 +237,8 @@ describe.each(backends())("API keys on $name", (backend) => {
         clientName: "client-a",
         clientActive: true,
         revokedAt,
+        expiresAt: null,
+        secretValidUntil: null,
       });
     });
 

@@ -193,7 +193,9 @@ export async function snapshot(): Promise<string> {
       select
         (select coalesce(string_agg(id || ':' || name || ':' || active || ':' || manager_count, ',' order by id), '') from clients) as clients,
         (select coalesce(string_agg(client_id || ':' || user_id, ',' order by client_id, user_id), '') from client_managers) as managers,
-        (select coalesce(string_agg(id || ':' || coalesce(revoked_at::text, '-'), ',' order by id), '') from api_keys) as keys,
+        (select coalesce(string_agg(id || ':' || coalesce(revoked_at::text, '-') || ':' || key_hash || ':' || coalesce(expires_at::text, '-'), ',' order by id), '') from api_keys) as keys,
+        (select coalesce(string_agg(key_id || ':' || key_hash || ':' || valid_until::text, ',' order by id), '') from api_key_retired_secrets) as retired,
+        (select count(*) from audit_events) as audit,
         (select coalesce(string_agg(client_id || ':' || model, ',' order by client_id, model), '') from consents) as consents,
         (select count(*) from users) as users`;
     return JSON.stringify(row);

@@ -6,7 +6,7 @@
  * in the database.
  */
 import { randomUUID } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { action, as, form, get, seed, snapshot, sql, type ActionAnswer } from "./http";
 import type { SignedInActor } from "./seed";
 
@@ -38,6 +38,19 @@ describe("pages", () => {
     { path: () => `/clients/${s().clients.beta}`, expect: { admin: 200, managerA: 404, managerB: 200, plain: 404, signedOut: "signin" } },
     { path: () => `/clients/${randomUUID()}`, expect: { admin: 404, managerA: 404, managerB: 404, plain: 404, signedOut: "signin" } },
     { path: () => "/clients/not-a-uuid", expect: { admin: 404, managerA: 404, managerB: 404, plain: 404, signedOut: "signin" } },
+    // The CSV exports (issue 11) are authorized like the page they belong to.
+    {
+      path: () => `/clients/${s().clients.alpha}/export/usage.csv?from=2026-01-01&to=2026-01-31`,
+      expect: { admin: 200, managerA: 200, managerB: 404, plain: 404, signedOut: "signin" },
+    },
+    {
+      path: () => `/clients/${s().clients.beta}/export/requests.csv?from=2026-01-01&to=2026-01-31`,
+      expect: { admin: 200, managerA: 404, managerB: 200, plain: 404, signedOut: "signin" },
+    },
+    {
+      path: () => `/clients/${randomUUID()}/export/requests.csv?from=2026-01-01&to=2026-01-31`,
+      expect: { admin: 404, managerA: 404, managerB: 404, plain: 404, signedOut: "signin" },
+    },
     { path: () => "/", expect: { admin: "to-clients", managerA: "to-clients", managerB: "to-clients", plain: "to-clients", signedOut: "to-clients" } },
     { path: () => "/signin", expect: { admin: "to-clients", managerA: "to-clients", managerB: "to-clients", plain: "to-clients", signedOut: 200 } },
   ];
@@ -118,6 +131,27 @@ interface ActionCase {
   effect(answer: ActionAnswer): Promise<void>;
 }
 
+/** A key of the client made for one allowed run (removed by the case's effect). */
+async function spareKey(clientId: string): Promise<string> {
+  return one(async (db) => (await db`insert into api_keys (client_id, name, key_hash, hint) values (${clientId}, ${`spare-${randomUUID()}`}, ${randomUUID()}, 'sk_x…y') returning id`)[0]!.id as string);
+}
+
+/** Gives the key an old secret in its grace (as a rotation would), unless it has one. */
+async function inGrace(keyId: string): Promise<void> {
+  await one(
+    (db) => db`insert into api_key_retired_secrets (key_id, key_hash, hint, valid_until)
+               select ${keyId}, ${randomUUID()}, 'sk_o…ld', now() + interval '1 day'
+               where not exists (select 1 from api_key_retired_secrets where key_id = ${keyId} and valid_until > now())`,
+  );
+}
+
+// The seeded keys each have an old secret in its grace, so a refused "End grace now" would have had
+// something to change (the snapshot would show it).
+beforeAll(async () => {
+  await inGrace(seed().keys.alpha.id);
+  await inGrace(seed().keys.beta.id);
+});
+
 const cases = (): ActionCase[] => {
   const { clients, users, keys } = seed();
   const A = clients.alpha;
@@ -193,6 +227,32 @@ const cases = (): ActionCase[] => {
       },
     },
     {
+      name: "rotateApiKeyAction",
+      allowed: ["admin", "managerA"],
+      async run(actor) {
+        const keyId = this.allowed.includes(actor as SignedInActor) ? await spareKey(A) : keys.alpha.id;
+        return action("rotateApiKeyAction", [{}, form({ clientId: A, keyId, grace: "1h" })], { browser: await as(actor) });
+      },
+      async effect(answer) {
+        expect(answer.text).toMatch(/sk_[A-Za-z0-9_-]{43}/);
+        await one((db) => db`delete from api_keys where name like 'spare-%'`);
+      },
+    },
+    {
+      name: "endKeyGraceAction",
+      allowed: ["admin", "managerA"],
+      async run(actor) {
+        // The allowed end a spare key's grace; the others reach for the real key's (given one in beforeAll).
+        const keyId = this.allowed.includes(actor as SignedInActor) ? await spareKey(A) : keys.alpha.id;
+        if (keyId !== keys.alpha.id) await inGrace(keyId);
+        return action("endKeyGraceAction", [form({ clientId: A, keyId })], { browser: await as(actor) });
+      },
+      async effect(answer) {
+        expect(answer.result).toEqual({ ok: true });
+        await one((db) => db`delete from api_keys where name like 'spare-%'`);
+      },
+    },
+    {
       name: "grantConsentAction",
       allowed: ["admin", "managerA"],
       run: async (actor) => action("grantConsentAction", [{}, form({ clientId: A, model: "secure-llm" })], { browser: await as(actor) }),
@@ -205,7 +265,18 @@ const cases = (): ActionCase[] => {
 };
 
 describe("server actions, posted as a browser posts them", () => {
-  for (const name of ["createClientAction", "setActiveAction", "addManagerAction", "removeManagerAction", "searchUsersAction", "createApiKeyAction", "revokeApiKeyAction", "grantConsentAction"]) {
+  for (const name of [
+    "createClientAction",
+    "setActiveAction",
+    "addManagerAction",
+    "removeManagerAction",
+    "searchUsersAction",
+    "createApiKeyAction",
+    "revokeApiKeyAction",
+    "rotateApiKeyAction",
+    "endKeyGraceAction",
+    "grantConsentAction",
+  ]) {
     for (const actor of ACTOR_LIST) {
       it(`${name} on alpha-bot as ${actor}`, async () => {
         const c = cases().find((x) => x.name === name)!;
@@ -228,6 +299,10 @@ describe("other clients' ids (IDOR): the manager of alpha-bot reaching for beta-
     ["create a key for beta-bot", async () => action("createApiKeyAction", [{}, form({ clientId: s().clients.beta, name: "stolen" })], { browser: await managerA(), clientId: s().clients.beta })],
     ["revoke beta-bot's key under beta-bot", async () => action("revokeApiKeyAction", [form({ clientId: s().clients.beta, keyId: s().keys.beta.id })], { browser: await managerA(), clientId: s().clients.beta })],
     ["revoke beta-bot's key under alpha-bot", async () => action("revokeApiKeyAction", [form({ clientId: s().clients.alpha, keyId: s().keys.beta.id })], { browser: await managerA() })],
+    ["rotate beta-bot's key under beta-bot", async () => action("rotateApiKeyAction", [{}, form({ clientId: s().clients.beta, keyId: s().keys.beta.id, grace: "now" })], { browser: await managerA(), clientId: s().clients.beta })],
+    ["rotate beta-bot's key under alpha-bot", async () => action("rotateApiKeyAction", [{}, form({ clientId: s().clients.alpha, keyId: s().keys.beta.id, grace: "now" })], { browser: await managerA() })],
+    ["end the grace of beta-bot's key under beta-bot", async () => action("endKeyGraceAction", [form({ clientId: s().clients.beta, keyId: s().keys.beta.id })], { browser: await managerA(), clientId: s().clients.beta })],
+    ["end the grace of beta-bot's key under alpha-bot", async () => action("endKeyGraceAction", [form({ clientId: s().clients.alpha, keyId: s().keys.beta.id })], { browser: await managerA() })],
     ["grant consent for beta-bot", async () => action("grantConsentAction", [{}, form({ clientId: s().clients.beta, model: "secure-llm" })], { browser: await managerA(), clientId: s().clients.beta })],
     ["deactivate beta-bot", async () => action("setActiveAction", [form({ clientId: s().clients.beta, active: "false" })], { browser: await managerA(), clientId: s().clients.beta })],
     ["remove beta-bot's manager", async () => action("removeManagerAction", [form({ clientId: s().clients.beta, userId: s().users.managerB })], { browser: await managerA(), clientId: s().clients.beta })],

@@ -74,6 +74,7 @@ describe("parseConfigText", () => {
         auth: { dev_login: false, session_hours: 12 },
         admins: [],
         api: { require_consent: true, upstream_timeout_s: 600, shutdown_grace_s: 30, db_timeout_ms: 2000, max_n: 8, max_response_mb: 64, monitoring: {} },
+        keys: {},
         metrics: { enabled: false },
         rate_limits: { key_prefix: "lumen" },
         defaults: { model_access: "blocked", model_access_needs_ack: false },
@@ -170,6 +171,23 @@ describe("errors name the file, the field path and what was expected", () => {
     expect(lines).toContain("config.yaml: models[1].max_output_tokens: expected a whole number > 0 (tokens), got 0");
     expect(lines).toContain('config.yaml: models[1].needs_ack: expected true or false, got "yes"');
     expect(lines.some((l) => l.startsWith("config.yaml: models[2].endpoints: required; expected a list of endpoints"))).toBe(true);
+  });
+
+  it("keys.max_lifetime_days: a whole number of days from 1 to 36500", () => {
+    expect(parse("keys: {max_lifetime_days: 365}").config.keys).toEqual({ max_lifetime_days: 365 });
+    expect(parse("keys:\n").config.keys).toEqual({});
+    const expected = "expected a whole number of days between 1 and 36500 (the longest an API key may live)";
+    for (const [value, got] of [
+      ["0", "0"],
+      ["-3", "-3"],
+      ["1.5", "1.5"],
+      ["36501", "36501"],
+      ['"90 days"', '"90 days"'],
+      ["true", "true"],
+    ] as const) {
+      expect(fail(`keys: {max_lifetime_days: ${value}}`).message).toBe(`config.yaml: keys.max_lifetime_days: ${expected}, got ${got}`);
+    }
+    expect(fail("keys: {max_lifetime: 90}").message).toMatch(/^config\.yaml: keys\.max_lifetime: unknown key/);
   });
 
   it("api.max_n and api.max_response_mb", () => {

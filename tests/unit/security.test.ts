@@ -220,7 +220,7 @@ describe("data at rest (item 7)", () => {
 });
 
 describe("the gateway's key cache (item 9)", () => {
-  const record = { keyId: "k1", clientId: "c1", clientName: "bot", clientActive: true, revoked: false };
+  const record = { keyId: "k1", clientId: "c1", clientName: "bot", clientActive: true, revoked: false, expiresAt: null, secretValidUntil: null };
   it("forgets a revoked key at once, and a lookup already running then cannot put it back", () => {
     const cache = new KeyCache(500);
     const now = Date.now();

@@ -2,7 +2,7 @@
 
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
-import { currentViewer } from "@/lib/auth/session";
+import { actingViewer } from "@/lib/audit/origin";
 import { setClientActive } from "@/lib/clients/activation";
 import { getDb } from "@/lib/db/client";
 import { isDomainError } from "@/lib/errors";
@@ -20,7 +20,7 @@ export async function setActiveAction(formData: FormData): Promise<SetActiveResu
   if (!input.success) return { ok: false, error: "That request was not understood." };
   const { clientId, active } = input.data;
   try {
-    await setClientActive(await getDb(), await currentViewer(), clientId, active);
+    await setClientActive(await getDb(), await actingViewer(), clientId, active);
   } catch (err) {
     if (isDomainError(err)) return { ok: false, error: err.message };
     log.error("set client active failed", { ...errorFields(err) });

@@ -3,6 +3,7 @@
 import { revalidatePath } from "next/cache";
 import { z } from "zod";
 import { currentViewer } from "@/lib/auth/session";
+import { actingViewer } from "@/lib/audit/origin";
 import { addManager, removeManager, searchUsersForManager, type UserMatch } from "@/lib/clients/managers";
 import { getDb } from "@/lib/db/client";
 import { isDomainError } from "@/lib/errors";
@@ -48,7 +49,7 @@ export async function addManagerAction(_prev: AddManagerState, formData: FormDat
   }
   const { clientId, userId } = input.data;
   try {
-    await addManager(await getDb(), await currentViewer(), clientId, userId);
+    await addManager(await getDb(), await actingViewer(), clientId, userId);
   } catch (err) {
     if (isDomainError(err)) return { errors: err.fieldErrors ?? { form: [err.message] } };
     log.error("add manager failed", { ...errorFields(err) });
@@ -63,7 +64,7 @@ export async function removeManagerAction(formData: FormData): Promise<RemoveMan
   if (!input.success) return { ok: false, error: "That request was not understood." };
   const { clientId, userId } = input.data;
   try {
-    await removeManager(await getDb(), await currentViewer(), clientId, userId);
+    await removeManager(await getDb(), await actingViewer(), clientId, userId);
   } catch (err) {
     if (isDomainError(err)) return { ok: false, error: err.message };
     log.error("remove manager failed", { ...errorFields(err) });
