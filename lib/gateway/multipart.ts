@@ -76,6 +76,9 @@ export async function readAudioUpload(request: GatewayRequest): Promise<AudioUpl
       upload.size += chunk.byteLength;
     });
     stream.on("limit", () => fail(uploadTooLarge(AUDIO_FILE_LIMIT_BYTES)));
+    // A body that breaks off mid-file (or a parser destroyed after a refusal) errors the file stream:
+    // handled here, never an unhandled 'error' event (which would end the process).
+    stream.on("error", () => fail(invalidBody("The multipart/form-data body ended inside the file.", name)));
     fileEnded = new Promise((resolve) => stream.once("end", resolve).once("close", resolve));
   });
   parser.on("filesLimit", () => fail(invalidBody("Send exactly one file.", "file")));
@@ -83,7 +86,8 @@ export async function readAudioUpload(request: GatewayRequest): Promise<AudioUpl
   parser.on("partsLimit", () => fail(invalidBody(`At most ${MAX_FIELDS + 1} form parts are accepted.`)));
   const parsed = new Promise<void>((resolve) => {
     parser.once("close", resolve);
-    parser.once("error", (err: Error) => {
+    // `on`, not `once`: busboy may report more than one error (e.g. after it was destroyed).
+    parser.on("error", (err: Error) => {
       fail(invalidBody(`The multipart/form-data body is malformed (${/^[\w\s.-]{1,80}$/.test(err.message) ? err.message : "parse error"}).`));
       resolve();
     });

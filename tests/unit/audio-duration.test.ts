@@ -1,7 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { audioSecondsOf } from "@/lib/gateway/audio";
 import { audioDuration } from "@/lib/gateway/audio-duration";
-import { encodeMultipart } from "@/lib/gateway/multipart";
+import { GatewayError } from "@/lib/gateway/errors";
+import { AUDIO_FILE_LIMIT_BYTES, encodeMultipart, formField, readAudioUpload } from "@/lib/gateway/multipart";
+import { fromFetchRequest } from "@/lib/gateway/request";
 import { flacFile, mp3Cbr, mp3Xing, wavFile } from "../helpers/audio";
 
 /** The file as the gateway holds it: the chunks read from the caller, never joined. */
@@ -68,5 +70,35 @@ describe("multipart for the upstream", () => {
     expect(text).toContain('name="we%22ird%0D%0Aname"');
     expect(text).toContain('filename="a %22b%22.wav"\r\nContent-Type: audio/wav\r\n\r\nRIFF');
     expect(text.endsWith(`\r\n--${boundary}--\r\n`)).toBe(true);
+  });
+});
+
+describe("multipart from the caller (the dev server's Fetch Request path; server.ts's node path is covered over HTTP)", () => {
+  const upload = (fields: Record<string, string>, file?: Buffer) => {
+    const form = new FormData();
+    for (const [k, v] of Object.entries(fields)) form.append(k, v);
+    if (file) form.append("file", new Blob([new Uint8Array(file)], { type: "audio/wav" }), "clip.wav");
+    return fromFetchRequest(new Request("http://lumen.test/v1/audio/transcriptions", { method: "POST", body: form }));
+  };
+
+  it("reads the fields in order and the file as the chunks that arrived", async () => {
+    const wav = wavFile(0.5);
+    const got = await readAudioUpload(upload({ prompt: "p", model: "echo" }, wav));
+    expect(got.fields).toEqual([["prompt", "p"], ["model", "echo"]]);
+    expect(formField(got, "model")).toBe("echo");
+    expect(got.file).toMatchObject({ field: "file", filename: "clip.wav", contentType: "audio/wav", size: wav.length });
+    expect(Buffer.concat(got.file.chunks).equals(wav)).toBe(true);
+  });
+
+  it("refuses a file over 25 MB (413), two files, and a body that is not multipart (400)", async () => {
+    await expect(readAudioUpload(upload({ model: "echo" }, Buffer.alloc(AUDIO_FILE_LIMIT_BYTES + 1)))).rejects.toMatchObject({ status: 413, param: "file" });
+    const two = new FormData();
+    two.append("file", new Blob(["a"]), "a.wav");
+    two.append("file", new Blob(["b"]), "b.wav");
+    const twice = readAudioUpload(fromFetchRequest(new Request("http://lumen.test/", { method: "POST", body: two })));
+    await expect(twice).rejects.toBeInstanceOf(GatewayError);
+    await expect(twice).rejects.toMatchObject({ status: 400, code: "invalid_body" });
+    const json = fromFetchRequest(new Request("http://lumen.test/", { method: "POST", body: "{}", headers: { "content-type": "application/json" } }));
+    await expect(readAudioUpload(json)).rejects.toMatchObject({ status: 400, code: "invalid_body" });
   });
 });
