@@ -465,7 +465,7 @@ interface BenchLimits {
 
 function writeConfig(dir: string, lumenPort: number, upstreamPort: number, pool: number | null, limits: BenchLimits | null = null): { file: string; config: LumenConfig } {
   // Limits that never refuse: every request still runs all six checks (rpm, tpm, max_parallel × client, key).
-  const limitFields = limits ? { ...LIMITS, rpm: limits.marker, key_limits: LIMITS } : {};
+  const limitFields = limits ? { ...LIMITS, rpm: limits.marker, key_limits: { ...LIMITS, rpm: limits.marker } } : {};
   const doc = {
     app: { name: "Lumen bench", base_url: `http://127.0.0.1:${lumenPort}`, data_dir: path.join(dir, "data") },
     auth: { dev_login: false },
