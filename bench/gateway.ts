@@ -588,15 +588,15 @@ async function limiterSection(
   const redisUp = await redisReachable(opt.redis);
   const stores = (["memory", "redis"] as const).filter((x) => (opt.limiter === "both" || opt.limiter === x) && (x === "memory" || redisUp));
   if (opt.limiter !== "memory" && !redisUp) console.log(`\nRedis at ${opt.redis} is not reachable: its rows are left out.`);
-  console.log("\nRate limiter, in this process: admission + settlement of rpm, tpm and max_parallel for the client and its key (6 counters)");
-  console.log(`  store   concurrency │ µs per request (wall) │ admit p50 µs   p99 µs │ CPU µs per request`);
+  console.log("\nRate limiter, in this process: admission + settlement of rpm, tpm and max_parallel for the client and its key (6 counters), or of the client's rpm alone (1)");
+  console.log(`  store   counters concurrency │ µs per request (wall) │ admit p50 µs   p99 µs │ CPU µs per request`);
   const inProcess: LimiterCost[] = [];
   for (const store of stores) {
-    for (const c of [1, opt.concurrency]) {
-      const r = await limiterCost(store, opt.redis, 5_000, c);
+    for (const [c, counters] of [[1, 6], [opt.concurrency, 6], [1, 1]] as const) {
+      const r = await limiterCost(store, opt.redis, 5_000, c, counters);
       inProcess.push(r);
       console.log(
-        `  ${store.padEnd(7)} ${String(c).padStart(11)} │ ${r.meanUs.toFixed(1).padStart(21)} │ ${r.p50AdmitUs.toFixed(1).padStart(12)} ${r.p99AdmitUs
+        `  ${store.padEnd(7)} ${String(counters).padStart(8)} ${String(c).padStart(11)} │ ${r.meanUs.toFixed(1).padStart(21)} │ ${r.p50AdmitUs.toFixed(1).padStart(12)} ${r.p99AdmitUs
           .toFixed(1)
           .padStart(8)} │ ${r.cpuUs.toFixed(1).padStart(18)}`,
       );

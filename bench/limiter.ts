@@ -24,6 +24,8 @@ export function redisReachable(url: string): Promise<boolean> {
 
 export interface LimiterCost {
   store: "memory" | "redis";
+  /** Counters per request: 6 (rpm, tpm, max_parallel × client and key) or 1 (the client's rpm). */
+  counters: 6 | 1;
   concurrency: number;
   /** Wall time per request (admit + finish), µs: mean over the run, and percentiles of admit alone. */
   meanUs: number;
@@ -34,11 +36,11 @@ export interface LimiterCost {
 }
 
 /** `n` admissions + settlements, `concurrency` at a time, against limits that never refuse. */
-export async function limiterCost(store: "memory" | "redis", redisUrl: string, n: number, concurrency: number): Promise<LimiterCost> {
+export async function limiterCost(store: "memory" | "redis", redisUrl: string, n: number, concurrency: number, counters: 6 | 1 = 6): Promise<LimiterCost> {
   const storage = store === "redis" ? `rate_limits: {storage_url: "${redisUrl}", key_prefix: lumen-bench-${randomBytes(4).toString("hex")}}\n` : "";
   const { config } = parseConfigText(`${storage}clients: {default: {max: -2}}`, "bench-limiter.yaml");
   const limiter = new RateLimiter(() => config);
-  const limits = { client: LIMITS, key: LIMITS };
+  const limits = counters === 6 ? { client: LIMITS, key: LIMITS } : { client: { rpm: LIMITS.rpm }, key: {} };
   const clientId = randomUUID();
   const keyIds = Array.from({ length: 8 }, () => randomUUID());
   const one = async (i: number) => {
@@ -65,6 +67,7 @@ export async function limiterCost(store: "memory" | "redis", redisUrl: string, n
     const at = (p: number) => samples[Math.min(samples.length - 1, Math.ceil(p * samples.length) - 1)]! * 1000;
     return {
       store,
+      counters,
       concurrency,
       meanUs: (wall / n) * 1000,
       p50AdmitUs: at(0.5),
