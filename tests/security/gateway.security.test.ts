@@ -5,6 +5,7 @@
  * logs or pages, /metrics needs its token.
  */
 import fs from "node:fs";
+import net from "node:net";
 import { describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { action, as, baseURL, form, get, seed, sql } from "./http";
@@ -24,7 +25,7 @@ async function envelope(res: Response) {
 }
 
 describe("unknown paths, trailing slashes and methods", () => {
-  const notFound = ["/v1", "/v1/", "/v1/nope", "/v1/chat/completions/", "/v1/models/", "/v1/embeddings/", "/v1/chat", "/v1/completions", "/v1//models", "/v1/../v1/models/x/"];
+  const notFound = ["/v1", "/v1/", "/v1/nope", "/v1/chat/completions/", "/v1/models/", "/v1/embeddings/", "/v1/chat", "/v1/completions/", "/v1/responses/resp_1", "/v1/audio", "/v1/audio/speech", "/v1/engines", "/v1//models", "/v1/../v1/models/x/"];
   for (const path of notFound) {
     for (const method of ["GET", "POST"]) {
       it(`${method} ${path} → 404 not_found envelope`, async () => {
@@ -46,6 +47,10 @@ describe("unknown paths, trailing slashes and methods", () => {
     ["PATCH", "/v1/models/echo", "GET"],
     ["GET", "/v1/embeddings", "POST"],
     ["OPTIONS", "/v1/embeddings", "POST"],
+    ["GET", "/v1/completions", "POST"],
+    ["GET", "/v1/responses", "POST"],
+    ["GET", "/v1/audio/transcriptions", "POST"],
+    ["PUT", "/v1/audio/translations", "POST"],
   ];
   it.each(wrongMethod)("%s %s → 405 method_not_allowed, Allow: %s", async (method, path, allow) => {
     const res = await v1(path, { method });
@@ -88,6 +93,59 @@ describe("hostile request bodies and headers", () => {
     });
     expect(res.status).toBe(400);
     expect((await envelope(res)).code).toBe("invalid_body");
+  });
+
+  it("the new JSON endpoints refuse deep nesting too", async () => {
+    for (const [path, field] of [["/v1/completions", "prompt"], ["/v1/responses", "input"]] as const) {
+      const res = await v1(path, {
+        method: "POST",
+        headers: { ...bearer(seed().keys.alpha.plaintext), "content-type": "application/json" },
+        body: `{"model":"echo","${field}":${"[".repeat(100_000)}${"]".repeat(100_000)}}`,
+      });
+      expect(res.status).toBe(400);
+      expect((await envelope(res)).code).toBe("invalid_body");
+    }
+  });
+
+  it("hostile multipart uploads answer 400/413 envelopes, never 500, and the server stays up", async () => {
+    const key = seed().keys.alpha.plaintext;
+    const upload = (body: BodyInit, contentType: string, extra: Record<string, string> = {}) =>
+      v1("/v1/audio/transcriptions", { method: "POST", headers: { ...bearer(key), "content-type": contentType, ...extra }, body });
+    const part = (b: string, name: string, value: string, file = false) =>
+      `--${b}\r\nContent-Disposition: form-data; name="${name}"${file ? '; filename="a.wav"\r\nContent-Type: audio/wav' : ""}\r\n\r\n${value}\r\n`;
+    const cases: Array<[string, BodyInit, string]> = [
+      ["no boundary", "x", "multipart/form-data"],
+      ["empty boundary", "x", "multipart/form-data; boundary="],
+      ["wrong boundary", part("other", "model", "echo") + "--other--\r\n", "multipart/form-data; boundary=mine"],
+      ["ends inside the file", part("b", "model", "echo") + `--b\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\nRIFF....`, "multipart/form-data; boundary=b"],
+      ["garbage part headers", `--b\r\n${"\u0000".repeat(100)}\r\n\r\nx\r\n--b--\r\n`, "multipart/form-data; boundary=b"],
+      ["two files", part("b", "model", "echo") + part("b", "file", "1", true) + part("b", "file", "2", true) + "--b--\r\n", "multipart/form-data; boundary=b"],
+      ["a field over 256 KB", part("b", "prompt", "p".repeat(300_000)) + part("b", "file", "1", true) + "--b--\r\n", "multipart/form-data; boundary=b"],
+      ["forty fields", Array.from({ length: 40 }, (_, i) => part("b", `f${i}`, "v")).join("") + "--b--\r\n", "multipart/form-data; boundary=b"],
+      ["a file that is not audio, no model", part("b", "file", "<script>alert(1)</script>", true) + "--b--\r\n", "multipart/form-data; boundary=b"],
+    ];
+    for (const [label, body, type] of cases) {
+      const res = await upload(body, type);
+      expect([400, 413], label).toContain(res.status);
+      expect((await envelope(res)).code, label).toBe("invalid_body");
+    }
+    const declared = await upload("x", "multipart/form-data; boundary=b", { "content-length": "1" });
+    expect(declared.status).toBe(400);
+    // An upload that stops halfway (the caller goes away): nothing breaks.
+    const { hostname, port } = new URL(baseURL());
+    await new Promise<void>((resolve) => {
+      const socket = net.connect(Number(port), hostname, () => {
+        const head = part("b", "model", "echo") + `--b\r\nContent-Disposition: form-data; name="file"; filename="a.wav"\r\n\r\n`;
+        socket.write(
+          `POST /v1/audio/transcriptions HTTP/1.1\r\nHost: ${hostname}\r\nAuthorization: Bearer ${key}\r\n` +
+            `Content-Type: multipart/form-data; boundary=b\r\nContent-Length: 1000000\r\n\r\n${head}${"x".repeat(1000)}`,
+          () => setTimeout(() => (socket.destroy(), resolve()), 100),
+        );
+      });
+      socket.on("error", () => resolve());
+    });
+    const ok = await v1("/v1/models", { headers: bearer(key) });
+    expect(ok.status).toBe(200);
   });
 
   it("an Authorization header over 1 KB → 401 envelope", async () => {
