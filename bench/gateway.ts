@@ -18,7 +18,7 @@ import { sql } from "drizzle-orm";
 import { stringify as stringifyYaml } from "yaml";
 import { rows, type Db } from "@/lib/db/client";
 import { apiKeys, clients } from "@/lib/db/schema";
-import { generateApiKey } from "@/lib/keys/secret";
+import { generateApiKey } from "@/lib/keys/api-key";
 import { parseConfigText, type LumenConfig } from "@/lib/config";
 import { costOf } from "@/lib/coins/cost";
 import { formatMicro, parseCoins } from "@/lib/coins/decimal";
