@@ -3,7 +3,7 @@
  * transaction — present when the change is, absent when it rolled back, and the change refused when
  * the row cannot be written — the table refuses updates and deletes, and the Activity section pages it.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { desc, eq, sql } from "drizzle-orm";
 import { rows, type Db } from "@/lib/db/client";
 import { apiKeys, auditEvents, clients, consents } from "@/lib/db/schema";
@@ -16,7 +16,7 @@ import { createClient, recordConfigEntry } from "@/lib/clients/commands";
 import { addManager, removeManager } from "@/lib/clients/managers";
 import { parseConfigText } from "@/lib/config/load";
 import { createApiKey, endKeyGrace, revokeApiKey, rotateApiKey } from "@/lib/keys/commands";
-import { backends, type TestDatabase } from "../helpers/db";
+import { backends, useBackend } from "../helpers/backend";
 import { insertClient, viewerFor } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
 
@@ -32,23 +32,20 @@ const ORIGIN = { ip: "203.0.113.7", userAgent: "Mozilla/5.0 (X11; Linux x86_64) 
 class Rollback extends Error {}
 
 describe.each(backends())("activity trail on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
+  useBackend(backend, (h) => (db = h.db));
   let admin: Viewer;
   let manager: Viewer;
   let plain: Viewer;
   let clientId: string;
 
   beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
     admin = { ...(await viewerFor(db, "admin@example.com", true)), origin: ORIGIN };
     manager = { ...(await viewerFor(db, "manager@example.com", false)), origin: { ip: "198.51.100.2", userAgent: null } };
     plain = await viewerFor(db, "plain@example.com", false);
     clientId = (await insertClient(db, "audited")).id;
     await addManager(db, admin, clientId, manager.user.id);
   });
-  afterAll(async () => t?.cleanup());
   afterEach(() => vi.restoreAllMocks());
 
   const events = async (client = clientId) =>
