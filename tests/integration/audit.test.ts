@@ -3,7 +3,7 @@
  * transaction — present when the change is, absent when it rolled back, and the change refused when
  * the row cannot be written — the table refuses updates and deletes, and the Activity section pages it.
  */
-import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { desc, eq, sql } from "drizzle-orm";
 import { rows, type Db } from "@/lib/db/client";
 import { apiKeys, auditEvents, clients, consents } from "@/lib/db/schema";
@@ -16,6 +16,7 @@ import { createClient, recordConfigEntry } from "@/lib/clients/commands";
 import { addManager, removeManager } from "@/lib/clients/managers";
 import { parseConfigText } from "@/lib/config/load";
 import { createApiKey, endKeyGrace, revokeApiKey, rotateApiKey } from "@/lib/keys/commands";
+import { tempConfigFile } from "../helpers/config-file";
 import { backends, useBackend } from "../helpers/backend";
 import { insertClient, viewerFor } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
@@ -47,6 +48,8 @@ describe.each(backends())("activity trail on $name", (backend) => {
     await addManager(db, admin, clientId, manager.user.id);
   });
   afterEach(() => vi.restoreAllMocks());
+  const config = tempConfigFile();
+  afterAll(() => config.cleanup());
 
   const events = async (client = clientId) =>
     db.select().from(auditEvents).where(eq(auditEvents.clientId, client)).orderBy(desc(auditEvents.id));
@@ -63,8 +66,11 @@ describe.each(backends())("activity trail on $name", (backend) => {
 
   describe("each change writes one row with who, what, where", () => {
     it("client created, activated, deactivated; config.yaml written or failed", async () => {
-      const created = await createClient(db, admin, "new-client");
-      const row = (await lastEvent(created.id))!;
+      const created = await createClient(db, admin, "new-client", { configFile: config.file });
+      const trail = await events(created.id);
+      expect(trail).toHaveLength(2);
+      const [entry, row] = trail;
+      expect(entry).toMatchObject({ action: "config.entry_written", targetType: "config", targetLabel: "clients.new-client" });
       expect(row).toMatchObject({
         actorId: admin.user.id,
         actorEmail: "admin@example.com",
@@ -76,7 +82,7 @@ describe.each(backends())("activity trail on $name", (backend) => {
         ip: ORIGIN.ip,
         userAgent: ORIGIN.userAgent,
       });
-      expect(row.createdAt).toBeInstanceOf(Date);
+      expect(row!.createdAt).toBeInstanceOf(Date);
 
       expect(await oneRow(() => recordConfigEntry(db, admin, created, { written: true }))).toMatchObject({
         action: "config.entry_written",
@@ -180,7 +186,7 @@ describe.each(backends())("activity trail on $name", (backend) => {
       await expect(createApiKey(db, null, clientId, "x")).rejects.toMatchObject({ code: "forbidden" });
       await expect(setClientActive(db, manager, clientId, false)).rejects.toMatchObject({ code: "forbidden" });
       await expect(addManager(db, manager, clientId, plain.user.id)).rejects.toMatchObject({ code: "forbidden" });
-      await expect(createClient(db, manager, "nope")).rejects.toMatchObject({ code: "forbidden" });
+      await expect(createClient(db, manager, "nope", { configFile: config.file })).rejects.toMatchObject({ code: "forbidden" });
       await expect(grantConsent(db, plain, clientId, "llama3", CONFIG)).rejects.toMatchObject({ code: "forbidden" });
       expect(await count()).toBe(before);
     });
@@ -204,7 +210,7 @@ describe.each(backends())("activity trail on $name", (backend) => {
           await rows(db, sql`select name from clients order by name`),
         ]);
       const cases: Array<[AuditAction, () => Promise<unknown>]> = [
-        ["client.created", () => createClient(db, admin, "never-created")],
+        ["client.created", () => createClient(db, admin, "never-created", { configFile: config.file })],
         ["client.deactivated", () => setClientActive(db, admin, target, false)],
         ["manager.added", () => addManager(db, admin, target, person.user.id)],
         ["manager.removed", () => removeManager(db, admin, target, manager.user.id)],
