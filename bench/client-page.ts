@@ -28,7 +28,8 @@ import { keyFilterOptions, listRecentRequests, parseCursor, type RecentRequestPa
 import { exportCsv } from "@/lib/exports/csv";
 import { readPool } from "@/lib/coins/store";
 import { canViewClient, type Viewer } from "@/lib/auth/permissions";
-import { benchConfig, BenchRun, fmt, freePort, hasBuild, measure, parseOptions, printTable, queryLog, runMain, secs, Session, type Stats } from "./harness";
+import { benchConfig, BenchRun, fmt, hasBuild, measure, parseOptions, printTable, queryLog, runMain, secs, Session, type Stats } from "./harness";
+import { freePort } from "../tests/helpers/net";
 
 const TARGET_MS = 200;
 const BIG = "bench-big-client";

@@ -13,7 +13,8 @@ import { listClients } from "@/lib/clients/queries";
 import { parseClientListParams } from "@/lib/clients/list-params";
 import type { Viewer } from "@/lib/auth/permissions";
 import { getConfig } from "@/lib/config";
-import { benchConfig, BenchRun, fmt, freePort, hasBuild, measure, parseOptions, printTable, queryLog, runMain, Session, type Stats } from "./harness";
+import { benchConfig, BenchRun, fmt, hasBuild, measure, parseOptions, printTable, queryLog, runMain, Session, type Stats } from "./harness";
+import { freePort } from "../tests/helpers/net";
 
 const TARGET_MS = 150;
 const USAGE = `Usage: npm run bench:clients-page -- [options]

@@ -17,7 +17,7 @@ import { addManager, removeManager } from "@/lib/clients/managers";
 import { parseConfigText } from "@/lib/config/load";
 import { createApiKey, endKeyGrace, revokeApiKey, rotateApiKey } from "@/lib/keys/commands";
 import { tempConfigFile } from "../helpers/config-file";
-import { backends, type TestDatabase } from "../helpers/db";
+import { backends, useBackend } from "../helpers/backend";
 import { insertClient, viewerFor } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
 
@@ -33,23 +33,20 @@ const ORIGIN = { ip: "203.0.113.7", userAgent: "Mozilla/5.0 (X11; Linux x86_64) 
 class Rollback extends Error {}
 
 describe.each(backends())("activity trail on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
+  useBackend(backend, (h) => (db = h.db));
   let admin: Viewer;
   let manager: Viewer;
   let plain: Viewer;
   let clientId: string;
 
   beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
     admin = { ...(await viewerFor(db, "admin@example.com", true)), origin: ORIGIN };
     manager = { ...(await viewerFor(db, "manager@example.com", false)), origin: { ip: "198.51.100.2", userAgent: null } };
     plain = await viewerFor(db, "plain@example.com", false);
     clientId = (await insertClient(db, "audited")).id;
     await addManager(db, admin, clientId, manager.user.id);
   });
-  afterAll(async () => t?.cleanup());
   afterEach(() => vi.restoreAllMocks());
   const config = tempConfigFile();
   afterAll(() => config.cleanup());

@@ -2,7 +2,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/lib/db/client";
 import { tempConfigFile } from "../helpers/config-file";
-import { backends, type TestDatabase } from "../helpers/db";
+import { backends, useBackend } from "../helpers/backend";
 import { clientByName, clientCount, insertClient, makeUser, viewerFor } from "../helpers/fixtures";
 import { listClients, findVisibleClient, clientSummary } from "@/lib/clients/queries";
 import { parseClientListParams, SORT_COLUMNS, type SortColumn } from "@/lib/clients/list-params";
@@ -16,16 +16,14 @@ import type { Viewer } from "@/lib/auth/permissions";
 const day = (n: number) => new Date(Date.UTC(2026, 0, n));
 
 describe.each(backends())("clients on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
+  useBackend(backend, (h) => (db = h.db));
   let admin: Viewer;
   let manager: Viewer;
   let other: Viewer;
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
     admin = await viewerFor(db, "admin@example.com", true);
     manager = await viewerFor(db, "Manager@Example.com", false);
     other = await viewerFor(db, "other@example.com", false);
@@ -46,7 +44,6 @@ describe.each(backends())("clients on $name", (backend) => {
     await addManager(db, admin, ids.gamma!, other.user.id);
     await removeManager(db, admin, ids.gamma!, other.user.id);
   });
-  afterAll(async () => t?.cleanup());
 
   const list = (viewer: Viewer, q: Record<string, string> = {}) => listClients(db, viewer, parseClientListParams(q));
   const names = async (viewer: Viewer, q: Record<string, string> = {}) => (await list(viewer, q)).rows.map((r) => r.name);

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { rows, type Db } from "@/lib/db/client";
 import { parseConfigText } from "@/lib/config";
@@ -10,7 +10,7 @@ import {
   type SeedModel,
 } from "@/lib/db/seed";
 import { accountingMismatches, accountingTotals } from "@/lib/coins/audit";
-import { backends, type TestDatabase } from "../helpers/db";
+import { backends, useBackend } from "../helpers/backend";
 
 const MODELS: SeedModel[] = [
   { name: "echo", inputCostPerMillion: 0.5, outputCostPerMillion: 1, maxOutputTokens: 4096, endpoints: ["builtin:echo"] },
@@ -39,21 +39,16 @@ async function constraintsAndIndexes(db: Db): Promise<string[]> {
 }
 
 describe.each(backends())("db seed on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
+  useBackend(backend, (h) => (db = h.db));
 
   let schemaBefore: string[];
 
   beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
     schemaBefore = await constraintsAndIndexes(db);
     await seedDatabase(db, { clients: CLIENTS, days: 30, keysPerClient: 3, requests: REQUESTS, models: MODELS, batchSize: 1000 });
   });
 
-  afterAll(async () => {
-    await t?.cleanup();
-  });
 
   it("creates the requested numbers of clients, keys, managers and log rows", async () => {
     const [r] = await rows<{ clients: number; keys: number; log: number; admins: number; managers: number; inactive: number }>(
