@@ -8,7 +8,8 @@
  */
 import { sql } from "drizzle-orm";
 import { rows } from "@/lib/db/client";
-import { DEFAULT_SEED_MODELS, seedDatabase, seedModelsFromConfig, type SeedModel } from "@/lib/db/seed";
+import { DEFAULT_SEED_MODELS, seedModelsFromConfig, type SeedModel } from "../scripts/seed/generate";
+import { seedDatabase } from "../scripts/seed/load";
 import { listClients } from "@/lib/clients/queries";
 import { parseClientListParams } from "@/lib/clients/list-params";
 import type { Viewer } from "@/lib/auth/permissions";

@@ -2,14 +2,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { rows, type Db } from "@/lib/db/client";
 import { parseConfigText } from "@/lib/config";
-import {
-  DEFAULT_SEED_MODELS,
-  seedDatabase,
-  seedModelsFromConfig,
-  SeedRefusedError,
-  type SeedModel,
-} from "@/lib/db/seed";
-import { accountingMismatches, accountingTotals } from "@/lib/coins/audit";
+import { DEFAULT_SEED_MODELS, seedModelsFromConfig, type SeedModel } from "../../scripts/seed/generate";
+import { seedDatabase, SeedRefusedError } from "../../scripts/seed/load";
+import { verifySeed } from "../../scripts/seed/verify";
 import { backends, useBackend } from "../helpers/backend";
 
 const MODELS: SeedModel[] = [
@@ -64,8 +59,8 @@ describe.each(backends())("db seed on $name", (backend) => {
   });
 
   it("makes every counter total equal the request log", async () => {
-    const totals = await accountingTotals(db);
-    expect(accountingMismatches(totals)).toEqual([]);
+    const { totals, mismatches } = await verifySeed(db);
+    expect(mismatches).toEqual([]);
     expect(totals.requestLog.requests).toBe(String(REQUESTS));
     expect(totals.clients).toEqual(totals.requestLog);
     expect(totals.apiKeys).toEqual(totals.requestLog); // every seeded request carries a key
@@ -160,7 +155,7 @@ describe.each(backends())("db seed on $name", (backend) => {
     expect(result).toMatchObject({ clients: 20, requests: 150, apiKeys: 20, managers: 1 });
     expect(await count(db, sql`select 1 from clients`)).toBe(20);
     expect(await count(db, sql`select 1 from users`)).toBe(2);
-    expect(accountingMismatches(await accountingTotals(db))).toEqual([]);
+    expect((await verifySeed(db)).mismatches).toEqual([]);
     expect(await count(db, sql`select distinct model from request_log`)).toBe(1);
   });
 });
