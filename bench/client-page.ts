@@ -14,7 +14,8 @@
 import postgres from "postgres";
 import { sql } from "drizzle-orm";
 import { rows, type Db } from "@/lib/db/client";
-import { counterMismatches, counterTotals, seedDatabase, seedModelsFromConfig } from "@/lib/db/seed";
+import { seedDatabase, seedModelsFromConfig } from "@/lib/db/seed";
+import { accountingMismatches, accountingTotals } from "@/lib/coins/audit";
 import { parseConfigText, clientEntry, type LumenConfig } from "@/lib/config";
 import { findVisibleClient } from "@/lib/clients/queries";
 import { clientUsageSummary } from "@/lib/clients/usage";
@@ -209,7 +210,7 @@ async function main() {
       console.log(`Seeding ${BIG}: ${fmt(opt.keys)} API keys, ${fmt(opt.requests)} log rows over 60 days, models ${config.models.map((m) => m.name).join(", ")}`);
       seedMs += await seedBigClient(run.url, config, opt.keys, opt.requests);
       const t0 = performance.now();
-      const bad = counterMismatches(await counterTotals(db));
+      const bad = accountingMismatches(await accountingTotals(db));
       console.log(`  counters vs request_log (whole database): ${bad.length ? `MISMATCH in ${bad.join(", ")}` : "all agree"} · ${secs(performance.now() - t0)}`);
       [big] = await rows<{ id: string }>(db, sql`select id from clients where name = ${BIG}`);
       console.log(`Seeded in ${secs(seedMs)}`);

@@ -18,11 +18,12 @@ import { sql } from "drizzle-orm";
 import { stringify as stringifyYaml } from "yaml";
 import { rows, type Db } from "@/lib/db/client";
 import { apiKeys, clients } from "@/lib/db/schema";
-import { generateApiKey } from "@/lib/keys/secret";
+import { generateApiKey } from "@/lib/keys/api-key";
 import { parseConfigText, type LumenConfig } from "@/lib/config";
 import { costOf } from "@/lib/coins/cost";
 import { formatMicro, parseCoins } from "@/lib/coins/decimal";
-import { accountingTotals, settle } from "@/lib/coins/settle";
+import { settle } from "@/lib/coins/settle";
+import { accountingMismatches, accountingTotals } from "@/lib/coins/audit";
 import { BenchRun, fmt, freePort, hasBuild, runMain } from "./harness";
 import { LIMITS, limiterCost, redisReachable, type LimiterCost } from "./limiter";
 
@@ -779,13 +780,8 @@ async function main() {
     const logRows = Number(totals.requestLog.requests);
     const countOk = logRows === sentThroughLumen;
     const coinsOk = totals.requestLog.coins === totals.clients.coins;
-    const allOk =
-      countOk &&
-      coinsOk &&
-      totals.clients.requests === totals.requestLog.requests &&
-      [totals.apiKeys, totals.clientModelUsage, totals.clientDailyUsage].every(
-        (t) => t.requests === totals.requestLog.requests && t.coins === totals.requestLog.coins,
-      );
+    const mismatches = accountingMismatches(totals);
+    const allOk = countOk && coinsOk && mismatches.length === 0;
     console.log(`\nAccounting (${run.name})`);
     console.log(
       `  requests sent through Lumen ${fmt(sentThroughLumen)} (warm-up included) · forwarded to the upstream ${fmt(upstream.served.gateway)} · request_log rows ${fmt(logRows)} → ${
@@ -800,7 +796,7 @@ async function main() {
     );
     console.log(
       `  requests: clients ${totals.clients.requests} · api_keys ${totals.apiKeys.requests} · per model ${totals.clientModelUsage.requests} · per day ${totals.clientDailyUsage.requests}` +
-        ` · rows not 200: ${bad?.not_ok} · usage estimated: ${bad?.estimated} → ${allOk ? "consistent" : "INCONSISTENT"}`,
+        ` · rows not 200: ${bad?.not_ok} · usage estimated: ${bad?.estimated} → ${allOk ? "consistent" : `INCONSISTENT${mismatches.length ? ` (${mismatches.join(", ")})` : ""}`}`,
     );
     if (opt.pool !== null) {
       const [p] = await rows<{ balance: string | null; open: number }>(

@@ -5,7 +5,7 @@
  *   with HKDF-SHA256 (label "lumen session v1") from the root secret: env LUMEN_SECRET (or
  *   AUTH_SECRET), else `<data_dir>/secret`, generated on first start. Changing the root secret signs
  *   everyone out and nothing else.
- * - the **API-key pepper** is the HMAC key of stored API-key hashes (lib/keys/secret.ts). Changing it
+ * - the **API-key pepper** is the HMAC key of stored API-key hashes (lib/keys/api-key.ts). Changing it
  *   invalidates every API key, so it is never derived from the session secret. It comes from env
  *   LUMEN_KEY_PEPPER, else `<data_dir>/key-pepper`, else (environment-configured installs) the root
  *   secret itself — exactly how keys were hashed before the two were split, so existing keys stay valid.

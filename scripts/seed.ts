@@ -10,14 +10,13 @@ import { parseArgs } from "node:util";
 import { getConfig, dataDir, isConfigError } from "@/lib/config";
 import { getDbHandle, type DbHandle } from "@/lib/db/client";
 import {
-  counterMismatches,
-  counterTotals,
   DEFAULT_SEED_MODELS,
   SeedRefusedError,
   seedDatabase,
   seedModelsFromConfig,
   type SeedModel,
 } from "@/lib/db/seed";
+import { accountingMismatches, accountingTotals } from "@/lib/coins/audit";
 
 const USAGE = `Usage: npm run db:seed -- [options]
 
@@ -165,7 +164,7 @@ async function main(): Promise<number> {
       (line) => console.log(`  ${line}`),
     );
     const t0 = performance.now();
-    const bad = counterMismatches(await counterTotals(handle.db));
+    const bad = accountingMismatches(await accountingTotals(handle.db));
     if (bad.length) {
       console.error(`db:seed: counters disagree with the request log: ${bad.join(", ")}`);
       return 1;

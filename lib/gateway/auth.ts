@@ -19,7 +19,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { Executor } from "@/lib/db/client";
 import { findKeyByHash } from "@/lib/keys/queries";
-import { hashApiKey } from "@/lib/keys/secret";
+import { hashApiKey } from "@/lib/keys/api-key";
 import { clientDeactivated, expiredApiKey, invalidApiKey, missingApiKey, monitoringReadOnly } from "./errors";
 import type { GatewayRequest } from "./request";
 

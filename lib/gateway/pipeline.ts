@@ -16,53 +16,33 @@
  * embeddings) each described by a dialect (dialects.ts), the audio ones by audio.ts. Rate limits
  * (rate-limits.ts) are checked between the access check and the coin admission.
  *
- * The pieces: access.ts (access check, refusals), settlement.ts (`Settlement`, hooks, outcomes),
- * answers.ts (non-streaming answers), stream.ts (SSE relay) and stream-readers.ts (each API's events),
- * models.ts (GET /v1/models), limits.ts (the output limit: sent upstream, reserved, never billed
- * beyond), tokens.ts (the prompt's bound and typical count), scope.ts (x-request-id, Lumen's own time).
+ * The pieces: admit.ts (every check before the upstream call, the reservation), proxy.ts (the
+ * upstream call, its one retry, the answer's relay), access.ts (access check, refusals),
+ * settlement.ts (`Settlement`, hooks, outcomes), answers.ts (non-streaming answers), stream.ts (SSE
+ * relay) and stream-readers.ts (each API's events), models.ts (GET /v1/models), limits.ts (the
+ * output limit: sent upstream, reserved, never billed beyond), tokens.ts (the prompt's bound and
+ * typical count), scope.ts (x-request-id, Lumen's own time).
  */
 import { randomUUID } from "node:crypto";
-import { release, type Admission, type Refusal } from "@/lib/coins/admission";
-import { admissionQueue } from "@/lib/coins/admission-queue";
-import { costOf } from "@/lib/coins/cost";
 import { getConfig as liveConfig } from "@/lib/config";
-import { clientEntry, findModel } from "@/lib/config/resolve";
-import type { LumenConfig, ModelConfig } from "@/lib/config/schema";
+import type { LumenConfig } from "@/lib/config/schema";
 import { getDb as liveDb, type Db } from "@/lib/db/client";
-import { DbTimeoutError, withDbTimeout } from "@/lib/db/errors";
-import { errorFields, log } from "@/lib/log";
 import { processState } from "@/lib/process-state";
-import { checkAccess, refuse } from "./access";
-import { failedAnswer, forwardJson, thrownAnswer } from "./answers";
-import { audioEstimate, forwardAudio, readAudioPlan, type AudioPlan } from "./audio";
-import { authenticate, KeyCache } from "./auth";
-import { readJsonObject } from "./body";
-import { chatDialect, completionsDialect, embeddingsDialect, responsesDialect, type BodyPlan, type Dialect } from "./dialects";
-import { EndpointRegistry, type ChosenEndpoint } from "./endpoints";
-import {
-  errorResponse,
-  isGatewayError,
-  insufficientQuota,
-  methodNotAllowed,
-  modelNotAllowed,
-  modelNotFound,
-  noHealthyEndpoint,
-  routeNotFound,
-  shuttingDown,
-  upstreamError,
-} from "./errors";
+import { callerRequestId, createAdmitRequest } from "./admit";
+import { KeyCache } from "./auth";
+import { chatDialect, completionsDialect, embeddingsDialect, responsesDialect } from "./dialects";
+import { EndpointRegistry } from "./endpoints";
+import { errorResponse, methodNotAllowed, routeNotFound, shuttingDown } from "./errors";
 import { listModels, retrieveModel, type ModelDeps } from "./models";
-import { observe, Settlement, type Admitted, type GatewayHooks } from "./settlement";
-import { noUsage } from "./usage";
-import { RateLimiter, type RateTicket } from "./rate-limits";
+import { createProxies, type ProxyState } from "./proxy";
+import { observe, type GatewayHooks } from "./settlement";
+import { RateLimiter } from "./rate-limits";
 import { fromFetchRequest, isFetchRequest, type GatewayRequest } from "./request";
 import { RequestScope } from "./scope";
-import { relayStream } from "./stream";
-import { NO_OUTPUT, outputLimit, type OutputLimit } from "./limits";
-import type { AudioPath } from "./upstream-interface";
-import { UpstreamConnectionError, UpstreamDeadline, type Upstream } from "./upstream";
 
+export { callerRequestId } from "./admit";
 export type { Admitted, GatewayHooks, Outcome, RefusalReason, RequestRecord } from "./settlement";
+
 
 export interface GatewayOptions {
   getDb: () => Promise<Db>;
@@ -88,30 +68,6 @@ export interface GatewayOptions {
    * runtime's shutdown); otherwise the gateway makes its own and `close()` closes it.
    */
   rateLimiter?: RateLimiter;
-}
-
-/** What a request's body asks for, once validated: its model, and what it may cost once that is known. */
-interface RequestPlan {
-  model: string;
-  price(model: ModelConfig): {
-    /** The reservation: the most the request may cost. */
-    estimate: string;
-    /** Billed when the upstream reports no usage, or the caller leaves. */
-    promptTokens: number;
-    promptAudioSeconds: number;
-    limit: OutputLimit;
-    /** The token estimate rate limits (tpm) count at admission. */
-    tokens: number;
-  };
-}
-
-/** One exchange with an upstream, as the proxy drives it (JSON dialects, audio). */
-interface Exchange {
-  ctx: Admitted;
-  streaming: boolean;
-  call(upstream: Upstream, signal: AbortSignal): Promise<Response>;
-  /** The caller's answer from an upstream 2xx; `streamed` when a relay took over the settlement. */
-  answer(args: { response: Response; upstream: Upstream; settlement: Settlement; deadline: UpstreamDeadline }): Promise<{ response: Response; streamed: boolean }>;
 }
 
 export interface Gateway {
@@ -151,11 +107,6 @@ export interface Gateway {
   close(): void;
 }
 
-/** The caller's own x-request-id when it is a sane token (printable ASCII, ≤ 128), else null. */
-export function callerRequestId(header: string | null): string | null {
-  return header && /^[\x21-\x7e]{1,128}$/.test(header) ? header : null;
-}
-
 export function createGateway(opts: GatewayOptions): Gateway {
   const hooks = opts.hooks ?? {};
   const keyCache = opts.keyCache === undefined ? new KeyCache() : opts.keyCache ?? undefined;
@@ -163,9 +114,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
   const rateLimiter = opts.rateLimiter ?? new RateLimiter(opts.getConfig);
   const settleAfterAnswer = opts.settleMode === "after-answer";
   const pending = new Set<Promise<void>>();
-  /** Upstream calls in progress, by their deadline (each one's abort path). */
-  const inFlight = new Set<UpstreamDeadline>();
-  let draining = false;
+  const state: ProxyState = { draining: false, inFlight: new Set() };
   /** Awaits a settlement, or (after-answer mode) lets it finish in the background. */
   const settleInTime = async (work: Promise<void>) => {
     pending.add(work);
@@ -178,236 +127,8 @@ export function createGateway(opts: GatewayOptions): Gateway {
     await Promise.race([work, bound]);
     clearTimeout(timer);
   };
-
-  /**
-   * Every check before the upstream call; the result holds a reservation and an endpoint. `readPlan`
-   * reads and validates the body (after authentication, before the model lookup).
-   */
-  const admitRequest = async (
-    request: GatewayRequest,
-    scope: RequestScope,
-    readPlan: (config: LumenConfig) => Promise<RequestPlan>,
-  ): Promise<Admitted> => {
-    const config = opts.getConfig();
-    // Every database call before the upstream call gets api.db_timeout_ms: an unreachable database
-    // answers 503 at once instead of holding the caller (errors.ts maps the failure).
-    const inTime = <T>(work: Promise<T>) => withDbTimeout(work, config.api.db_timeout_ms);
-    const db = await inTime(opts.getDb());
-    const caller = await inTime(authenticate(db, request, keyCache, undefined, config.api.monitoring.token));
-    const plan = await readPlan(config);
-
-    const model = findModel(config, plan.model);
-    if (!model || model.disabled) throw modelNotFound(plan.model);
-    const price = plan.price(model);
-    const pool = await inTime(checkAccess(hooks, db, config, caller, model));
-
-    let rateTicket: RateTicket | null;
-    try {
-      rateTicket = await rateLimiter.admit({
-        clientId: caller.clientId,
-        keyId: caller.keyId,
-        limits: clientEntry(config, caller.clientName).limits,
-        tokens: price.tokens,
-        leaseMs: (config.api.upstream_timeout_s + 60) * 1000,
-      });
-    } catch (err) {
-      if (isGatewayError(err) && err.code === "rate_limit_exceeded") {
-        throw await refuse(hooks, db, caller, model.name, "rate_limit_exceeded", err);
-      }
-      throw err;
-    }
-    if (rateTicket) Object.assign(scope.headers, rateTicket.headers);
-
-    try {
-      // The reservation: the prompt's bound plus the output limit — the number the upstream is told
-      // (per answer) and the bill is capped at, so a request can never cost more than it reserved.
-      const admitting = admissionQueue(db).admit({
-        clientId: caller.clientId,
-        pool,
-        estimate: price.estimate,
-        timeoutSeconds: config.api.upstream_timeout_s,
-      });
-      let admission: Admission | Refusal;
-      try {
-        admission = await inTime(admitting);
-      } catch (err) {
-        // Answered 503; a reservation that still lands later is given back.
-        if (err instanceof DbTimeoutError) {
-          void admitting.then((late) => (late.kind === "reserved" ? release(db, late) : undefined)).catch(() => {});
-        }
-        throw err;
-      }
-      if (admission.kind === "refused") {
-        throw admission.reason === "exhausted"
-          ? await refuse(hooks, db, caller, model.name, "insufficient_quota", insufficientQuota(admission.retryAfterSeconds))
-          : await refuse(hooks, db, caller, model.name, "model_not_allowed", modelNotAllowed(model.name));
-      }
-
-      let endpoint: ChosenEndpoint | null;
-      try {
-        endpoint = await registry.choose(model);
-      } catch (err) {
-        await release(db, admission).catch(() => {});
-        throw err;
-      }
-      if (!endpoint) {
-        await release(db, admission).catch((err: unknown) =>
-          log.error("reservation release failed", { clientId: caller.clientId, ...errorFields(err) }),
-        );
-        throw await refuse(hooks, db, caller, model.name, "no_healthy_endpoint", noHealthyEndpoint(model.name));
-      }
-      const requestId = scope.requestId;
-      const settlementId = callerRequestId(request.header("x-request-id")) === requestId ? randomUUID() : requestId;
-      return {
-        db, config, caller, model, admission, endpoint, startedAt: scope.startedAt, admittedAt: Date.now(),
-        promptTokens: price.promptTokens, promptAudioSeconds: price.promptAudioSeconds, limit: price.limit,
-        requestId, settlementId, scope, rateTicket,
-      };
-    } catch (err) {
-      rateTicket?.finish(null);
-      throw err;
-    }
-  };
-
-  /**
-   * Sends to the chosen endpoint; a connection failure (no response at all) is retried once on the
-   * next healthy endpoint (the same one when it is the only one).
-   */
-  const send = async (
-    ctx: Admitted,
-    deadline: UpstreamDeadline,
-    call: (u: Upstream, signal: AbortSignal) => Promise<Response>,
-  ): Promise<{ response: Response; upstream: Upstream }> => {
-    let chosen = ctx.endpoint;
-    try {
-      return { response: await ctx.scope.upstream(call(chosen.upstream, deadline.signal)), upstream: chosen.upstream };
-    } catch (err) {
-      if (!(err instanceof UpstreamConnectionError)) throw err;
-      registry.reportConnectionFailure(chosen.key);
-      log.warn("upstream connection failed; retrying once", { model: ctx.model.name, endpoint: chosen.upstream.label, reason: err.reason });
-      const next = await registry.choose(ctx.model, chosen.key);
-      if (!next) throw err;
-      chosen = next;
-      ctx.endpoint = next;
-      try {
-        return { response: await ctx.scope.upstream(call(chosen.upstream, deadline.signal)), upstream: chosen.upstream };
-      } catch (again) {
-        if (again instanceof UpstreamConnectionError) registry.reportConnectionFailure(chosen.key);
-        throw again;
-      }
-    }
-  };
-
-  /** Sends an admitted request upstream and answers; settles it exactly once whatever happens. */
-  const proxy = async (exchange: Exchange, request: GatewayRequest): Promise<Response> => {
-    const { ctx } = exchange;
-    const settlement = new Settlement(ctx, hooks);
-    const deadline = new UpstreamDeadline(request.signal, ctx.config.api.upstream_timeout_s * 1000);
-    inFlight.add(deadline);
-    settlement.onDone(() => inFlight.delete(deadline));
-    if (draining) deadline.abort("shutdown");
-    let handedToStream = false;
-    try {
-      if (request.signal.aborted || deadline.cause === "shutdown") {
-        // Gone (or shutting down) before anything was sent upstream: nothing to bill.
-        await settlement.release();
-        return errorResponse(deadline.cause === "shutdown" ? shuttingDown() : upstreamError());
-      }
-      let sent: { response: Response; upstream: Upstream };
-      try {
-        sent = await send(ctx, deadline, exchange.call);
-      } catch (err) {
-        return await thrownAnswer(settlement, ctx, deadline, err, exchange.streaming);
-      }
-      const { response, upstream } = sent;
-      if (!response.ok) return await failedAnswer(settlement, ctx, upstream, response, exchange.streaming);
-      const answered = await exchange.answer({ response, upstream, settlement, deadline });
-      handedToStream = answered.streamed;
-      return answered.response;
-    } finally {
-      if (!handedToStream) {
-        deadline.dispose();
-        // Only reached unsettled by a bug above: the request may have reached the upstream, so it is
-        // recorded (at zero cost) rather than forgotten.
-        if (!settlement.settled) await settlement.settle(noUsage(500, "internal_error", false), ctx.endpoint.upstream);
-      }
-    }
-  };
-
-  /** A JSON endpoint (chat, legacy completions, Responses, embeddings), as its dialect describes it. */
-  const proxyJson = async (request: GatewayRequest, scope: RequestScope, dialect: Dialect): Promise<Response> => {
-    let body: Record<string, unknown> = {};
-    let plan: BodyPlan | null = null;
-    const ctx = await admitRequest(request, scope, async (config) => {
-      body = await readJsonObject(request);
-      const p = dialect.plan(body, config.api.max_n);
-      plan = p;
-      return {
-        model: p.model,
-        price: (model) => {
-          const limit = p.noOutput ? NO_OUTPUT : outputLimit(model, p.requested, p.choices);
-          return {
-            estimate: costOf(model, p.prompt.bound, limit.total),
-            promptTokens: p.prompt.typical,
-            promptAudioSeconds: 0,
-            limit,
-            tokens: p.prompt.typical + limit.total,
-          };
-        },
-      };
-    });
-    const bodyPlan = plan as unknown as BodyPlan;
-    const upstreamBody = dialect.upstreamBody(body, ctx.limit);
-    return proxy(
-      {
-        ctx,
-        streaming: bodyPlan.streaming,
-        call: (u, signal) => u.post({ path: dialect.path, json: upstreamBody }, signal),
-        answer: async ({ response, upstream, settlement, deadline }) => {
-          const isSse = (response.headers.get("content-type") ?? "").includes("text/event-stream");
-          if (!bodyPlan.streaming || !isSse || !response.body || !dialect.streamReader) {
-            return { response: await forwardJson(settlement, ctx, deadline, upstream, response, dialect, settleInTime), streamed: false };
-          }
-          const reader = dialect.streamReader({ limit: ctx.limit, forwardUsage: bodyPlan.callerWantsUsage, model: ctx.model.name });
-          return { response: relayStream({ response, upstream, ctx, settlement, deadline, reader, allowance: bodyPlan.allowance, settleInTime }), streamed: true };
-        },
-      },
-      request,
-    );
-  };
-
-  /** POST /v1/audio/transcriptions and /v1/audio/translations (audio.ts). */
-  const proxyAudio = async (request: GatewayRequest, scope: RequestScope, path: AudioPath): Promise<Response> => {
-    let plan: AudioPlan | null = null;
-    const ctx = await admitRequest(request, scope, async () => {
-      const p = await readAudioPlan(request);
-      plan = p;
-      return {
-        model: p.model,
-        price: (model) => ({
-          estimate: audioEstimate(model, p),
-          promptTokens: 0,
-          promptAudioSeconds: p.seconds.typical,
-          // Transcripts are not limited by an output field; token bills are taken as reported.
-          limit: { perChoice: Number.MAX_SAFE_INTEGER, choices: 1, total: Number.MAX_SAFE_INTEGER },
-          tokens: 0,
-        }),
-      };
-    });
-    const audioPlan = plan as unknown as AudioPlan;
-    return proxy(
-      {
-        ctx,
-        streaming: false,
-        call: (u, signal) => u.post({ path, form: audioPlan.upload }, signal),
-        answer: async ({ response, upstream, settlement, deadline }) => ({
-          response: await forwardAudio(settlement, ctx, deadline, upstream, response, audioPlan, settleInTime),
-          streamed: false,
-        }),
-      },
-      request,
-    );
-  };
+  const admitRequest = createAdmitRequest({ getDb: opts.getDb, getConfig: opts.getConfig, hooks, keyCache, rateLimiter, registry });
+  const { proxyJson, proxyAudio } = createProxies({ hooks, registry, admitRequest, settleInTime, state });
 
   /**
    * Every /v1 answer carries x-request-id (the caller's own when it sent a sane one, else a new uuid),
@@ -420,7 +141,7 @@ export function createGateway(opts: GatewayOptions): Gateway {
       const scope = new RequestScope(callerRequestId(r.header("x-request-id")) ?? randomUUID());
       let response: Response;
       try {
-        response = draining ? errorResponse(shuttingDown()) : await fn(r, scope);
+        response = state.draining ? errorResponse(shuttingDown()) : await fn(r, scope);
       } catch (err) {
         response = errorResponse(err, { path: new URL(r.url).pathname, requestId: scope.requestId });
       }
@@ -440,14 +161,14 @@ export function createGateway(opts: GatewayOptions): Gateway {
       while (pending.size > 0) await Promise.all([...pending]);
     },
     get inFlight() {
-      return inFlight.size;
+      return state.inFlight.size;
     },
     drain: () => {
-      draining = true;
+      state.draining = true;
     },
     abortInFlight: () => {
-      draining = true;
-      for (const deadline of [...inFlight]) deadline.abort("shutdown");
+      state.draining = true;
+      for (const deadline of [...state.inFlight]) deadline.abort("shutdown");
     },
     listModels: handle((request) => listModels(models, request)),
     retrieveModel: handle((request) => retrieveModel(models, request)),

@@ -7,7 +7,7 @@ import { emitAudit, recordAudit } from "@/lib/audit/events";
 import { getConfig } from "@/lib/config";
 import { DomainError, forbidden, notFound } from "@/lib/errors";
 import { GRACE_CHOICES, GRACE_MESSAGE, parseGrace, resolveExpiry, type ExpiryInput } from "./expiry";
-import { generateApiKey } from "./secret";
+import { generateApiKey } from "./api-key";
 import { typedNameSchema } from "@/lib/names";
 import { processState } from "@/lib/process-state";
 

@@ -3,7 +3,7 @@ import type { Db } from "@/lib/db/client";
 import { clients } from "@/lib/db/schema";
 import { upsertUser } from "@/lib/auth/users";
 import { addManager } from "@/lib/clients/managers";
-import { generateApiKey } from "@/lib/keys/secret";
+import { generateApiKey } from "@/lib/keys/api-key";
 import { apiKeys, requestLog } from "@/lib/db/schema";
 
 export const USERS = {

@@ -12,7 +12,7 @@ import { eq } from "drizzle-orm";
 import { apiKeys, clients } from "@/lib/db/schema";
 import { upsertUser } from "@/lib/auth/users";
 import { rotateApiKey } from "@/lib/keys/commands";
-import { generateApiKey } from "@/lib/keys/secret";
+import { generateApiKey } from "@/lib/keys/api-key";
 import { createServerDatabase } from "../helpers/db";
 
 // Two Lumen servers share one PostgreSQL database (the pool and the counters must stay exact) and one

@@ -11,7 +11,7 @@ import path from "node:path";
 import { stringify } from "yaml";
 import { openDatabase } from "@/lib/db/client";
 import { apiKeys, clients, coinPools } from "@/lib/db/schema";
-import { generateApiKey } from "@/lib/keys/secret";
+import { generateApiKey } from "@/lib/keys/api-key";
 import { createServerDatabase } from "../helpers/db";
 import { freePort } from "../helpers/net";
 import { chat, type Answer, type ChatCall } from "./client";

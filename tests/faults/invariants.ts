@@ -16,7 +16,7 @@ import { expect } from "vitest";
 import * as schema from "@/lib/db/schema";
 import type { Db } from "@/lib/db/client";
 import type { ModelConfig } from "@/lib/config/schema";
-import { accountingTotals, type AccountingTotals } from "@/lib/coins/settle";
+import { accountingTotals, type AccountingTotals } from "@/lib/coins/audit";
 import { costOf, DEFAULT_MAX_OUTPUT_TOKENS } from "@/lib/coins/cost";
 import { formatMicro, parseCoins } from "@/lib/coins/decimal";
 import { estimatePromptTokens } from "@/lib/gateway/tokens";

@@ -2,7 +2,7 @@ import { eq, sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { rows } from "@/lib/db/client";
 import { apiKeys } from "@/lib/db/schema";
-import { generateApiKey } from "@/lib/keys/secret";
+import { generateApiKey } from "@/lib/keys/api-key";
 
 /** Inserts a key directly with given counters (usage is normally written by the gateway). */
 export async function insertKey(

@@ -13,7 +13,7 @@ import OpenAI from "openai";
 import { openDatabase, rows, type DbHandle } from "@/lib/db/client";
 import { coinPools, coinReservations } from "@/lib/db/schema";
 import { parseConfigText } from "@/lib/config/load";
-import { accountingTotals } from "@/lib/coins/settle";
+import { accountingTotals } from "@/lib/coins/audit";
 import { gatewayRoute, serveGateway } from "@/lib/gateway/node";
 import { createGateway, type Gateway } from "@/lib/gateway/pipeline";
 import { createServerDatabase } from "../helpers/db";

@@ -14,7 +14,7 @@ import { parseConfigText } from "@/lib/config/load";
 import type { LumenConfig } from "@/lib/config/schema";
 import { findModel } from "@/lib/config/resolve";
 import { costOf, requestCost } from "@/lib/coins/cost";
-import { accountingTotals } from "@/lib/coins/settle";
+import { accountingTotals } from "@/lib/coins/audit";
 import { EndpointRegistry } from "@/lib/gateway/endpoints";
 import { createGateway, type Gateway } from "@/lib/gateway/pipeline";
 import { backends, type TestDatabase } from "../helpers/db";

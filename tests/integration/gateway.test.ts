@@ -16,7 +16,7 @@ import { findModel } from "@/lib/config/resolve";
 import { grantConsent } from "@/lib/access/consent";
 import { costOf } from "@/lib/coins/cost";
 import { formatMicro, parseCoins } from "@/lib/coins/decimal";
-import { accountingTotals } from "@/lib/coins/settle";
+import { accountingTotals } from "@/lib/coins/audit";
 import { EndpointRegistry } from "@/lib/gateway/endpoints";
 import { KeyCache } from "@/lib/gateway/auth";
 import { createGateway, type Gateway, type RequestRecord } from "@/lib/gateway/pipeline";

@@ -13,7 +13,7 @@ import { parseConfigText } from "@/lib/config/load";
 import { createApiKey, endKeyGrace, revokeApiKey, rotateApiKey } from "@/lib/keys/commands";
 import { DAY_MS } from "@/lib/keys/expiry";
 import { countApiKeys, findKeyByHash, listApiKeys } from "@/lib/keys/queries";
-import { hashApiKey } from "@/lib/keys/secret";
+import { hashApiKey } from "@/lib/keys/api-key";
 import { authenticate, KeyCache } from "@/lib/gateway/auth";
 import { isGatewayError, type GatewayError } from "@/lib/gateway/errors";
 import { createGateway } from "@/lib/gateway/pipeline";

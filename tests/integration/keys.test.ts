@@ -7,7 +7,7 @@ import { addManager } from "@/lib/clients/managers";
 import { DomainError } from "@/lib/errors";
 import { createApiKey, revokeApiKey } from "@/lib/keys/commands";
 import { countApiKeys, findKeyByHash, listApiKeys } from "@/lib/keys/queries";
-import { hashApiKey } from "@/lib/keys/secret";
+import { hashApiKey } from "@/lib/keys/api-key";
 import { backends, type TestDatabase } from "../helpers/db";
 import { insertClient, viewerFor } from "../helpers/fixtures";
 import { apiKeysAsText, insertKey, keysOf } from "../helpers/keys";

@@ -3,14 +3,13 @@ import { sql } from "drizzle-orm";
 import { rows, type Db } from "@/lib/db/client";
 import { parseConfigText } from "@/lib/config";
 import {
-  counterMismatches,
-  counterTotals,
   DEFAULT_SEED_MODELS,
   seedDatabase,
   seedModelsFromConfig,
   SeedRefusedError,
   type SeedModel,
 } from "@/lib/db/seed";
+import { accountingMismatches, accountingTotals } from "@/lib/coins/audit";
 import { backends, type TestDatabase } from "../helpers/db";
 
 const MODELS: SeedModel[] = [
@@ -70,8 +69,8 @@ describe.each(backends())("db seed on $name", (backend) => {
   });
 
   it("makes every counter total equal the request log", async () => {
-    const totals = await counterTotals(db);
-    expect(counterMismatches(totals)).toEqual([]);
+    const totals = await accountingTotals(db);
+    expect(accountingMismatches(totals)).toEqual([]);
     expect(totals.requestLog.requests).toBe(String(REQUESTS));
     expect(totals.clients).toEqual(totals.requestLog);
     expect(totals.apiKeys).toEqual(totals.requestLog); // every seeded request carries a key
@@ -166,7 +165,7 @@ describe.each(backends())("db seed on $name", (backend) => {
     expect(result).toMatchObject({ clients: 20, requests: 150, apiKeys: 20, managers: 1 });
     expect(await count(db, sql`select 1 from clients`)).toBe(20);
     expect(await count(db, sql`select 1 from users`)).toBe(2);
-    expect(counterMismatches(await counterTotals(db))).toEqual([]);
+    expect(accountingMismatches(await accountingTotals(db))).toEqual([]);
     expect(await count(db, sql`select distinct model from request_log`)).toBe(1);
   });
 });

@@ -3,7 +3,7 @@ import type { Db } from "@/lib/db/client";
 import { apiKeys, clients } from "@/lib/db/schema";
 import { upsertUser } from "@/lib/auth/users";
 import { addManager } from "@/lib/clients/managers";
-import { generateApiKey } from "@/lib/keys/secret";
+import { generateApiKey } from "@/lib/keys/api-key";
 import { SECRET } from "./server";
 
 /** The five actors of the permission matrix (the fifth is signed out). */

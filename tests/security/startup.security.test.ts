@@ -12,7 +12,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "@/lib/db/client";
 import { apiKeys, clients } from "@/lib/db/schema";
-import { generateApiKey } from "@/lib/keys/secret";
+import { generateApiKey } from "@/lib/keys/api-key";
 import { freePort } from "../helpers/net";
 import { exited, spawnServer, startServer, type RunningServer, type ServerOptions } from "./server";
 

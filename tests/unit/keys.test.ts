@@ -1,6 +1,6 @@
 import crypto from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { apiKeyHint, generateApiKey, hashApiKey, looksLikeApiKey } from "@/lib/keys/secret";
+import { apiKeyHint, generateApiKey, hashApiKey, looksLikeApiKey } from "@/lib/keys/api-key";
 import { keyNameSchema } from "@/lib/keys/commands";
 
 const SECRET = "unit-test-secret-unit-test-secret-0123";

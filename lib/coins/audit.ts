@@ -1,0 +1,92 @@
+/**
+ * The accounting audit (SPEC §5 "Accounting"): every usage counter must add up to the request log —
+ *
+ *   Σ request_log = Σ clients = Σ api_keys (rows with a key) = Σ client_model_usage = Σ client_daily_usage
+ *
+ * for requests, input and output tokens, coins and audio seconds. Used by the seed's verification, the
+ * benches and the tests; a full scan of the log, so never by a page.
+ */
+import { sql, type SQL } from "drizzle-orm";
+import { rows, type Executor } from "@/lib/db/client";
+
+export interface UsageTotals {
+  requests: string;
+  inputTokens: string;
+  outputTokens: string;
+  /** 6-decimal text. */
+  coins: string;
+  /** 3-decimal text. */
+  audioSeconds: string;
+}
+
+export interface AccountingTotals {
+  requestLog: UsageTotals;
+  /** Log rows that carry a key (the API-key counters add up to these). */
+  requestLogWithKey: UsageTotals;
+  clients: UsageTotals;
+  apiKeys: UsageTotals;
+  clientModelUsage: UsageTotals;
+  clientDailyUsage: UsageTotals;
+}
+
+/**
+ * Σ of the request log and of every usage counter (of one client, or of all), in one statement so
+ * the sums come from one snapshot.
+ */
+export async function accountingTotals(ex: Executor, clientId?: string): Promise<AccountingTotals> {
+  const sum = (source: keyof AccountingTotals, table: SQL, requests: SQL, coins: SQL, clientColumn: SQL, where: SQL = sql`true`) => sql`
+    select ${source}::text as source, coalesce(sum(${requests}), 0)::text as requests,
+      coalesce(sum(input_tokens), 0)::text as input_tokens, coalesce(sum(output_tokens), 0)::text as output_tokens,
+      coalesce(sum(${coins}), 0)::numeric(30, 6)::text as coins,
+      coalesce(sum(audio_seconds), 0)::numeric(30, 3)::text as audio_seconds
+    from ${table} where ${where} and ${clientId === undefined ? sql`true` : sql`${clientColumn} = ${clientId}`}`;
+  const found = await rows<{
+    source: keyof AccountingTotals;
+    requests: string;
+    input_tokens: string;
+    output_tokens: string;
+    coins: string;
+    audio_seconds: string;
+  }>(
+    ex,
+    sql.join(
+      [
+        sum("requestLog", sql`request_log`, sql`1`, sql`coins`, sql`client_id`),
+        sum("requestLogWithKey", sql`request_log`, sql`1`, sql`coins`, sql`client_id`, sql`key_id is not null`),
+        sum("clients", sql`clients`, sql`requests`, sql`coins_spent`, sql`id`),
+        sum("apiKeys", sql`api_keys`, sql`requests`, sql`coins_spent`, sql`client_id`),
+        sum("clientModelUsage", sql`client_model_usage`, sql`requests`, sql`coins_spent`, sql`client_id`),
+        sum("clientDailyUsage", sql`client_daily_usage`, sql`requests`, sql`coins_spent`, sql`client_id`),
+      ],
+      sql` union all `,
+    ),
+  );
+  const totals = {} as AccountingTotals;
+  for (const r of found) {
+    totals[r.source] = {
+      requests: r.requests,
+      inputTokens: r.input_tokens,
+      outputTokens: r.output_tokens,
+      coins: r.coins,
+      audioSeconds: r.audio_seconds,
+    };
+  }
+  return totals;
+}
+
+const sameTotals = (a: UsageTotals, b: UsageTotals) =>
+  a.requests === b.requests &&
+  a.inputTokens === b.inputTokens &&
+  a.outputTokens === b.outputTokens &&
+  a.coins === b.coins &&
+  a.audioSeconds === b.audioSeconds;
+
+/** Names of the counter tables that disagree with the request log (empty when all agree). */
+export function accountingMismatches(t: AccountingTotals): string[] {
+  const bad: string[] = [];
+  if (!sameTotals(t.clients, t.requestLog)) bad.push("clients");
+  if (!sameTotals(t.apiKeys, t.requestLogWithKey)) bad.push("api_keys");
+  if (!sameTotals(t.clientModelUsage, t.requestLog)) bad.push("client_model_usage");
+  if (!sameTotals(t.clientDailyUsage, t.requestLog)) bad.push("client_daily_usage");
+  return bad;
+}
