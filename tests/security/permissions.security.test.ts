@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { action, as, form, get, seed, snapshot, sql, type ActionAnswer } from "./http";
+import { action, as, baseURL, form, get, seed, snapshot, sql, type ActionAnswer } from "./http";
 import type { SignedInActor } from "./seed";
 
 type Actor = SignedInActor | "signedOut";
@@ -95,8 +95,14 @@ describe("pages", () => {
 // ---------------------------------------------------------------------------
 
 /** Whether an action's answer is a refusal: an error result, or no execution at all (signed out → sign-in). */
+/** The sign-in page on this origin (the middleware's redirect is absolute, on app.base_url). */
+function isSignInPage(location: string): boolean {
+  const url = new URL(location, baseURL());
+  return url.origin === new URL(baseURL()).origin && url.pathname === "/signin";
+}
+
 function refused(answer: ActionAnswer): boolean {
-  if (answer.status === 307 && answer.redirect?.startsWith("/signin")) return true; // middleware: signed out
+  if (answer.status === 307 && answer.redirect && isSignInPage(answer.redirect)) return true; // middleware: signed out
   if (answer.status !== 200) return false;
   const r = answer.result as Record<string, unknown> | unknown[] | undefined;
   if (Array.isArray(r)) return r.length === 0;
