@@ -14,8 +14,9 @@
 import postgres from "postgres";
 import { sql } from "drizzle-orm";
 import { rows, type Db } from "@/lib/db/client";
-import { seedDatabase, seedModelsFromConfig } from "@/lib/db/seed";
-import { accountingMismatches, accountingTotals } from "@/lib/coins/audit";
+import { seedModelsFromConfig } from "../scripts/seed/generate";
+import { seedDatabase } from "../scripts/seed/load";
+import { verifySeed } from "../scripts/seed/verify";
 import { parseConfigText, clientEntry, type LumenConfig } from "@/lib/config";
 import { findVisibleClient } from "@/lib/clients/queries";
 import { clientUsageSummary } from "@/lib/clients/usage";
@@ -28,7 +29,8 @@ import { keyFilterOptions, listRecentRequests, parseCursor, type RecentRequestPa
 import { exportCsv } from "@/lib/exports/csv";
 import { readPool } from "@/lib/coins/store";
 import { canViewClient, type Viewer } from "@/lib/auth/permissions";
-import { benchConfig, BenchRun, fmt, freePort, hasBuild, measure, parseOptions, printTable, queryLog, runMain, secs, Session, type Stats } from "./harness";
+import { benchConfig, BenchRun, fmt, hasBuild, measure, parseOptions, printTable, queryLog, runMain, secs, Session, type Stats } from "./harness";
+import { freePort } from "../tests/helpers/net";
 
 const TARGET_MS = 200;
 const BIG = "bench-big-client";
@@ -210,7 +212,7 @@ async function main() {
       console.log(`Seeding ${BIG}: ${fmt(opt.keys)} API keys, ${fmt(opt.requests)} log rows over 60 days, models ${config.models.map((m) => m.name).join(", ")}`);
       seedMs += await seedBigClient(run.url, config, opt.keys, opt.requests);
       const t0 = performance.now();
-      const bad = accountingMismatches(await accountingTotals(db));
+      const { mismatches: bad } = await verifySeed(db);
       console.log(`  counters vs request_log (whole database): ${bad.length ? `MISMATCH in ${bad.join(", ")}` : "all agree"} · ${secs(performance.now() - t0)}`);
       [big] = await rows<{ id: string }>(db, sql`select id from clients where name = ${BIG}`);
       console.log(`Seeded in ${secs(seedMs)}`);

@@ -8,12 +8,14 @@
  */
 import { sql } from "drizzle-orm";
 import { rows } from "@/lib/db/client";
-import { DEFAULT_SEED_MODELS, seedDatabase, seedModelsFromConfig, type SeedModel } from "@/lib/db/seed";
+import { DEFAULT_SEED_MODELS, seedModelsFromConfig, type SeedModel } from "../scripts/seed/generate";
+import { seedDatabase } from "../scripts/seed/load";
 import { listClients } from "@/lib/clients/queries";
 import { parseClientListParams } from "@/lib/clients/list-params";
 import type { Viewer } from "@/lib/auth/permissions";
 import { getConfig } from "@/lib/config";
-import { benchConfig, BenchRun, fmt, freePort, hasBuild, measure, parseOptions, printTable, queryLog, runMain, Session, type Stats } from "./harness";
+import { benchConfig, BenchRun, fmt, hasBuild, measure, parseOptions, printTable, queryLog, runMain, Session, type Stats } from "./harness";
+import { freePort } from "../tests/helpers/net";
 
 const TARGET_MS = 150;
 const USAGE = `Usage: npm run bench:clients-page -- [options]

@@ -10,7 +10,6 @@
  * A benchmark, not a test: it prints numbers and fails only when it cannot run.
  */
 import fs from "node:fs";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -24,7 +23,9 @@ import { costOf } from "@/lib/coins/cost";
 import { formatMicro, parseCoins } from "@/lib/coins/decimal";
 import { settle } from "@/lib/coins/settle";
 import { accountingMismatches, accountingTotals } from "@/lib/coins/audit";
-import { BenchRun, fmt, freePort, hasBuild, runMain } from "./harness";
+import { BenchRun, fmt, hasBuild, runMain } from "./harness";
+import { freePort } from "../tests/helpers/net";
+import { fixedLatencyChat, startFakeUpstream } from "../tests/helpers/fake-upstream";
 import { LIMITS, limiterCost, redisReachable, type LimiterCost } from "./limiter";
 
 const USAGE = `Usage: npm run bench:gateway -- [options]
@@ -120,7 +121,8 @@ function options(): Options {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The local upstream: GET /v1/models, POST /v1/chat/completions (JSON and SSE), fixed latency
+// The local upstream (tests/helpers/fake-upstream.ts): GET /v1/models, POST /v1/chat/completions
+// (JSON and SSE), fixed latency; counts the chat completions by whether Lumen sent them
 // ---------------------------------------------------------------------------------------------
 
 interface Upstream {
@@ -130,86 +132,21 @@ interface Upstream {
   close(): Promise<void>;
 }
 
-function startUpstream(latencyMs: number): Promise<Upstream> {
+async function startUpstream(latencyMs: number): Promise<Upstream> {
   const served = { direct: 0, gateway: 0 };
-  const usage = { prompt_tokens: USAGE_TOKENS.prompt, completion_tokens: USAGE_TOKENS.completion, total_tokens: USAGE_TOKENS.prompt + USAGE_TOKENS.completion };
-  const later = (fn: () => void) => (latencyMs > 0 ? setTimeout(fn, latencyMs) : setImmediate(fn));
-
-  const server = http.createServer((req, res) => {
-    const url = req.url ?? "";
-    if (req.method === "GET" && url === "/v1/models") {
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify({ object: "list", data: [{ id: MODEL, object: "model", created: 0, owned_by: "bench" }] }));
-      return;
-    }
-    if (req.method !== "POST" || url !== "/v1/chat/completions") {
-      res.writeHead(404, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: { message: "not found", type: "invalid_request_error" } }));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      let body: { model?: string; stream?: boolean; stream_options?: { include_usage?: boolean } };
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as typeof body;
-      } catch {
-        res.writeHead(400, { "content-type": "application/json" });
-        res.end(JSON.stringify({ error: { message: "invalid JSON", type: "invalid_request_error" } }));
-        return;
+  const answer = fixedLatencyChat({ latencyMs, words: WORDS, usage: USAGE_TOKENS });
+  const upstream = await startFakeUpstream({
+    models: [MODEL],
+    record: false,
+    script: (x) => {
+      if (x.path === "/chat/completions") {
+        if (x.seen.authorization === `Bearer ${UPSTREAM_KEY}`) served.gateway++;
+        else served.direct++;
       }
-      if (req.headers.authorization === `Bearer ${UPSTREAM_KEY}`) served.gateway++;
-      else served.direct++;
-      const id = "chatcmpl-bench";
-      const created = Math.floor(Date.now() / 1000);
-      const model = body.model ?? MODEL;
-      if (body.stream !== true) {
-        later(() => {
-          res.writeHead(200, { "content-type": "application/json" });
-          res.end(
-            JSON.stringify({
-              id,
-              object: "chat.completion",
-              created,
-              model,
-              choices: [{ index: 0, message: { role: "assistant", content: WORDS.join("") }, finish_reason: "stop" }],
-              usage,
-            }),
-          );
-        });
-        return;
-      }
-      // Headers at once (as real model servers do), tokens after the latency.
-      res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-      res.flushHeaders();
-      const event = (choices: unknown[], extra: Record<string, unknown> = {}) =>
-        `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, choices, ...extra })}\n\n`;
-      later(() => {
-        if (res.destroyed) return;
-        res.write(event([{ index: 0, delta: { role: "assistant", content: WORDS[0] }, finish_reason: null }]));
-        for (const w of WORDS.slice(1)) res.write(event([{ index: 0, delta: { content: w }, finish_reason: null }]));
-        res.write(event([{ index: 0, delta: {}, finish_reason: "stop" }]));
-        if (body.stream_options?.include_usage === true) res.write(event([], { usage }));
-        res.end("data: [DONE]\n\n");
-      });
-    });
+      return answer(x);
+    },
   });
-  server.keepAliveTimeout = 60_000;
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      resolve({
-        port,
-        served,
-        close: () =>
-          new Promise<void>((r) => {
-            server.closeAllConnections();
-            server.close(() => r());
-          }),
-      });
-    });
-  });
+  return { port: upstream.port, served, close: upstream.close };
 }
 
 // ---------------------------------------------------------------------------------------------

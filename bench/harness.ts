@@ -5,7 +5,6 @@
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
@@ -205,17 +204,6 @@ export function runMain(main: () => Promise<void>): void {
 /** Whether a production build exists (.next/BUILD_ID and the server bundle, `npm run build`). */
 export const hasBuild = () =>
   fs.existsSync(path.join(process.cwd(), ".next", "BUILD_ID")) && fs.existsSync(path.join(process.cwd(), ".next", "lumen-server.js"));
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Writes `dir`/config.yaml: ./config.yaml (or LUMEN_CONFIG) with the development sign-in on, admin@example.com as

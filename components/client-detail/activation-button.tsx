@@ -1,11 +1,12 @@
 "use client";
 
-import { useState, useTransition } from "react";
 import { Power, PowerOff } from "lucide-react";
 import { setActiveAction } from "@/app/(console)/clients/[id]/activation-actions";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { FieldError } from "@/components/ui/field-error";
+import { useFormAction } from "@/components/forms/use-form-action";
+import { allMessages } from "@/lib/forms/action-state";
 
 interface Props {
   clientId: string;
@@ -49,21 +50,12 @@ export function ActivationButton({ clientId, clientName, active }: Props) {
 }
 
 function ActivateButton({ clientId }: { clientId: string }) {
-  const [error, setError] = useState<string | null>(null);
-  const [pending, startTransition] = useTransition();
+  const [state, action, pending] = useFormAction(setActiveAction);
   return (
-    <form
-      action={(formData) =>
-        startTransition(async () => {
-          const result = await setActiveAction(formData);
-          setError(result.ok ? null : result.error);
-        })
-      }
-      className="flex items-center gap-2"
-    >
+    <form action={action} className="flex items-center gap-2">
       <input type="hidden" name="clientId" value={clientId} />
       <input type="hidden" name="active" value="true" />
-      <FieldError id="activation-error" errors={error ? [error] : undefined} />
+      <FieldError id="activation-error" errors={allMessages(state)} />
       <Button type="submit" variant="outline" disabled={pending} data-testid="activate-client">
         <Power aria-hidden /> {pending ? "Activating…" : "Activate"}
       </Button>

@@ -1,6 +1,6 @@
 "use client";
 
-import { useActionState, useEffect, useId, useRef, useState, type KeyboardEvent } from "react";
+import { useEffect, useId, useRef, useState, type KeyboardEvent } from "react";
 import { Check, Loader2, Plus, Search } from "lucide-react";
 import {
   addManagerAction,
@@ -21,6 +21,7 @@ import {
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { FieldError } from "@/components/ui/field-error";
+import { useFormAction } from "@/components/forms/use-form-action";
 import { cn } from "@/lib/utils";
 
 const DEBOUNCE_MS = 200;
@@ -65,12 +66,11 @@ function AddManagerForm({ clientId, clientName, onClose }: Props & { onClose: ()
   /** Numbers each search; a response is shown only if no newer search was started meanwhile. */
   const latest = useRef(0);
 
-  const [state, formAction, pending] = useActionState<AddManagerState, FormData>(async (prev, formData) => {
-    if (!formData.get("userId")) return { errors: { user: ["Choose a person from the list."] } };
-    const result = await addManagerAction(prev, formData);
-    if (result.ok) onClose();
-    return result;
-  }, {});
+  const [state, formAction, pending] = useFormAction<AddManagerState>(
+    async (prev, formData) =>
+      formData.get("userId") ? addManagerAction(prev, formData) : { ok: false, errors: { user: ["Choose a person from the list."] }, values: {} },
+    { onDone: onClose },
+  );
 
   useEffect(() => () => clearTimeout(timer.current), []);
 

@@ -1,8 +1,8 @@
 "use client";
 
-import { useActionState, useEffect, useState } from "react";
+import { useState } from "react";
 import { ShieldAlert } from "lucide-react";
-import { grantConsentAction, type GrantConsentState } from "@/app/(console)/clients/[id]/consent-actions";
+import { grantConsentAction } from "@/app/(console)/clients/[id]/consent-actions";
 import { Button } from "@/components/ui/button";
 import {
   Dialog,
@@ -15,6 +15,8 @@ import {
 } from "@/components/ui/dialog";
 import { FieldError } from "@/components/ui/field-error";
 import { renderSafeMarkdown } from "@/components/safe-markdown";
+import { useFormAction } from "@/components/forms/use-form-action";
+import { allMessages } from "@/lib/forms/action-state";
 
 interface ConsentDialogProps {
   clientId: string;
@@ -27,12 +29,8 @@ interface ConsentDialogProps {
 /** The "Needs consent" status button and the acknowledgement dialog behind it. */
 export function ConsentDialog({ clientId, clientName, model, ackMessage }: ConsentDialogProps) {
   const [open, setOpen] = useState(false);
-  const [state, action, pending] = useActionState<GrantConsentState, FormData>(grantConsentAction, {});
+  const [state, action, pending] = useFormAction(grantConsentAction, { onDone: () => setOpen(false) });
   const paragraphs = renderSafeMarkdown(ackMessage);
-
-  useEffect(() => {
-    if (state.ok) setOpen(false);
-  }, [state]);
 
   return (
     <Dialog open={open} onOpenChange={setOpen}>
@@ -72,7 +70,7 @@ export function ConsentDialog({ clientId, clientName, model, ackMessage }: Conse
           <input type="hidden" name="model" value={model} />
           {/* The text shown, recorded with the consent; refused if config.yaml changed it meanwhile. */}
           <input type="hidden" name="ack" value={ackMessage ?? ""} />
-          <FieldError id={`consent-error-${model}`} errors={state.error ? [state.error] : undefined} />
+          <FieldError id={`consent-error-${model}`} errors={allMessages(state)} />
           <DialogFooter>
             <Button type="button" variant="outline" onClick={() => setOpen(false)}>
               Cancel

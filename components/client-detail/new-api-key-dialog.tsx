@@ -1,8 +1,8 @@
 "use client";
 
-import { useActionState, useState } from "react";
+import { useState } from "react";
 import { Plus } from "lucide-react";
-import { createApiKeyAction, type CreateApiKeyState } from "@/app/(console)/clients/[id]/key-actions";
+import { createApiKeyAction } from "@/app/(console)/clients/[id]/key-actions";
 import { LocalDate } from "@/components/clients/local-date";
 import { Button } from "@/components/ui/button";
 import { ChoiceGroup } from "@/components/ui/choice-group";
@@ -20,6 +20,9 @@ import {
   localDay,
   type ExpiryChoice,
 } from "@/lib/keys/expiry";
+import { useFormAction } from "@/components/forms/use-form-action";
+import type { FieldErrors } from "@/lib/forms/action-state";
+import { KEY_NAME_MAX, nameInputMaxLength } from "@/lib/name-limits";
 import { RevealKey } from "./reveal-key";
 
 /**
@@ -57,8 +60,8 @@ export function NewApiKeyDialog({ clientId, maxLifetimeDays }: { clientId: strin
 }
 
 function NewKeyFlow({ clientId, maxLifetimeDays, onDone }: { clientId: string; maxLifetimeDays: number | null; onDone: () => void }) {
-  const [state, action, pending] = useActionState<CreateApiKeyState, FormData>(createApiKeyAction, {});
-  const created = state.created;
+  const [state, action, pending] = useFormAction(createApiKeyAction);
+  const created = state.data;
   return (
     <DialogContent
       className="sm:max-w-lg"
@@ -97,7 +100,7 @@ function NewKeyFlow({ clientId, maxLifetimeDays, onDone }: { clientId: string; m
               placeholder="production"
               autoComplete="off"
               autoFocus
-              maxLength={200}
+              maxLength={nameInputMaxLength(KEY_NAME_MAX)}
               defaultValue={state.values?.name}
               key={state.values?.name ?? ""}
               aria-invalid={Boolean(state.errors?.name)}
@@ -105,7 +108,7 @@ function NewKeyFlow({ clientId, maxLifetimeDays, onDone }: { clientId: string; m
               data-testid="key-name"
             />
             <p id="key-name-help" className="text-xs text-muted-foreground">
-              For example production, staging or ci-runner. Up to 64 characters.
+              For example production, staging or ci-runner. Up to {KEY_NAME_MAX} characters.
             </p>
             <FieldError id="key-name-error" errors={state.errors?.name} />
           </div>
@@ -156,7 +159,7 @@ function ExpiryField({
   maxDays: number | null;
   initialChoice?: string;
   initialDate?: string;
-  errors?: CreateApiKeyState["errors"];
+  errors?: FieldErrors<"expiry" | "expiresOn">;
 }) {
   const now = new Date();
   const offset = now.getTimezoneOffset();

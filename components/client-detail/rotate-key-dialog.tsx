@@ -1,12 +1,13 @@
 "use client";
 
-import { useActionState, useState } from "react";
-import { rotateApiKeyAction, type RotateApiKeyState } from "@/app/(console)/clients/[id]/key-actions";
+import { useState } from "react";
+import { rotateApiKeyAction } from "@/app/(console)/clients/[id]/key-actions";
 import { LocalDate } from "@/components/clients/local-date";
 import { Button } from "@/components/ui/button";
 import { ChoiceGroup } from "@/components/ui/choice-group";
 import { DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle } from "@/components/ui/dialog";
 import { FieldError } from "@/components/ui/field-error";
+import { useFormAction } from "@/components/forms/use-form-action";
 import { DEFAULT_GRACE, GRACE_CHOICES, type GraceChoice } from "@/lib/keys/expiry";
 import { RevealKey } from "./reveal-key";
 
@@ -29,9 +30,9 @@ export function RotateKeyFlow({
   hint: string;
   onDone: () => void;
 }) {
-  const [state, action, pending] = useActionState<RotateApiKeyState, FormData>(rotateApiKeyAction, {});
+  const [state, action, pending] = useFormAction(rotateApiKeyAction);
   const [grace, setGrace] = useState<string>(state.values?.grace ?? DEFAULT_GRACE);
-  const rotated = state.rotated;
+  const rotated = state.data;
   return (
     <DialogContent className="sm:max-w-lg" onInteractOutside={rotated ? (e) => e.preventDefault() : undefined}>
       {rotated ? (

@@ -1,8 +1,8 @@
 "use client";
 
-import { useActionState, useState } from "react";
+import { useState } from "react";
 import { Plus } from "lucide-react";
-import { createClientAction, type CreateClientState } from "@/app/(console)/clients/actions";
+import { createClientAction } from "@/app/(console)/clients/actions";
 import { Button } from "@/components/ui/button";
 import {
   Dialog,
@@ -16,10 +16,12 @@ import {
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import { FieldError } from "@/components/ui/field-error";
+import { useFormAction } from "@/components/forms/use-form-action";
+import { CLIENT_NAME_MAX, nameInputMaxLength } from "@/lib/name-limits";
 
 export function NewClientDialog({ label = "New Client" }: { label?: string }) {
   const [open, setOpen] = useState(false);
-  const [state, action, pending] = useActionState<CreateClientState, FormData>(createClientAction, {});
+  const [state, action, pending] = useFormAction(createClientAction);
   const nameErrors = state.errors?.name;
   return (
     <Dialog open={open} onOpenChange={setOpen}>
@@ -44,14 +46,14 @@ export function NewClientDialog({ label = "New Client" }: { label?: string }) {
               placeholder="my-service-app"
               autoComplete="off"
               autoFocus
-              maxLength={200}
+              maxLength={nameInputMaxLength(CLIENT_NAME_MAX)}
               defaultValue={state.values?.name}
               key={state.values?.name ?? ""}
               aria-invalid={Boolean(nameErrors)}
               aria-describedby={nameErrors ? "client-name-error client-name-help" : "client-name-help"}
             />
             <p id="client-name-help" className="text-xs text-muted-foreground">
-              Up to 64 letters, digits, “-”, “_” or “.”, starting with a letter or digit.
+              Up to {CLIENT_NAME_MAX} letters, digits, “-”, “_” or “.”, starting with a letter or digit.
             </p>
             <FieldError id="client-name-error" errors={nameErrors} />
           </div>

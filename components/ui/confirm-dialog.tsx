@@ -1,6 +1,6 @@
 "use client";
 
-import { useState, useTransition, type ReactNode } from "react";
+import { useState, type ReactNode } from "react";
 import { Button } from "@/components/ui/button";
 import {
   Dialog,
@@ -12,8 +12,8 @@ import {
   DialogTrigger,
 } from "@/components/ui/dialog";
 import { FieldError } from "@/components/ui/field-error";
-
-export type ConfirmResult = { ok: true } | { ok: false; error: string };
+import { useFormAction } from "@/components/forms/use-form-action";
+import { allMessages, type ActionState } from "@/lib/forms/action-state";
 
 interface Props {
   /** The button that opens the dialog (rendered through DialogTrigger asChild); omit when controlled. */
@@ -25,7 +25,7 @@ interface Props {
   description: ReactNode;
   /** Hidden form fields sent to the action. */
   fields: Record<string, string>;
-  action: (formData: FormData) => Promise<ConfirmResult>;
+  action: (prev: ActionState, formData: FormData) => Promise<ActionState>;
   confirmLabel: string;
   pendingLabel: string;
   confirmTestId?: string;
@@ -37,47 +37,37 @@ export function ConfirmDialog(props: Props) {
   const [ownOpen, setOwnOpen] = useState(false);
   const open = props.open ?? ownOpen;
   const setOpen = (next: boolean) => (props.onOpenChange ? props.onOpenChange(next) : setOwnOpen(next));
-  const [error, setError] = useState<string | null>(null);
-  const [pending, startTransition] = useTransition();
-
-  function submit(formData: FormData) {
-    setError(null);
-    startTransition(async () => {
-      const result = await props.action(formData);
-      if (result.ok) setOpen(false);
-      else setError(result.error);
-    });
-  }
-
   return (
-    <Dialog
-      open={open}
-      onOpenChange={(next) => {
-        setOpen(next);
-        if (next) setError(null);
-      }}
-    >
+    <Dialog open={open} onOpenChange={setOpen}>
       {props.trigger && <DialogTrigger asChild>{props.trigger}</DialogTrigger>}
       <DialogContent className="sm:max-w-md">
-        <form action={submit} className="grid gap-4">
-          {Object.entries(props.fields).map(([name, value]) => (
-            <input key={name} type="hidden" name={name} value={value} />
-          ))}
-          <DialogHeader>
-            <DialogTitle className="leading-snug break-words">{props.title}</DialogTitle>
-            <DialogDescription>{props.description}</DialogDescription>
-          </DialogHeader>
-          <FieldError id={props.errorId} errors={error ? [error] : undefined} />
-          <DialogFooter>
-            <Button type="button" variant="outline" onClick={() => setOpen(false)}>
-              Cancel
-            </Button>
-            <Button type="submit" variant="destructive" disabled={pending} data-testid={props.confirmTestId}>
-              {pending ? props.pendingLabel : props.confirmLabel}
-            </Button>
-          </DialogFooter>
-        </form>
+        {/* Content unmounts when closed, so every opening starts without the last error. */}
+        <ConfirmForm {...props} close={() => setOpen(false)} />
       </DialogContent>
     </Dialog>
+  );
+}
+
+function ConfirmForm(props: Props & { close: () => void }) {
+  const [state, formAction, pending] = useFormAction(props.action, { onDone: props.close });
+  return (
+    <form action={formAction} className="grid gap-4">
+      {Object.entries(props.fields).map(([name, value]) => (
+        <input key={name} type="hidden" name={name} value={value} />
+      ))}
+      <DialogHeader>
+        <DialogTitle className="leading-snug break-words">{props.title}</DialogTitle>
+        <DialogDescription>{props.description}</DialogDescription>
+      </DialogHeader>
+      <FieldError id={props.errorId} errors={allMessages(state)} />
+      <DialogFooter>
+        <Button type="button" variant="outline" onClick={props.close}>
+          Cancel
+        </Button>
+        <Button type="submit" variant="destructive" disabled={pending} data-testid={props.confirmTestId}>
+          {pending ? props.pendingLabel : props.confirmLabel}
+        </Button>
+      </DialogFooter>
+    </form>
   );
 }

@@ -4,8 +4,9 @@ import { isUniqueViolation } from "@/lib/db/errors";
 import { clients } from "@/lib/db/schema";
 import { assertAdmin, type Viewer } from "@/lib/auth/permissions";
 import { emitAudit, recordAudit } from "@/lib/audit/events";
-import type { AddClientEntryResult } from "@/lib/config/writer";
+import { addClientEntry, type AddClientEntryResult } from "@/lib/config/writer";
 import { DomainError } from "@/lib/errors";
+import { errorFields, log } from "@/lib/log";
 import { validateClientName } from "./names";
 
 export interface CreatedClient {
@@ -13,12 +14,42 @@ export interface CreatedClient {
   name: string;
 }
 
+export interface NewClient extends CreatedClient {
+  /** Whether config.yaml has the client's entry; if not, the client's page asks for it to be added by hand. */
+  configEntry: AddClientEntryResult;
+}
+
 /**
- * Creates a client (admins only). Throws DomainError: forbidden, or invalid with field errors for `name`
- * (rules of SPEC §3, and "already taken" ignoring case — enforced by the unique index, so two admins
- * racing for one name cannot both win).
+ * Creates a client (admins only) and gives it its entry `<name>: {}` in config.yaml (SPEC §3). The
+ * client exists once its row is committed: a config file that cannot be written does not undo it —
+ * the outcome is recorded in the activity trail and returned, for the page to tell the admin.
+ * `configFile`: the config.yaml to add the entry to (the live one is `configPath()`).
+ * Throws DomainError: forbidden, or invalid with field errors for `name`.
  */
-export async function createClient(db: Db, viewer: Viewer | null, rawName: unknown): Promise<CreatedClient> {
+export async function createClient(
+  db: Db,
+  viewer: Viewer | null,
+  rawName: unknown,
+  { configFile }: { configFile: string },
+): Promise<NewClient> {
+  const created = await insertClientRow(db, viewer, rawName);
+  const configEntry = await addClientEntry(created.name, configFile);
+  if (!configEntry.written) log.warn("config.yaml not updated for new client", { client: created.name, reason: configEntry.reason });
+  try {
+    await recordConfigEntry(db, viewer, created, configEntry);
+  } catch (err) {
+    // The client exists either way; the page says whether the entry must be added by hand.
+    log.error("recording the config entry outcome failed", { clientId: created.id, ...errorFields(err) });
+  }
+  return { ...created, configEntry };
+}
+
+/**
+ * The database half of `createClient`: checks the name (rules of SPEC §3, and "already taken" ignoring
+ * case — enforced by the unique index, so two admins racing for one name cannot both win) and inserts
+ * the client with its audit event, in one transaction.
+ */
+async function insertClientRow(db: Db, viewer: Viewer | null, rawName: unknown): Promise<CreatedClient> {
   assertAdmin(viewer);
   const checked = validateClientName(rawName);
   if (!checked.ok) throw new DomainError("invalid", "Check the name.", { name: checked.errors });

@@ -1,6 +1,6 @@
+import { CLIENT_NAME_MAX } from "@/lib/name-limits";
 import { typedNameSchema } from "@/lib/names";
 
-export const CLIENT_NAME_MAX = 64;
 /** Letters (any script), digits, "-", "_", "."; starting with a letter or digit. */
 const NAME_PATTERN = /^[\p{L}\p{N}][\p{L}\p{M}\p{N}_.-]*$/u;
 const RESERVED = new Set(["default"]);

@@ -8,14 +8,14 @@ import { getConfig } from "@/lib/config";
 import { DomainError, forbidden, notFound } from "@/lib/errors";
 import { GRACE_CHOICES, GRACE_MESSAGE, parseGrace, resolveExpiry, type ExpiryInput } from "./expiry";
 import { generateApiKey } from "./api-key";
+import { KEY_NAME_MAX } from "@/lib/name-limits";
 import { typedNameSchema } from "@/lib/names";
 import { processState } from "@/lib/process-state";
 
-export const KEY_NAME_MAX = 64;
 /** Control characters, line/paragraph separators and bidi overrides: invisible or misleading in a list. */
 const UNPRINTABLE = /[\p{Cc}\p{Cs}\p{Zl}\p{Zp}\u202A-\u202E\u2066-\u2069]/u;
 
-/** A key's name (SPEC §4): trimmed, 1–64 printable characters, e.g. "production", "Jane's laptop". */
+/** A key's name (SPEC §4): trimmed, 1–KEY_NAME_MAX printable characters, e.g. "production", "Jane's laptop". */
 export const keyNameSchema = typedNameSchema(KEY_NAME_MAX, (name) =>
   UNPRINTABLE.test(name) ? ["Use only printable characters (no line breaks or control characters)."] : [],
 );

@@ -120,6 +120,67 @@ describe("client detail page", () => {
     await page.context().close();
   });
 
+  it("a manager removed while the page was open: their next action shows the forbidden page and changes nothing", async () => {
+    const admin = await openClient(USERS.admin, "translation-bot");
+    await admin.getByTestId("add-manager").click();
+    await admin.getByTestId("manager-search").fill("manager@");
+    await eventually(async () => expect(await admin.getByTestId("manager-option").allInnerTexts()).toEqual([expect.stringContaining(USERS.manager)]));
+    await admin.keyboard.press("ArrowDown");
+    await admin.keyboard.press("Enter");
+    await admin.getByTestId("confirm-add-manager").click();
+    await eventually(async () => expect(await admin.getByTestId("manager-row").allInnerTexts()).toEqual([expect.stringContaining(USERS.manager)]));
+
+    const manager = await openClient(USERS.manager, "translation-bot");
+    await manager.getByTestId("new-api-key").click();
+    await manager.getByTestId("key-name").fill("after-removal");
+
+    await admin.getByTestId("remove-manager").click();
+    await admin.getByTestId("confirm-remove-manager").click();
+    await eventually(async () => expect(await admin.getByTestId("managers-empty").count()).toBe(1));
+
+    // The key command refuses as forbidden. (Next answers the action with a fresh render of the page, which
+    // for them is now "not found" and holds no dialog: the refusal is shown all the same.)
+    await manager.getByTestId("create-key").click();
+    await eventually(async () => expect(await manager.getByRole("heading", { name: "You are not allowed to do that" }).count()).toBe(1));
+    expect(await manager.getByRole("dialog").count()).toBe(0);
+    await screenshot(manager, "action-forbidden-removed-manager");
+    await admin.reload();
+    expect(await admin.getByTestId("api-key-row").filter({ hasText: "after-removal" }).count()).toBe(0);
+    await manager.context().close();
+    await admin.context().close();
+  });
+
+  it("an admin demoted in config.yaml while the page was open: their next admin action shows the forbidden page and changes nothing", async () => {
+    const fs = await import("node:fs");
+    const file = inject("configFile");
+    const original = fs.readFileSync(file, "utf8");
+    // admin@example.com also manages research-bot, so the page itself stays theirs to see.
+    const page = await openClient(USERS.admin, "research-bot");
+    const probe = await page.context().newPage();
+    try {
+      expect(original).toContain("admins: [admin@example.com]");
+      fs.writeFileSync(file, original.replace("admins: [admin@example.com]", "admins: []"));
+      await eventually(async () => {
+        await probe.goto("/clients");
+        expect(await probe.getByTestId("new-client").count()).toBe(0);
+      }, 8_000);
+      await page.getByTestId("deactivate-client").click();
+      await page.getByTestId("confirm-deactivate").click();
+      await eventually(async () => expect(await page.getByRole("heading", { name: "You are not allowed to do that" }).count()).toBe(1));
+      expect(await page.getByTestId("forbidden").innerText()).toContain("Error 403");
+      await screenshot(page, "action-forbidden");
+      await probe.goto(`/clients/${inject("clientIds")["research-bot"]}`);
+      expect(await probe.getByText("Deactivated", { exact: true }).count()).toBe(0);
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+    await eventually(async () => {
+      await probe.goto("/clients");
+      expect(await probe.getByTestId("new-client").count()).toBe(1);
+    }, 8_000);
+    await page.context().close();
+  });
+
   it("a client name with markup renders as text", async () => {
     const page = await openClient(USERS.admin, "<script>alert(1)</script>");
     expect(await page.getByTestId("client-name").innerText()).toBe("<script>alert(1)</script>");

@@ -133,6 +133,8 @@ describe("Clients page", () => {
     await field.fill("Research-Bot");
     await dialog.getByRole("button", { name: "Create" }).click();
     await eventually(async () => expect(await dialog.getByRole("alert").innerText()).toContain("already exists"));
+    expect(await field.inputValue()).toBe("Research-Bot");
+    await screenshot(page, "new-client-duplicate");
 
     await field.fill("my-service-app");
     await dialog.getByRole("button", { name: "Create" }).click();

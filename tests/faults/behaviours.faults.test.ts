@@ -10,7 +10,7 @@ import { burst, DEFAULT_PROMPT, messagesOf, statusCounts, type Answer, type Chat
 import { startRig, type Rig } from "./harness";
 import { formatMicro, parseCoins } from "@/lib/coins/decimal";
 import { assertInvariants, describeLedger, expectedBill, logRowsAfter, priced, sumCoins, waitSettled, type LogRow } from "./invariants";
-import { CUT_AFTER_CHUNKS, REPORTED_PROMPT_TOKENS, TOKEN } from "./upstream";
+import { CUT_AFTER_CHUNKS, REPORTED_PROMPT_TOKENS, TOKEN } from "../helpers/upstream-faults";
 
 const HUGE_BYTES = 8 * 1024 * 1024;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

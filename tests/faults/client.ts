@@ -4,7 +4,7 @@
  * when its body was received in full: a JSON body that parses, or an SSE stream that ended with
  * `data: [DONE]` and carried no error event.
  */
-import { TOKEN } from "./upstream";
+import { TOKEN } from "../helpers/upstream-faults";
 
 export interface ChatCall {
   model: string;

@@ -15,7 +15,8 @@ import { generateApiKey } from "@/lib/keys/api-key";
 import { createServerDatabase } from "../helpers/db";
 import { freePort } from "../helpers/net";
 import { chat, type Answer, type ChatCall } from "./client";
-import { BEHAVIOURS, startUpstream, type ScriptedUpstream, type UpstreamOptions } from "./upstream";
+import type { FakeUpstream } from "../helpers/fake-upstream";
+import { FAULT_BEHAVIOURS, startFaultUpstream, type FaultUpstreamOptions } from "../helpers/upstream-faults";
 
 export const SECRET = "faults-secret-faults-secret-faults-secret-0123";
 export const CLIENT = "fault-bot";
@@ -62,7 +63,7 @@ export function configYaml(o: ConfigOptions): string {
     api,
     clients: { default: { max: 0 }, [CLIENT]: { ...pool, model_access: { default: "allowed" } } },
     models: [
-      ...BEHAVIOURS.map((b) => model(b, b)),
+      ...FAULT_BEHAVIOURS.map((b) => model(b, b)),
       ...(o.extraModels ?? []).map(({ name, behaviour, ...extra }) => model(name, behaviour, extra)),
     ],
   });
@@ -217,7 +218,7 @@ export class LumenServer {
 // ---------------------------------------------------------------------------------------------
 
 export interface Rig {
-  upstream: ScriptedUpstream;
+  upstream: FakeUpstream;
   server: LumenServer;
   databaseUrl: string;
   seeded: Seeded;
@@ -233,14 +234,14 @@ export interface Rig {
 }
 
 export interface RigOptions extends Omit<ConfigOptions, "upstreamUrl"> {
-  upstream?: UpstreamOptions;
+  upstream?: FaultUpstreamOptions;
   /** A database URL to use instead of a fresh one on pgBase() (the outage test's own cluster). */
   databaseUrl?: string;
 }
 
 export async function startRig(o: RigOptions = {}): Promise<Rig> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lumen-faults-"));
-  const upstream = await startUpstream(o.upstream);
+  const upstream = await startFaultUpstream(o.upstream);
   const created = o.databaseUrl ? null : await createServerDatabase(pgBase());
   const databaseUrl = o.databaseUrl ?? created!.url;
   const configFile = path.join(tmp, "config.yaml");

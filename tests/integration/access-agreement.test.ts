@@ -5,9 +5,6 @@
  * (`clientModelAccess`, which the Model access section and the Connect snippet render) and through
  * the API over HTTP with the `openai` client (GET /v1/models and a chat call per model).
  */
-import http from "node:http";
-import { once } from "node:events";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import OpenAI from "openai";
 import { clientModelAccess } from "@/lib/access/client-models";
@@ -15,9 +12,10 @@ import { apiMayUse } from "@/lib/access/resolve";
 import { parseConfigText } from "@/lib/config/load";
 import type { LumenConfig } from "@/lib/config/schema";
 import { consents } from "@/lib/db/schema";
-import { gatewayRoute, serveGateway } from "@/lib/gateway/node";
+import type { Db } from "@/lib/db/client";
 import { createGateway } from "@/lib/gateway/pipeline";
-import { backends, type TestDatabase } from "../helpers/db";
+import { backends, useBackend } from "../helpers/backend";
+import { serveGateway } from "../helpers/gateway-rig";
 import { insertClient } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
 
@@ -61,15 +59,14 @@ models:
 }
 
 describe.each(backends())("console and API agree on model access ($name)", (backend) => {
-  let t: TestDatabase;
+  let db: Db;
+  useBackend(backend, (h) => (db = h.db));
   let config: LumenConfig;
-  let server: http.Server;
+  let server: Awaited<ReturnType<typeof serveGateway>>;
   let baseURL = "";
   const clients = {} as Record<ClientName, { id: string; key: string }>;
 
   beforeAll(async () => {
-    t = await backend.open();
-    const db = t.handle.db;
     for (const name of Object.keys(CLIENTS) as ClientName[]) {
       const row = await insertClient(db, name);
       clients[name] = { id: row.id, key: (await insertKey(db, row.id, "k")).plaintext };
@@ -79,20 +76,12 @@ describe.each(backends())("console and API agree on model access ($name)", (back
       { clientId: clients.consented.id, model: "m-legacy" },
     ]);
     const gateway = createGateway({ getDb: async () => db, getConfig: () => config, keyCache: null });
-    server = http.createServer((req, res) => {
-      const route = gatewayRoute(gateway, req.method, req.url);
-      if (route) void serveGateway(route, req, res, `http://${req.headers.host}`);
-      else res.writeHead(404).end();
-    });
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
+    server = await serveGateway(gateway);
+    baseURL = `${server.url}/v1`;
   });
 
   afterAll(async () => {
-    server?.closeAllConnections();
-    server?.close();
-    await t?.cleanup();
+    await server?.close();
   });
 
   for (const requireConsent of [true, false]) {
@@ -102,7 +91,7 @@ describe.each(backends())("console and API agree on model access ($name)", (back
       let usableSeen = 0;
       for (const name of Object.keys(CLIENTS) as ClientName[]) {
         const { id, key } = clients[name];
-        const page = await clientModelAccess(t.handle.db, config, { id, name });
+        const page = await clientModelAccess(db, config, { id, name });
         const openai = new OpenAI({ baseURL, apiKey: key, maxRetries: 0 });
         const listed = new Set((await openai.models.list()).data.map((m) => m.id));
         for (const model of MODELS) {
@@ -134,7 +123,7 @@ describe.each(backends())("console and API agree on model access ($name)", (back
 
   it("a client without a coin pool sees every model refused on the page, with the reason", async () => {
     config = parseConfigText(configText(true), "config.yaml").config;
-    const rows = await clientModelAccess(t.handle.db, config, { id: clients["no-pool"].id, name: "no-pool" });
+    const rows = await clientModelAccess(db, config, { id: clients["no-pool"].id, name: "no-pool" });
     for (const row of rows) expect(row).toMatchObject({ status: "blocked", reason: "No coin pool — every model is refused" });
   });
 });

@@ -12,7 +12,8 @@ import type { PoolConfig } from "@/lib/coins/pool";
 import { recordRefusal, settle, settleMany, type RequestRecord } from "@/lib/coins/settle";
 import { accountingTotals } from "@/lib/coins/audit";
 import { SettleQueue } from "@/lib/coins/settle-queue";
-import { backends, createServerDatabase, type TestDatabase } from "../helpers/db";
+import { createServerDatabase } from "../helpers/db";
+import { backends, useBackend } from "../helpers/backend";
 import { insertClient } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
 
@@ -86,14 +87,9 @@ async function expectCountersAgree(db: Db, clientId: string) {
 }
 
 describe.each(backends())("coin accounting on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
+  useBackend(backend, (h) => (db = h.db));
 
-  beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
-  });
-  afterAll(async () => t?.cleanup());
 
   describe("admission", () => {
     it("refuses a client with no pool configured or a blocked pool, and writes nothing", async () => {

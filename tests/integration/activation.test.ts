@@ -1,16 +1,16 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { apiKeys, clientManagers, clients } from "@/lib/db/schema";
 import type { Viewer } from "@/lib/auth/permissions";
 import { setClientActive } from "@/lib/clients/activation";
-import { addManager } from "@/lib/clients/managers";
-import { backends, type TestDatabase } from "../helpers/db";
-import { insertClient, viewerFor } from "../helpers/fixtures";
+import { backends, useBackend } from "../helpers/backend";
+import { insertClient } from "../helpers/fixtures";
+import { setUpRoles } from "../helpers/roles";
 
 describe.each(backends())("client activation on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
+  useBackend(backend, (h) => (db = h.db));
   let admin: Viewer;
   let managerHere: Viewer;
   let managerElsewhere: Viewer;
@@ -28,19 +28,11 @@ describe.each(backends())("client activation on $name", (backend) => {
   }
 
   beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
-    admin = await viewerFor(db, "admin@example.com", true);
-    managerHere = await viewerFor(db, "here@example.com", false);
-    managerElsewhere = await viewerFor(db, "elsewhere@example.com", false);
-    plain = await viewerFor(db, "plain@example.com", false);
     clientId = (await insertClient(db, "research-bot")).id;
     const otherId = (await insertClient(db, "data-pipeline")).id;
-    await addManager(db, admin, clientId, managerHere.user.id);
-    await addManager(db, admin, otherId, managerElsewhere.user.id);
+    ({ admin, manager: managerHere, otherManager: managerElsewhere, plain } = await setUpRoles(db, { manages: [clientId, otherId] }));
     await db.insert(apiKeys).values({ clientId, name: "production", keyHash: "h".repeat(64), hint: "sk_AbCd…wxyz" });
   });
-  afterAll(async () => t?.cleanup());
 
   it("refuses everyone but admins, in both directions, and changes nothing", async () => {
     const refused = [managerHere, managerElsewhere, plain, null];

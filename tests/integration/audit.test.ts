@@ -16,7 +16,8 @@ import { createClient, recordConfigEntry } from "@/lib/clients/commands";
 import { addManager, removeManager } from "@/lib/clients/managers";
 import { parseConfigText } from "@/lib/config/load";
 import { createApiKey, endKeyGrace, revokeApiKey, rotateApiKey } from "@/lib/keys/commands";
-import { backends, type TestDatabase } from "../helpers/db";
+import { tempConfigFile } from "../helpers/config-file";
+import { backends, useBackend } from "../helpers/backend";
 import { insertClient, viewerFor } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
 
@@ -32,24 +33,23 @@ const ORIGIN = { ip: "203.0.113.7", userAgent: "Mozilla/5.0 (X11; Linux x86_64) 
 class Rollback extends Error {}
 
 describe.each(backends())("activity trail on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
+  useBackend(backend, (h) => (db = h.db));
   let admin: Viewer;
   let manager: Viewer;
   let plain: Viewer;
   let clientId: string;
 
   beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
     admin = { ...(await viewerFor(db, "admin@example.com", true)), origin: ORIGIN };
     manager = { ...(await viewerFor(db, "manager@example.com", false)), origin: { ip: "198.51.100.2", userAgent: null } };
     plain = await viewerFor(db, "plain@example.com", false);
     clientId = (await insertClient(db, "audited")).id;
     await addManager(db, admin, clientId, manager.user.id);
   });
-  afterAll(async () => t?.cleanup());
   afterEach(() => vi.restoreAllMocks());
+  const config = tempConfigFile();
+  afterAll(() => config.cleanup());
 
   const events = async (client = clientId) =>
     db.select().from(auditEvents).where(eq(auditEvents.clientId, client)).orderBy(desc(auditEvents.id));
@@ -66,8 +66,11 @@ describe.each(backends())("activity trail on $name", (backend) => {
 
   describe("each change writes one row with who, what, where", () => {
     it("client created, activated, deactivated; config.yaml written or failed", async () => {
-      const created = await createClient(db, admin, "new-client");
-      const row = (await lastEvent(created.id))!;
+      const created = await createClient(db, admin, "new-client", { configFile: config.file });
+      const trail = await events(created.id);
+      expect(trail).toHaveLength(2);
+      const [entry, row] = trail;
+      expect(entry).toMatchObject({ action: "config.entry_written", targetType: "config", targetLabel: "clients.new-client" });
       expect(row).toMatchObject({
         actorId: admin.user.id,
         actorEmail: "admin@example.com",
@@ -79,7 +82,7 @@ describe.each(backends())("activity trail on $name", (backend) => {
         ip: ORIGIN.ip,
         userAgent: ORIGIN.userAgent,
       });
-      expect(row.createdAt).toBeInstanceOf(Date);
+      expect(row!.createdAt).toBeInstanceOf(Date);
 
       expect(await oneRow(() => recordConfigEntry(db, admin, created, { written: true }))).toMatchObject({
         action: "config.entry_written",
@@ -183,7 +186,7 @@ describe.each(backends())("activity trail on $name", (backend) => {
       await expect(createApiKey(db, null, clientId, "x")).rejects.toMatchObject({ code: "forbidden" });
       await expect(setClientActive(db, manager, clientId, false)).rejects.toMatchObject({ code: "forbidden" });
       await expect(addManager(db, manager, clientId, plain.user.id)).rejects.toMatchObject({ code: "forbidden" });
-      await expect(createClient(db, manager, "nope")).rejects.toMatchObject({ code: "forbidden" });
+      await expect(createClient(db, manager, "nope", { configFile: config.file })).rejects.toMatchObject({ code: "forbidden" });
       await expect(grantConsent(db, plain, clientId, "llama3", CONFIG)).rejects.toMatchObject({ code: "forbidden" });
       expect(await count()).toBe(before);
     });
@@ -207,7 +210,7 @@ describe.each(backends())("activity trail on $name", (backend) => {
           await rows(db, sql`select name from clients order by name`),
         ]);
       const cases: Array<[AuditAction, () => Promise<unknown>]> = [
-        ["client.created", () => createClient(db, admin, "never-created")],
+        ["client.created", () => createClient(db, admin, "never-created", { configFile: config.file })],
         ["client.deactivated", () => setClientActive(db, admin, target, false)],
         ["manager.added", () => addManager(db, admin, target, person.user.id)],
         ["manager.removed", () => removeManager(db, admin, target, manager.user.id)],

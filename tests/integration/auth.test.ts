@@ -3,13 +3,13 @@
  * issuer + subject, verified e-mail required for linking and for admin rights, no merge on an
  * unverified or taken e-mail; sessions that end alone, all together, or by expiry.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { users, userSessions } from "@/lib/db/schema";
 import { endAllSessions, endSession, startSession, userOfSession } from "@/lib/auth/sessions";
 import { signInOidcUser, upsertUser, type OidcIdentity } from "@/lib/auth/users";
-import { backends, type TestDatabase } from "../helpers/db";
+import { backends, useBackend } from "../helpers/backend";
 
 const ISSUER = "https://id.example.org";
 const policy = { require_verified_email: true };
@@ -23,13 +23,8 @@ const identity = (subject: string, email: string, emailVerified = true): OidcIde
 });
 
 describe.each(backends())("sign-in identities and sessions on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
-  beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
-  });
-  afterAll(async () => t?.cleanup());
+  useBackend(backend, (h) => (db = h.db));
 
   describe("OIDC identities", () => {
     it("a new identity becomes a new user keyed by issuer + subject, the e-mail stored lower-case", async () => {

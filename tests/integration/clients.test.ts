@@ -1,6 +1,8 @@
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "@/lib/db/client";
-import { backends, type TestDatabase } from "../helpers/db";
+import { tempConfigFile } from "../helpers/config-file";
+import { backends, useBackend } from "../helpers/backend";
 import { clientByName, clientCount, insertClient, makeUser, viewerFor } from "../helpers/fixtures";
 import { listClients, findVisibleClient, clientSummary } from "@/lib/clients/queries";
 import { parseClientListParams, SORT_COLUMNS, type SortColumn } from "@/lib/clients/list-params";
@@ -14,16 +16,14 @@ import type { Viewer } from "@/lib/auth/permissions";
 const day = (n: number) => new Date(Date.UTC(2026, 0, n));
 
 describe.each(backends())("clients on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
+  useBackend(backend, (h) => (db = h.db));
   let admin: Viewer;
   let manager: Viewer;
   let other: Viewer;
   const ids: Record<string, string> = {};
 
   beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
     admin = await viewerFor(db, "admin@example.com", true);
     manager = await viewerFor(db, "Manager@Example.com", false);
     other = await viewerFor(db, "other@example.com", false);
@@ -44,7 +44,6 @@ describe.each(backends())("clients on $name", (backend) => {
     await addManager(db, admin, ids.gamma!, other.user.id);
     await removeManager(db, admin, ids.gamma!, other.user.id);
   });
-  afterAll(async () => t?.cleanup());
 
   const list = (viewer: Viewer, q: Record<string, string> = {}) => listClients(db, viewer, parseClientListParams(q));
   const names = async (viewer: Viewer, q: Record<string, string> = {}) => (await list(viewer, q)).rows.map((r) => r.name);
@@ -151,13 +150,32 @@ describe.each(backends())("clients on $name", (backend) => {
   });
 
   describe("createClient", () => {
-    it("refuses non-admins and creates nothing", async () => {
+    const config = tempConfigFile();
+    afterAll(() => config.cleanup());
+    const create = (viewer: Viewer | null, name: unknown) => createClient(db, viewer, name, { configFile: config.file });
+
+    it("refuses non-admins and creates nothing, not even a config entry", async () => {
       const before = await clientCount(db);
+      const text = config.read();
       for (const v of [manager, other, null]) {
-        await expect(createClient(db, v, "sneaky")).rejects.toMatchObject({ code: "forbidden" });
+        await expect(create(v, "sneaky")).rejects.toMatchObject({ code: "forbidden" });
       }
       expect(await clientCount(db)).toBe(before);
       expect(await clientByName(db, "sneaky")).toBeUndefined();
+      expect(config.read()).toBe(text);
+    });
+
+    it("gives the new client its entry in config.yaml", async () => {
+      const made = await create(admin, "with-entry");
+      expect(made.configEntry).toEqual({ written: true });
+      expect(config.read()).toMatch(/^ {2}with-entry: \{\}$/m);
+    });
+
+    it("keeps the client when config.yaml cannot be written, and says why", async () => {
+      const missing = path.join(path.dirname(config.file), "gone", "config.yaml");
+      const made = await createClient(db, admin, "without-entry", { configFile: missing });
+      expect(made.configEntry).toMatchObject({ written: false, reason: expect.stringContaining("was not found") });
+      expect((await clientByName(db, "without-entry"))?.id).toBe(made.id);
     });
 
     it.each([
@@ -170,31 +188,34 @@ describe.each(backends())("clients on $name", (backend) => {
       ["Default", "reserved"],
     ])("rejects %j with a field error", async (name, message) => {
       const before = await clientCount(db);
-      const err = await createClient(db, admin, name).catch((e: unknown) => e);
+      const text = config.read();
+      const err = await create(admin, name).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(DomainError);
       expect((err as DomainError).code).toBe("invalid");
       expect((err as DomainError).fieldErrors?.name?.join(" ")).toContain(message);
       expect(await clientCount(db)).toBe(before);
+      expect(config.read()).toBe(text);
     });
 
     it("trims, accepts 64 characters, and refuses a name taken ignoring case", async () => {
-      const made = await createClient(db, admin, "  my-service.app_1  ");
+      const made = await create(admin, "  my-service.app_1  ");
       expect(made.name).toBe("my-service.app_1");
       expect((await clientByName(db, "my-service.app_1"))?.createdBy).toBe(admin.user.id);
-      await expect(createClient(db, admin, "MY-SERVICE.APP_1")).rejects.toMatchObject({
+      await expect(create(admin, "MY-SERVICE.APP_1")).rejects.toMatchObject({
         code: "invalid",
         fieldErrors: { name: [expect.stringContaining("already exists")] },
       });
       const long = "b".repeat(64);
-      expect((await createClient(db, admin, long)).name).toBe(long);
+      expect((await create(admin, long)).name).toBe(long);
     });
 
     it("two admins racing for one name: exactly one wins", async () => {
       const results = await Promise.allSettled(
-        Array.from({ length: 8 }, (_, i) => createClient(db, admin, i % 2 ? "race-app" : "RACE-APP")),
+        Array.from({ length: 8 }, (_, i) => create(admin, i % 2 ? "race-app" : "RACE-APP")),
       );
       expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
       for (const r of results) if (r.status === "rejected") expect(r.reason).toMatchObject({ code: "invalid" });
+      expect(config.read().match(/^ {2}race-app: \{\}$/gim)).toHaveLength(1);
     });
   });
 

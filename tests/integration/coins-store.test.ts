@@ -1,10 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { eq, sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { coinPools } from "@/lib/db/schema";
 import { readPool } from "@/lib/coins/store";
 import { refillPool, type PoolConfig } from "@/lib/coins/pool";
-import { backends, type TestDatabase } from "../helpers/db";
+import { backends, useBackend } from "../helpers/backend";
 import { insertClient } from "../helpers/fixtures";
 
 const T0 = new Date("2026-03-01T10:00:00.000Z");
@@ -37,14 +37,9 @@ const CASES: Case[] = [
 ];
 
 describe.each(backends())("coin pool store on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
+  useBackend(backend, (h) => (db = h.db));
 
-  beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
-  });
-  afterAll(async () => t?.cleanup());
 
   let n = 0;
   const newClient = async () => (await insertClient(db, `pool-client-${++n}`)).id;

@@ -1,21 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
-import { openDatabase, type DbHandle } from "@/lib/db/client";
+import { openDatabase, type Db, type DbHandle } from "@/lib/db/client";
 import { DbTimeoutError, describeDbError, isDbUnavailable, isUniqueViolation, withDbTimeout } from "@/lib/db/errors";
 import { errorFields } from "@/lib/log";
-import { backends, type TestDatabase } from "../helpers/db";
+import { backends, useBackend } from "../helpers/backend";
 
 const SECRET_PARAM = "hash-4b1d9c0e7f2a";
 
 describe.each(backends())("database errors as Lumen logs them ($name)", (backend) => {
-  let t: TestDatabase;
-  beforeAll(async () => {
-    t = await backend.open();
-  });
-  afterAll(async () => t?.cleanup());
+  let db: Db;
+  useBackend(backend, (h) => (db = h.db));
 
   it("describes a failed query by code and PostgreSQL's message, never its SQL text or parameters", async () => {
-    const err = await t.handle.db
+    const err = await db
       .execute(sql`select * from api_keys where key_hash = ${SECRET_PARAM} and no_such_column = 1`)
       .then(() => null, (e: unknown) => e);
     expect(err).not.toBeNull();
@@ -28,8 +25,8 @@ describe.each(backends())("database errors as Lumen logs them ($name)", (backend
   });
 
   it("tells a unique violation apart", async () => {
-    await t.handle.db.execute(sql`insert into clients (name) values ('twin')`);
-    const err = await t.handle.db.execute(sql`insert into clients (name) values ('TWIN')`).then(() => null, (e: unknown) => e);
+    await db.execute(sql`insert into clients (name) values ('twin')`);
+    const err = await db.execute(sql`insert into clients (name) values ('TWIN')`).then(() => null, (e: unknown) => e);
     expect(isUniqueViolation(err)).toBe(true);
     expect(isDbUnavailable(err)).toBe(false);
   });

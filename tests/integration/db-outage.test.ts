@@ -4,9 +4,6 @@
  * database looks like to a client); the test's own checks use a direct connection. The gateway is
  * served over real HTTP by the production adapter (lib/gateway/node.ts) and called with `openai`.
  */
-import http from "node:http";
-import { once } from "node:events";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eq, sql } from "drizzle-orm";
 import OpenAI from "openai";
@@ -14,9 +11,9 @@ import { openDatabase, rows, type DbHandle } from "@/lib/db/client";
 import { coinPools, coinReservations } from "@/lib/db/schema";
 import { parseConfigText } from "@/lib/config/load";
 import { accountingTotals } from "@/lib/coins/audit";
-import { gatewayRoute, serveGateway } from "@/lib/gateway/node";
 import { createGateway, type Gateway } from "@/lib/gateway/pipeline";
 import { createServerDatabase } from "../helpers/db";
+import { serveGateway } from "../helpers/gateway-rig";
 import { insertClient } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
 import { tcpProxy, type TcpProxy } from "../helpers/tcp-proxy";
@@ -51,7 +48,7 @@ describe.runIf(Boolean(base))("gateway while the database is away (PostgreSQL th
   let viaProxy: DbHandle;
   let proxy: TcpProxy;
   let gateway: Gateway;
-  let server: http.Server;
+  let server: Awaited<ReturnType<typeof serveGateway>>;
   let openai: OpenAI;
   let clientId = "";
   let keyHash = "";
@@ -74,15 +71,8 @@ describe.runIf(Boolean(base))("gateway while the database is away (PostgreSQL th
     keyHash = key.hash;
 
     gateway = createGateway({ getDb: async () => viaProxy.db, getConfig: () => config, keyCache: null, settleMode: "after-answer" });
-    server = http.createServer((req, res) => {
-      const route = gatewayRoute(gateway, req.method, req.url);
-      if (route) void serveGateway(route, req, res, `http://${req.headers.host}`);
-      else res.writeHead(404).end();
-    });
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    const { port } = server.address() as AddressInfo;
-    openai = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: key.plaintext, maxRetries: 0 });
+    server = await serveGateway(gateway);
+    openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: key.plaintext, maxRetries: 0 });
 
     for (const level of ["warn", "error", "log"] as const) {
       console[level] = (...args: unknown[]) => {
@@ -94,8 +84,7 @@ describe.runIf(Boolean(base))("gateway while the database is away (PostgreSQL th
   afterAll(async () => {
     Object.assign(console, originals);
     gateway?.close();
-    server?.closeAllConnections();
-    server?.close();
+    await server?.close();
     await viaProxy?.close().catch(() => {});
     await proxy?.close();
     await direct?.close();

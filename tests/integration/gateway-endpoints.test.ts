@@ -3,7 +3,7 @@
  * the Responses API (JSON, `responses.create` streams and `responses.stream`), audio transcriptions
  * and translations (multipart, every response_format, per-second and per-token bills), the monitoring
  * token, and the x-request-id / x-lumen-overhead-ms headers — against the echo model and a local
- * HTTP upstream (tests/helpers/gateway-http.ts). Rate limits: rate-limits.test.ts.
+ * HTTP upstream (tests/helpers/upstream-api.ts). Rate limits: rate-limits.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { desc, eq } from "drizzle-orm";
@@ -17,8 +17,10 @@ import { costOf, requestCost } from "@/lib/coins/cost";
 import { accountingTotals } from "@/lib/coins/audit";
 import { EndpointRegistry } from "@/lib/gateway/endpoints";
 import { createGateway, type Gateway } from "@/lib/gateway/pipeline";
-import { backends, type TestDatabase } from "../helpers/db";
-import { serveGateway, sleep, startUpstream, UPSTREAM_KEY } from "../helpers/gateway-http";
+import { backends, useBackend } from "../helpers/backend";
+import { serveGateway } from "../helpers/gateway-rig";
+import { sleep, type FakeUpstream } from "../helpers/fake-upstream";
+import { startApiUpstream, UPSTREAM_KEY } from "../helpers/upstream-api";
 import { wavFile } from "../helpers/audio";
 import { insertClient } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
@@ -47,10 +49,10 @@ models:
 `;
 
 describe.each(backends())("the whole /v1 surface on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
+  useBackend(backend, (h) => (db = h.db));
   let config: LumenConfig;
-  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  let upstream: FakeUpstream;
   let gw: Gateway;
   let server: Awaited<ReturnType<typeof serveGateway>>;
   let base: string;
@@ -93,9 +95,7 @@ describe.each(backends())("the whole /v1 surface on $name", (backend) => {
   };
 
   beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
-    upstream = await startUpstream();
+    upstream = await startApiUpstream();
     config = parseConfigText(configText(upstream.url), "test-config.yaml").config;
     const c = await insertClient(db, "acme");
     acmeId = c.id;
@@ -111,7 +111,6 @@ describe.each(backends())("the whole /v1 surface on $name", (backend) => {
     gw?.close();
     await server?.close();
     await upstream?.close();
-    await t?.cleanup();
   });
 
   describe("POST /v1/completions (legacy text completions)", () => {
@@ -243,7 +242,7 @@ describe.each(backends())("the whole /v1 surface on $name", (backend) => {
         expect(last.response.usage?.output_tokens).toBe(8);
       }
       expect(events.filter((e) => e.type === "response.output_text.delta")).toHaveLength(8);
-      expect(await upstream.seen[n]!.closedEarly).toBe(true);
+      expect(await upstream.seen[n]!.closed).toBe(true);
       expect(await logOf(idOf(opts))).toMatchObject({ status: 200, outputTokens: 8, usageEstimated: true, streamed: true });
     });
 

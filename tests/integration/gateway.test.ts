@@ -2,7 +2,7 @@
  * The /v1 gateway over real HTTP, without Next: a node:http server adapts requests to the pipeline's
  * web Request/Response handlers (streamed, with an abort signal tied to the socket), the official
  * `openai` client calls it, and a second node:http server plays a misbehaving upstream
- * (tests/helpers/gateway-http.ts).
+ * (tests/helpers/upstream-api.ts).
  */
 import http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -20,8 +20,11 @@ import { accountingTotals } from "@/lib/coins/audit";
 import { EndpointRegistry } from "@/lib/gateway/endpoints";
 import { KeyCache } from "@/lib/gateway/auth";
 import { createGateway, type Gateway, type RequestRecord } from "@/lib/gateway/pipeline";
-import { backends, type TestDatabase } from "../helpers/db";
-import { deadPort, serveGateway, sleep, startUpstream, UPSTREAM_KEY } from "../helpers/gateway-http";
+import { backends, useBackend } from "../helpers/backend";
+import { serveGateway } from "../helpers/gateway-rig";
+import { sleep, type FakeUpstream } from "../helpers/fake-upstream";
+import { startApiUpstream, UPSTREAM_KEY } from "../helpers/upstream-api";
+import { deadPort } from "../helpers/net";
 import { insertClient, viewerFor } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
 
@@ -61,10 +64,10 @@ models:
 // ---------------------------------------------------------------------------
 
 describe.each(backends())("gateway over HTTP on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
+  useBackend(backend, (h) => (db = h.db));
   let config: LumenConfig;
-  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  let upstream: FakeUpstream;
   let gw: Gateway;
   let server: Awaited<ReturnType<typeof serveGateway>>;
   let base: string;
@@ -110,9 +113,7 @@ describe.each(backends())("gateway over HTTP on $name", (backend) => {
   };
 
   beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
-    upstream = await startUpstream();
+    upstream = await startApiUpstream();
     config = parseConfigText(configText(upstream.url, await deadPort()), "test-config.yaml").config;
     for (const name of ["acme", "broke", "nopool", "sleepy"] as const) {
       const c = await insertClient(db, name, { active: name !== "sleepy" });
@@ -139,7 +140,6 @@ describe.each(backends())("gateway over HTTP on $name", (backend) => {
     gw?.close();
     await server?.close();
     await upstream?.close();
-    await t?.cleanup();
   });
 
   describe("happy paths with the openai client", () => {
@@ -505,7 +505,7 @@ describe.each(backends())("gateway over HTTP on $name", (backend) => {
         if (++chunks === 5) break; // leaving the loop aborts the request
       }
       expect(text).toBe(" word0 word1 word2 word3 word4");
-      expect(await upstream.seen[n]!.closedEarly).toBe(true);
+      expect(await upstream.seen[n]!.closed).toBe(true);
       const row = await waitFor(async () => {
         const r = await lastLog(ids.acme);
         return r?.model === "bad/slow" ? r : undefined;
@@ -529,7 +529,7 @@ describe.each(backends())("gateway over HTTP on $name", (backend) => {
       await waitFor(async () => upstream.seen.length > n);
       controller.abort();
       await expect(pending).rejects.toThrow();
-      expect(await upstream.seen[n]!.closedEarly).toBe(true);
+      expect(await upstream.seen[n]!.closed).toBe(true);
       const row = await waitFor(async () => {
         const r = await lastLog(ids.acme);
         return r?.model === "bad/hang" && r.status === 499 ? r : undefined;

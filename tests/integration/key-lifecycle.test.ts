@@ -3,12 +3,11 @@
  * authentication against a controllable clock (edges to the millisecond, cached or not), two instances'
  * caches, and who may rotate or end a grace.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import type { Db, Executor } from "@/lib/db/client";
 import { apiKeyRetiredSecrets, apiKeys } from "@/lib/db/schema";
 import type { Viewer } from "@/lib/auth/permissions";
-import { addManager } from "@/lib/clients/managers";
 import { parseConfigText } from "@/lib/config/load";
 import { createApiKey, endKeyGrace, revokeApiKey, rotateApiKey } from "@/lib/keys/commands";
 import { DAY_MS } from "@/lib/keys/expiry";
@@ -19,8 +18,9 @@ import { isGatewayError, type GatewayError } from "@/lib/gateway/errors";
 import { createGateway } from "@/lib/gateway/pipeline";
 import { processState } from "@/lib/process-state";
 import type { GatewayRequest } from "@/lib/gateway/request";
-import { backends, type TestDatabase } from "../helpers/db";
-import { insertClient, viewerFor } from "../helpers/fixtures";
+import { backends, useBackend } from "../helpers/backend";
+import { insertClient } from "../helpers/fixtures";
+import { setUpRoles } from "../helpers/roles";
 import { insertKey, keysOf } from "../helpers/keys";
 
 process.env.LUMEN_SECRET = "key-lifecycle-secret-0123456789-abcdefgh";
@@ -53,8 +53,8 @@ async function refusalAt(ex: Executor, token: string, at: number, cache?: KeyCac
 const utc = (at: Date) => `${at.toISOString().slice(0, 19).replace("T", " ")} UTC`;
 
 describe.each(backends())("key expiry and rotation on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
+  useBackend(backend, (h) => (db = h.db));
   let admin: Viewer;
   let manager: Viewer;
   let otherManager: Viewer;
@@ -63,18 +63,10 @@ describe.each(backends())("key expiry and rotation on $name", (backend) => {
   let clientB: string;
 
   beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
-    admin = await viewerFor(db, "admin@example.com", true);
-    manager = await viewerFor(db, "manager@example.com", false);
-    otherManager = await viewerFor(db, "other@example.com", false);
-    plain = await viewerFor(db, "plain@example.com", false);
     clientA = (await insertClient(db, "client-a")).id;
     clientB = (await insertClient(db, "client-b")).id;
-    await addManager(db, admin, clientA, manager.user.id);
-    await addManager(db, admin, clientB, otherManager.user.id);
+    ({ admin, manager, otherManager, plain } = await setUpRoles(db, { manages: [clientA, clientB] }));
   });
-  afterAll(async () => t?.cleanup());
 
   const snapshot = async () =>
     JSON.stringify([await keysOf(db, clientA), await keysOf(db, clientB), await db.select().from(apiKeyRetiredSecrets).orderBy(apiKeyRetiredSecrets.id)]);

@@ -1,15 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { apiKeys, clients } from "@/lib/db/schema";
 import type { Viewer } from "@/lib/auth/permissions";
-import { addManager } from "@/lib/clients/managers";
 import { DomainError } from "@/lib/errors";
 import { createApiKey, revokeApiKey } from "@/lib/keys/commands";
 import { countApiKeys, findKeyByHash, listApiKeys } from "@/lib/keys/queries";
 import { hashApiKey } from "@/lib/keys/api-key";
-import { backends, type TestDatabase } from "../helpers/db";
-import { insertClient, viewerFor } from "../helpers/fixtures";
+import { backends, useBackend } from "../helpers/backend";
+import { insertClient } from "../helpers/fixtures";
+import { setUpRoles } from "../helpers/roles";
 import { apiKeysAsText, insertKey, keysOf } from "../helpers/keys";
 
 // The HMAC secret; read lazily by serverSecret(), so setting it here (after the imports) is in time.
@@ -19,8 +19,8 @@ const day = (n: number) => new Date(Date.UTC(2026, 0, n));
 const MISSING_ID = "00000000-0000-4000-8000-000000000000";
 
 describe.each(backends())("API keys on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
+  useBackend(backend, (h) => (db = h.db));
   let admin: Viewer;
   let manager: Viewer;
   let otherManager: Viewer;
@@ -29,18 +29,10 @@ describe.each(backends())("API keys on $name", (backend) => {
   let clientB: string;
 
   beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
-    admin = await viewerFor(db, "admin@example.com", true);
-    manager = await viewerFor(db, "manager@example.com", false);
-    otherManager = await viewerFor(db, "other-manager@example.com", false);
-    plain = await viewerFor(db, "plain@example.com", false);
     clientA = (await insertClient(db, "client-a")).id;
     clientB = (await insertClient(db, "client-b")).id;
-    await addManager(db, admin, clientA, manager.user.id);
-    await addManager(db, admin, clientB, otherManager.user.id);
+    ({ admin, manager, otherManager, plain } = await setUpRoles(db, { manages: [clientA, clientB] }));
   });
-  afterAll(async () => t?.cleanup());
 
   const snapshot = async () => JSON.stringify(await keysOf(db, clientA)) + JSON.stringify(await keysOf(db, clientB));
 

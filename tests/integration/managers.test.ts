@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { asc, eq } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { clientManagers, clients, users } from "@/lib/db/schema";
@@ -11,14 +11,15 @@ import {
   searchUsersForManager,
 } from "@/lib/clients/managers";
 import { DomainError } from "@/lib/errors";
-import { backends, type TestDatabase } from "../helpers/db";
-import { insertClient, makeUser, viewerFor } from "../helpers/fixtures";
+import { backends, useBackend } from "../helpers/backend";
+import { insertClient, makeUser } from "../helpers/fixtures";
+import { setUpRoles } from "../helpers/roles";
 
 const MISSING_ID = "00000000-0000-4000-8000-000000000000";
 
 describe.each(backends())("managers on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
+  useBackend(backend, (h) => (db = h.db));
   let admin: Viewer;
   let managerHere: Viewer;
   let managerElsewhere: Viewer;
@@ -42,19 +43,15 @@ describe.each(backends())("managers on $name", (backend) => {
   const emails = async (q: string, id = clientId) => (await search(q, admin, id)).map((u) => u.email);
 
   beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
-    admin = await viewerFor(db, "admin@example.com", true);
-    managerHere = await viewerFor(db, "here@example.com", false);
-    managerElsewhere = await viewerFor(db, "elsewhere@example.com", false);
-    plain = await viewerFor(db, "plain@example.com", false);
+    ({ admin, manager: managerHere, otherManager: managerElsewhere, plain } = await setUpRoles(db, {
+      emails: { manager: "here@example.com", otherManager: "elsewhere@example.com" },
+    }));
     candidateId = (await makeUser(db, "candidate@example.com", "Candidate Person")).id;
     clientId = (await insertClient(db, "research-bot")).id;
     otherClientId = (await insertClient(db, "data-pipeline")).id;
     await addManager(db, admin, clientId, managerHere.user.id);
     await addManager(db, admin, otherClientId, managerElsewhere.user.id);
   });
-  afterAll(async () => t?.cleanup());
 
   describe("permission matrix: only admins may add, remove or search; refused calls change nothing", () => {
     const refused = () =>

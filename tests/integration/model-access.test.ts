@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { clientManagers, clientModelUsage, consents, endpoints, models } from "@/lib/db/schema";
@@ -16,8 +16,9 @@ import { grantConsent } from "@/lib/access/consent";
 import { clientUsageSummary } from "@/lib/clients/usage";
 import type { Viewer } from "@/lib/auth/permissions";
 import { DomainError } from "@/lib/errors";
-import { backends, type TestDatabase } from "../helpers/db";
-import { insertClient, viewerFor } from "../helpers/fixtures";
+import { backends, useBackend } from "../helpers/backend";
+import { insertClient } from "../helpers/fixtures";
+import { setUpRoles } from "../helpers/roles";
 
 const ACK = "Do **not** send personal data. <script>alert(1)</script>";
 
@@ -67,8 +68,8 @@ describe("modelHealth", () => {
 });
 
 describe.each(backends())("model access and consent on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
+  useBackend(backend, (h) => (db = h.db));
   let admin: Viewer;
   let manager: Viewer;
   let otherManager: Viewer;
@@ -80,12 +81,7 @@ describe.each(backends())("model access and consent on $name", (backend) => {
   const lastUsed = new Date("2026-02-03T04:05:06.000Z");
 
   beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
-    admin = await viewerFor(db, "admin@example.com", true);
-    manager = await viewerFor(db, "manager@example.com", false);
-    otherManager = await viewerFor(db, "other-manager@example.com", false);
-    plain = await viewerFor(db, "plain@example.com", false);
+    ({ admin, manager, otherManager, plain } = await setUpRoles(db));
     bot = await insertClient(db, "bot", { requests: 7, input: 1000, output: 234, coins: "1.234567" });
     researchBot = await insertClient(db, "research-bot");
     frozen = await insertClient(db, "frozen");
@@ -106,7 +102,6 @@ describe.each(backends())("model access and consent on $name", (backend) => {
       { clientId: other.id, model: "echo", requests: 99, inputTokens: 1, outputTokens: 1, coinsSpent: "9.000000" },
     ]);
   });
-  afterAll(async () => t?.cleanup());
 
   const consentRows = () => db.select().from(consents).orderBy(consents.clientId, consents.model);
   const refused = async (promise: Promise<unknown>, code: DomainError["code"], message?: RegExp) => {

@@ -1,6 +1,6 @@
 /**
  * Overspend bounded by construction (SPEC §6, README "Overspend, bounded by construction"), over real HTTP with the
- * official `openai` client and the scripted upstream of tests/helpers/gateway-http.ts: the output
+ * official `openai` client and the scripted upstream of tests/helpers/upstream-api.ts: the output
  * limit is always sent and reserved × n, an upstream that ignores it cannot bill past it (the 10×
  * scenario, JSON and streaming), the prompt bound holds for non-Latin scripts, oversized answers are
  * cut off, and no body — however deep — answers 500.
@@ -18,8 +18,10 @@ import { findModel } from "@/lib/config/resolve";
 import { costOf } from "@/lib/coins/cost";
 import { EndpointRegistry } from "@/lib/gateway/endpoints";
 import { createGateway, type Gateway } from "@/lib/gateway/pipeline";
-import { backends, type TestDatabase } from "../helpers/db";
-import { serveGateway, startUpstream, OVERRUN_FACTOR } from "../helpers/gateway-http";
+import { backends, useBackend } from "../helpers/backend";
+import { serveGateway } from "../helpers/gateway-rig";
+import type { FakeUpstream } from "../helpers/fake-upstream";
+import { OVERRUN_FACTOR, startApiUpstream } from "../helpers/upstream-api";
 import { insertClient } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
 
@@ -42,10 +44,10 @@ models:
 `;
 
 describe.each(backends())("overspend bounds on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
+  useBackend(backend, (h) => (db = h.db));
   let config: LumenConfig;
-  let upstream: Awaited<ReturnType<typeof startUpstream>>;
+  let upstream: FakeUpstream;
   let gw: Gateway;
   let server: Awaited<ReturnType<typeof serveGateway>>;
 
@@ -70,9 +72,7 @@ describe.each(backends())("overspend bounds on $name", (backend) => {
   };
 
   beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
-    upstream = await startUpstream();
+    upstream = await startApiUpstream();
     config = parseConfigText(configText(upstream.url), "test-config.yaml").config;
     const getDb = async () => db;
     const getConfig = () => config;
@@ -84,7 +84,6 @@ describe.each(backends())("overspend bounds on $name", (backend) => {
     gw?.close();
     await server?.close();
     await upstream?.close();
-    await t?.cleanup();
   });
 
   it("always sends a max-tokens limit upstream: the caller's field kept, else max_tokens", async () => {
@@ -197,7 +196,7 @@ describe.each(backends())("overspend bounds on $name", (backend) => {
     }
     const calls = upstream.seen.slice(n).filter((s) => s.body.model === "overrun");
     expect(calls).toHaveLength(3);
-    expect(await Promise.all(calls.map((s) => s.closedEarly))).toEqual([true, true, true]);
+    expect(await Promise.all(calls.map((s) => s.closed))).toEqual([true, true, true]);
     const rows = await logRows(c.id);
     expect(rows).toHaveLength(3);
     for (const row of rows) expect(row).toMatchObject({ status: 200, streamed: true, outputTokens: 100, usageEstimated: true, coins: "2.000000" });
@@ -210,7 +209,7 @@ describe.each(backends())("overspend bounds on $name", (backend) => {
     await expect(
       c.openai.chat.completions.create({ model: "huge", messages: [{ role: "user", content: "everything, please" }] }),
     ).rejects.toMatchObject({ status: 502, code: "upstream_answer_too_large", type: "api_error" });
-    expect(await upstream.seen[n]!.closedEarly).toBe(true);
+    expect(await upstream.seen[n]!.closed).toBe(true);
     const [row] = await logRows(c.id);
     // "everything, please" = 18 bytes → ceil(18 / 4) = 5 typical tokens
     expect(row).toMatchObject({ model: "huge", status: 502, errorCode: "upstream_answer_too_large", inputTokens: 5, outputTokens: 0 });

@@ -18,8 +18,9 @@ import { EndpointRegistry } from "@/lib/gateway/endpoints";
 import { createGateway, type Gateway } from "@/lib/gateway/pipeline";
 import { RateLimiter, resetText } from "@/lib/gateway/rate-limits";
 import { metrics } from "@/lib/metrics";
-import { backends, type TestDatabase } from "../helpers/db";
-import { deadPort, serveGateway } from "../helpers/gateway-http";
+import { backends, useBackend } from "../helpers/backend";
+import { serveGateway } from "../helpers/gateway-rig";
+import { deadPort } from "../helpers/net";
 import { insertClient } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
 
@@ -54,8 +55,8 @@ type Names = "paced" | "tokeny" | "narrow" | "keyed" | "broke";
 
 describe("rate limits", () => {
   const backend = backends()[0]!;
-  let t: TestDatabase;
   let db: Db;
+  useBackend(backend, (h) => (db = h.db));
   const ids = {} as Record<Names, string>;
   const keys = {} as Record<Names | "keyed2", string>;
   const open: Array<{ gw: Gateway; server: Awaited<ReturnType<typeof serveGateway>> }> = [];
@@ -78,8 +79,6 @@ describe("rate limits", () => {
   const errorOf = async (res: Response) => ((await res.json()) as { error: { type: string; code: string; message: string } }).error;
 
   beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
     for (const name of ["paced", "tokeny", "narrow", "keyed", "broke"] as const) {
       ids[name] = (await insertClient(db, name)).id;
       keys[name] = (await insertKey(db, ids[name], "main")).plaintext;
@@ -92,7 +91,6 @@ describe("rate limits", () => {
       gw.close();
       await server.close();
     }
-    await t?.cleanup();
   });
 
   afterEach(() => vi.restoreAllMocks());

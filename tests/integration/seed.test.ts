@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { rows, type Db } from "@/lib/db/client";
 import { parseConfigText } from "@/lib/config";
-import {
-  DEFAULT_SEED_MODELS,
-  seedDatabase,
-  seedModelsFromConfig,
-  SeedRefusedError,
-  type SeedModel,
-} from "@/lib/db/seed";
-import { accountingMismatches, accountingTotals } from "@/lib/coins/audit";
-import { backends, type TestDatabase } from "../helpers/db";
+import { DEFAULT_SEED_MODELS, seedModelsFromConfig, type SeedModel } from "../../scripts/seed/generate";
+import { seedDatabase, SeedRefusedError } from "../../scripts/seed/load";
+import { verifySeed } from "../../scripts/seed/verify";
+import { backends, useBackend } from "../helpers/backend";
 
 const MODELS: SeedModel[] = [
   { name: "echo", inputCostPerMillion: 0.5, outputCostPerMillion: 1, maxOutputTokens: 4096, endpoints: ["builtin:echo"] },
@@ -39,21 +34,16 @@ async function constraintsAndIndexes(db: Db): Promise<string[]> {
 }
 
 describe.each(backends())("db seed on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
+  useBackend(backend, (h) => (db = h.db));
 
   let schemaBefore: string[];
 
   beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
     schemaBefore = await constraintsAndIndexes(db);
     await seedDatabase(db, { clients: CLIENTS, days: 30, keysPerClient: 3, requests: REQUESTS, models: MODELS, batchSize: 1000 });
   });
 
-  afterAll(async () => {
-    await t?.cleanup();
-  });
 
   it("creates the requested numbers of clients, keys, managers and log rows", async () => {
     const [r] = await rows<{ clients: number; keys: number; log: number; admins: number; managers: number; inactive: number }>(
@@ -69,8 +59,8 @@ describe.each(backends())("db seed on $name", (backend) => {
   });
 
   it("makes every counter total equal the request log", async () => {
-    const totals = await accountingTotals(db);
-    expect(accountingMismatches(totals)).toEqual([]);
+    const { totals, mismatches } = await verifySeed(db);
+    expect(mismatches).toEqual([]);
     expect(totals.requestLog.requests).toBe(String(REQUESTS));
     expect(totals.clients).toEqual(totals.requestLog);
     expect(totals.apiKeys).toEqual(totals.requestLog); // every seeded request carries a key
@@ -165,7 +155,7 @@ describe.each(backends())("db seed on $name", (backend) => {
     expect(result).toMatchObject({ clients: 20, requests: 150, apiKeys: 20, managers: 1 });
     expect(await count(db, sql`select 1 from clients`)).toBe(20);
     expect(await count(db, sql`select 1 from users`)).toBe(2);
-    expect(accountingMismatches(await accountingTotals(db))).toEqual([]);
+    expect((await verifySeed(db)).mismatches).toEqual([]);
     expect(await count(db, sql`select distinct model from request_log`)).toBe(1);
   });
 });

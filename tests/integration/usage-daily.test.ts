@@ -1,18 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Db } from "@/lib/db/client";
 import { clientDailyUsage } from "@/lib/db/schema";
 import { clientDailyUsageSeries } from "@/lib/clients/usage-daily";
-import { backends, type TestDatabase } from "../helpers/db";
+import { backends, useBackend } from "../helpers/backend";
 import { insertClient } from "../helpers/fixtures";
 
 describe.each(backends())("daily usage series on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
-  beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
-  });
-  afterAll(async () => t?.cleanup());
+  useBackend(backend, (h) => (db = h.db));
 
   it("returns 30 UTC days, only this client's rows, inside the window", async () => {
     const a = await insertClient(db, "chart-a");

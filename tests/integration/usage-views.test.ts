@@ -3,12 +3,11 @@
  * cursors over the request log, and the exported files checked cell by cell against the log, with the
  * route's authorization (other clients' ids included).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { sql } from "drizzle-orm";
 import { rows, type Db } from "@/lib/db/client";
 import { requestLog } from "@/lib/db/schema";
 import type { Viewer } from "@/lib/auth/permissions";
-import { addManager } from "@/lib/clients/managers";
 import {
   formatCursor,
   keyFilterOptions,
@@ -20,8 +19,9 @@ import {
 } from "@/lib/clients/recent-requests";
 import { csvLines, exportCsv, exportFileName, REQUEST_BATCH, REQUEST_COLUMNS, spreadsheetSafe, USAGE_COLUMNS } from "@/lib/exports/csv";
 import { parseExportRange } from "@/lib/exports/range";
-import { backends, type TestDatabase } from "../helpers/db";
-import { insertClient, viewerFor } from "../helpers/fixtures";
+import { backends, useBackend } from "../helpers/backend";
+import { insertClient } from "../helpers/fixtures";
+import { setUpRoles } from "../helpers/roles";
 import { insertKey } from "../helpers/keys";
 
 process.env.LUMEN_SECRET = "usage-views-secret-0123456789-abcdefghij";
@@ -53,8 +53,8 @@ function parseCsv(text: string): string[][] {
 }
 
 describe.each(backends())("recent requests and exports on $name", (backend) => {
-  let t: TestDatabase;
   let db: Db;
+  useBackend(backend, (h) => (db = h.db));
   let admin: Viewer;
   let manager: Viewer;
   let otherManager: Viewer;
@@ -66,16 +66,9 @@ describe.each(backends())("recent requests and exports on $name", (backend) => {
   let logged: Array<typeof requestLog.$inferSelect> = [];
 
   beforeAll(async () => {
-    t = await backend.open();
-    db = t.handle.db;
-    admin = await viewerFor(db, "admin@example.com", true);
-    manager = await viewerFor(db, "manager@example.com", false);
-    otherManager = await viewerFor(db, "other@example.com", false);
-    plain = await viewerFor(db, "plain@example.com", false);
     clientId = (await insertClient(db, "research-bot")).id;
     otherId = (await insertClient(db, "other-bot")).id;
-    await addManager(db, admin, clientId, manager.user.id);
-    await addManager(db, admin, otherId, otherManager.user.id);
+    ({ admin, manager, otherManager, plain } = await setUpRoles(db, { manages: [clientId, otherId] }));
     keyIds.prod = (await insertKey(db, clientId, "production")).row.id;
     keyIds.ci = (await insertKey(db, clientId, "ci-runner", { revokedAt: new Date(T0 + 5 * DAY) })).row.id;
     // A name a spreadsheet would run as a formula, with a comma and a quote for the quoting rules.
@@ -111,7 +104,6 @@ describe.each(backends())("recent requests and exports on $name", (backend) => {
     await db.insert(requestLog).values(values);
     logged = await db.select().from(requestLog).where(sql`${requestLog.clientId} = ${clientId}`);
   });
-  afterAll(async () => t?.cleanup());
 
   /** The log as the section must order it: newest first, ties by id. */
   const expected = (filter: (r: (typeof logged)[number]) => boolean = () => true) =>

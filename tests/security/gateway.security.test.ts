@@ -183,7 +183,7 @@ describe("revoked keys and deactivated clients stop at once on this instance", (
     const db = sql();
     const [row] = await db`select id from api_keys where name = 'revoke-me'`;
     await db.end();
-    const revoked = await action("revokeApiKeyAction", [form({ clientId: seed().clients.alpha, keyId: String(row!.id) })], { browser: manager });
+    const revoked = await action("revokeApiKeyAction", [{}, form({ clientId: seed().clients.alpha, keyId: String(row!.id) })], { browser: manager });
     expect(revoked.result).toEqual({ ok: true });
     expect(await models(plaintext)).toBe(401);
 
@@ -197,12 +197,12 @@ describe("revoked keys and deactivated clients stop at once on this instance", (
     const admin = await as("admin");
     const key = seed().keys.beta.plaintext;
     expect(await models(key)).toBe(200);
-    const off = await action("setActiveAction", [form({ clientId: seed().clients.beta, active: "false" })], { browser: admin, clientId: seed().clients.beta });
+    const off = await action("setActiveAction", [{}, form({ clientId: seed().clients.beta, active: "false" })], { browser: admin, clientId: seed().clients.beta });
     expect(off.result).toEqual({ ok: true });
     const refused = await v1("/v1/models", { headers: bearer(key) });
     expect(refused.status).toBe(403);
     expect((await envelope(refused)).code).toBe("client_deactivated");
-    const on = await action("setActiveAction", [form({ clientId: seed().clients.beta, active: "true" })], { browser: admin, clientId: seed().clients.beta });
+    const on = await action("setActiveAction", [{}, form({ clientId: seed().clients.beta, active: "true" })], { browser: admin, clientId: seed().clients.beta });
     expect(on.result).toEqual({ ok: true });
     expect(await models(key)).toBe(200);
   });

@@ -2,8 +2,9 @@
  * The permission matrix (SPEC §2) over real HTTP: five actors — an admin, the manager of this client,
  * the manager of another client, a signed-in user who manages nothing, and a signed-out visitor —
  * against every console page and every server action, the actions posted the way a browser posts
- * them and also with other clients' ids. A refused action answers with an error and changes nothing
- * in the database.
+ * them and also with other clients' ids. A refused action changes nothing in the database, and answers
+ * the way the console maps domain errors (lib/forms/run-form-action.ts): forbidden → the 403 page,
+ * not found → the 404 page, invalid → the form's errors; a signed-out visitor goes to sign-in.
  */
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -94,26 +95,34 @@ describe("pages", () => {
 // Server actions
 // ---------------------------------------------------------------------------
 
-/** Whether an action's answer is a refusal: an error result, or no execution at all (signed out → sign-in). */
+/**
+ * How an action refused: sent to sign-in before it ran (middleware), the forbidden or not-found page
+ * (Next's 403/404 answer to a server action, which the browser renders as that page), the form's
+ * errors, or an empty list (the user search). Null: it did not refuse.
+ */
 /** The sign-in page on this origin (the middleware's redirect is absolute, on app.base_url). */
 function isSignInPage(location: string): boolean {
   const url = new URL(location, baseURL());
   return url.origin === new URL(baseURL()).origin && url.pathname === "/signin";
 }
 
-function refused(answer: ActionAnswer): boolean {
-  if (answer.status === 307 && answer.redirect && isSignInPage(answer.redirect)) return true; // middleware: signed out
-  if (answer.status !== 200) return false;
+type Refusal = "signin" | "forbidden" | "not-found" | "invalid" | "empty";
+
+function refusal(answer: ActionAnswer): Refusal | null {
+  if (answer.status === 307 && answer.redirect && isSignInPage(answer.redirect)) return "signin";
+  if (answer.status === 403 && answer.text.includes("NEXT_HTTP_ERROR_FALLBACK;403")) return "forbidden";
+  if (answer.status === 404 && answer.text.includes("NEXT_HTTP_ERROR_FALLBACK;404")) return "not-found";
+  if (answer.status !== 200) return null;
   const r = answer.result as Record<string, unknown> | unknown[] | undefined;
-  if (Array.isArray(r)) return r.length === 0;
-  if (!r || typeof r !== "object") return false;
-  return r.ok === false || "errors" in r || typeof r.error === "string";
+  if (Array.isArray(r)) return r.length === 0 ? "empty" : null;
+  if (r && typeof r === "object" && r.ok === false && r.errors && typeof r.errors === "object") return "invalid";
+  return null;
 }
 
-async function expectRefusedAndUnchanged(run: () => Promise<ActionAnswer>) {
+async function expectRefusedAndUnchanged(how: Refusal, run: () => Promise<ActionAnswer>) {
   const before = await snapshot();
   const answer = await run();
-  expect(refused(answer), `answer ${answer.status} ${JSON.stringify(answer.result) ?? answer.text.slice(0, 200)}`).toBe(true);
+  expect(refusal(answer), `answer ${answer.status} ${JSON.stringify(answer.result) ?? answer.text.slice(0, 200)}`).toBe(how);
   expect(answer.text).not.toMatch(/Failed query|params:|at .*\.js:\d+/);
   expect(await snapshot()).toBe(before);
 }
@@ -131,6 +140,8 @@ interface ActionCase {
   name: string;
   /** Who may do it on alpha-bot. */
   allowed: SignedInActor[];
+  /** How it refuses the other signed-in actors (default: the forbidden page). */
+  refusedAs?: Refusal;
   /** Posts it on alpha-bot as `actor`. */
   run(actor: Actor): Promise<ActionAnswer>;
   /** After an allowed run: checks the effect and puts things back. */
@@ -174,7 +185,7 @@ const cases = (): ActionCase[] => {
     {
       name: "setActiveAction",
       allowed: ["admin"],
-      run: async (actor) => action("setActiveAction", [form({ clientId: A, active: "false" })], { browser: await as(actor) }),
+      run: async (actor) => action("setActiveAction", [{}, form({ clientId: A, active: "false" })], { browser: await as(actor) }),
       async effect(answer) {
         expect(answer.result).toEqual({ ok: true });
         await one((db) => db`update clients set active = true, deactivated_at = null where id = ${A}`);
@@ -186,14 +197,14 @@ const cases = (): ActionCase[] => {
       run: async (actor) => action("addManagerAction", [{}, form({ clientId: A, userId: users.plain })], { browser: await as(actor) }),
       async effect(answer) {
         expect(answer.result).toEqual({ ok: true });
-        const back = await action("removeManagerAction", [form({ clientId: A, userId: users.plain })], { browser: await as("admin") });
+        const back = await action("removeManagerAction", [{}, form({ clientId: A, userId: users.plain })], { browser: await as("admin") });
         expect(back.result).toEqual({ ok: true });
       },
     },
     {
       name: "removeManagerAction",
       allowed: ["admin"],
-      run: async (actor) => action("removeManagerAction", [form({ clientId: A, userId: users.managerA })], { browser: await as(actor) }),
+      run: async (actor) => action("removeManagerAction", [{}, form({ clientId: A, userId: users.managerA })], { browser: await as(actor) }),
       async effect(answer) {
         expect(answer.result).toEqual({ ok: true });
         const back = await action("addManagerAction", [{}, form({ clientId: A, userId: users.managerA })], { browser: await as("admin") });
@@ -203,6 +214,7 @@ const cases = (): ActionCase[] => {
     {
       name: "searchUsersAction",
       allowed: ["admin"],
+      refusedAs: "empty",
       run: async (actor) => action("searchUsersAction", [A, "example"], { browser: await as(actor) }),
       async effect(answer) {
         expect(Array.isArray(answer.result) && answer.result.length > 0).toBe(true);
@@ -225,7 +237,7 @@ const cases = (): ActionCase[] => {
         const keyId = this.allowed.includes(actor as SignedInActor)
           ? await one(async (db) => (await db`insert into api_keys (client_id, name, key_hash, hint) values (${A}, ${`spare-${randomUUID()}`}, ${randomUUID()}, 'sk_x…y') returning id`)[0]!.id as string)
           : keys.alpha.id;
-        return action("revokeApiKeyAction", [form({ clientId: A, keyId })], { browser: await as(actor) });
+        return action("revokeApiKeyAction", [{}, form({ clientId: A, keyId })], { browser: await as(actor) });
       },
       async effect(answer) {
         expect(answer.result).toEqual({ ok: true });
@@ -251,7 +263,7 @@ const cases = (): ActionCase[] => {
         // The allowed end a spare key's grace; the others reach for the real key's (given one in beforeAll).
         const keyId = this.allowed.includes(actor as SignedInActor) ? await spareKey(A) : keys.alpha.id;
         if (keyId !== keys.alpha.id) await inGrace(keyId);
-        return action("endKeyGraceAction", [form({ clientId: A, keyId })], { browser: await as(actor) });
+        return action("endKeyGraceAction", [{}, form({ clientId: A, keyId })], { browser: await as(actor) });
       },
       async effect(answer) {
         expect(answer.result).toEqual({ ok: true });
@@ -291,7 +303,7 @@ describe("server actions, posted as a browser posts them", () => {
           expect(answer.status === 200 || answer.status === 303, `status ${answer.status}`).toBe(true);
           await c.effect(answer);
         } else {
-          await expectRefusedAndUnchanged(() => c.run(actor));
+          await expectRefusedAndUnchanged(actor === "signedOut" ? "signin" : (c.refusedAs ?? "forbidden"), () => c.run(actor));
         }
       });
     }
@@ -301,34 +313,36 @@ describe("server actions, posted as a browser posts them", () => {
 describe("other clients' ids (IDOR): the manager of alpha-bot reaching for beta-bot", () => {
   const s = () => seed();
   const managerA = () => as("managerA");
-  const attempts: Array<[string, () => Promise<ActionAnswer>]> = [
-    ["create a key for beta-bot", async () => action("createApiKeyAction", [{}, form({ clientId: s().clients.beta, name: "stolen" })], { browser: await managerA(), clientId: s().clients.beta })],
-    ["revoke beta-bot's key under beta-bot", async () => action("revokeApiKeyAction", [form({ clientId: s().clients.beta, keyId: s().keys.beta.id })], { browser: await managerA(), clientId: s().clients.beta })],
-    ["revoke beta-bot's key under alpha-bot", async () => action("revokeApiKeyAction", [form({ clientId: s().clients.alpha, keyId: s().keys.beta.id })], { browser: await managerA() })],
-    ["rotate beta-bot's key under beta-bot", async () => action("rotateApiKeyAction", [{}, form({ clientId: s().clients.beta, keyId: s().keys.beta.id, grace: "now" })], { browser: await managerA(), clientId: s().clients.beta })],
-    ["rotate beta-bot's key under alpha-bot", async () => action("rotateApiKeyAction", [{}, form({ clientId: s().clients.alpha, keyId: s().keys.beta.id, grace: "now" })], { browser: await managerA() })],
-    ["end the grace of beta-bot's key under beta-bot", async () => action("endKeyGraceAction", [form({ clientId: s().clients.beta, keyId: s().keys.beta.id })], { browser: await managerA(), clientId: s().clients.beta })],
-    ["end the grace of beta-bot's key under alpha-bot", async () => action("endKeyGraceAction", [form({ clientId: s().clients.alpha, keyId: s().keys.beta.id })], { browser: await managerA() })],
-    ["grant consent for beta-bot", async () => action("grantConsentAction", [{}, form({ clientId: s().clients.beta, model: "secure-llm" })], { browser: await managerA(), clientId: s().clients.beta })],
-    ["deactivate beta-bot", async () => action("setActiveAction", [form({ clientId: s().clients.beta, active: "false" })], { browser: await managerA(), clientId: s().clients.beta })],
-    ["remove beta-bot's manager", async () => action("removeManagerAction", [form({ clientId: s().clients.beta, userId: s().users.managerB })], { browser: await managerA(), clientId: s().clients.beta })],
-    ["add themself to beta-bot", async () => action("addManagerAction", [{}, form({ clientId: s().clients.beta, userId: s().users.managerA })], { browser: await managerA(), clientId: s().clients.beta })],
-    ["search users for beta-bot", async () => action("searchUsersAction", [s().clients.beta, "example"], { browser: await managerA(), clientId: s().clients.beta })],
+  // Reaching into beta-bot meets its door (forbidden); a beta-bot key named under alpha-bot is not there (not found).
+  const attempts: Array<[Refusal, string, () => Promise<ActionAnswer>]> = [
+    ["forbidden", "create a key for beta-bot", async () => action("createApiKeyAction", [{}, form({ clientId: s().clients.beta, name: "stolen" })], { browser: await managerA(), clientId: s().clients.beta })],
+    ["forbidden", "revoke beta-bot's key under beta-bot", async () => action("revokeApiKeyAction", [{}, form({ clientId: s().clients.beta, keyId: s().keys.beta.id })], { browser: await managerA(), clientId: s().clients.beta })],
+    ["not-found", "revoke beta-bot's key under alpha-bot", async () => action("revokeApiKeyAction", [{}, form({ clientId: s().clients.alpha, keyId: s().keys.beta.id })], { browser: await managerA() })],
+    ["forbidden", "rotate beta-bot's key under beta-bot", async () => action("rotateApiKeyAction", [{}, form({ clientId: s().clients.beta, keyId: s().keys.beta.id, grace: "now" })], { browser: await managerA(), clientId: s().clients.beta })],
+    ["not-found", "rotate beta-bot's key under alpha-bot", async () => action("rotateApiKeyAction", [{}, form({ clientId: s().clients.alpha, keyId: s().keys.beta.id, grace: "now" })], { browser: await managerA() })],
+    ["forbidden", "end the grace of beta-bot's key under beta-bot", async () => action("endKeyGraceAction", [{}, form({ clientId: s().clients.beta, keyId: s().keys.beta.id })], { browser: await managerA(), clientId: s().clients.beta })],
+    ["not-found", "end the grace of beta-bot's key under alpha-bot", async () => action("endKeyGraceAction", [{}, form({ clientId: s().clients.alpha, keyId: s().keys.beta.id })], { browser: await managerA() })],
+    ["forbidden", "grant consent for beta-bot", async () => action("grantConsentAction", [{}, form({ clientId: s().clients.beta, model: "secure-llm" })], { browser: await managerA(), clientId: s().clients.beta })],
+    ["forbidden", "deactivate beta-bot", async () => action("setActiveAction", [{}, form({ clientId: s().clients.beta, active: "false" })], { browser: await managerA(), clientId: s().clients.beta })],
+    ["forbidden", "remove beta-bot's manager", async () => action("removeManagerAction", [{}, form({ clientId: s().clients.beta, userId: s().users.managerB })], { browser: await managerA(), clientId: s().clients.beta })],
+    ["forbidden", "add themself to beta-bot", async () => action("addManagerAction", [{}, form({ clientId: s().clients.beta, userId: s().users.managerA })], { browser: await managerA(), clientId: s().clients.beta })],
+    ["empty", "search users for beta-bot", async () => action("searchUsersAction", [s().clients.beta, "example"], { browser: await managerA(), clientId: s().clients.beta })],
   ];
-  for (const [what, run] of attempts) {
-    it(`cannot ${what}`, async () => {
-      await expectRefusedAndUnchanged(run);
+  for (const [how, what, run] of attempts) {
+    it(`cannot ${what} (${how})`, async () => {
+      await expectRefusedAndUnchanged(how, run);
     });
   }
 
-  it.each([
-    ["a malformed client id", { clientId: "../../etc/passwd", keyId: randomUUID() }],
-    ["SQL in the ids", { clientId: "' or 1=1 --", keyId: "1; drop table api_keys" }],
-    ["an unknown key id", { clientId: "<alpha>", keyId: randomUUID() }],
-    ["an oversized id", { clientId: "x".repeat(10_000), keyId: "y".repeat(10_000) }],
-  ])("%s is a clear refusal, not a 500", async (_what, ids) => {
+  it.each<[string, { clientId: string; keyId: string }, Refusal]>([
+    ["a malformed client id", { clientId: "../../etc/passwd", keyId: randomUUID() }, "not-found"],
+    ["SQL in the ids", { clientId: "' or 1=1 --", keyId: "1; drop table api_keys" }, "not-found"],
+    ["an unknown key id", { clientId: "<alpha>", keyId: randomUUID() }, "not-found"],
+    // Not an id our form could have sent: refused before any lookup, as a request not understood.
+    ["an oversized id", { clientId: "x".repeat(10_000), keyId: "y".repeat(10_000) }, "invalid"],
+  ])("%s is a clear refusal, not a 500", async (_what, ids, how) => {
     const fields = { ...ids, clientId: ids.clientId === "<alpha>" ? seed().clients.alpha : ids.clientId };
-    await expectRefusedAndUnchanged(async () => action("revokeApiKeyAction", [form(fields)], { browser: await managerA() }));
+    await expectRefusedAndUnchanged(how, async () => action("revokeApiKeyAction", [{}, form(fields)], { browser: await managerA() }));
   });
 });
 

@@ -5,13 +5,8 @@ import { z } from "zod";
 import { grantConsent } from "@/lib/access/consent";
 import { actingViewer } from "@/lib/audit/origin";
 import { getDb } from "@/lib/db/client";
-import { isDomainError } from "@/lib/errors";
-import { errorFields, log } from "@/lib/log";
-
-export interface GrantConsentState {
-  ok?: boolean;
-  error?: string;
-}
+import type { ActionState } from "@/lib/forms/action-state";
+import { runFormAction } from "@/lib/forms/run-form-action";
 
 const consentForm = z.object({
   clientId: z.string().min(1).max(64),
@@ -21,21 +16,9 @@ const consentForm = z.object({
 });
 
 /** "Accept for this client" in the consent dialog. */
-export async function grantConsentAction(_prev: GrantConsentState, formData: FormData): Promise<GrantConsentState> {
-  const input = consentForm.safeParse({
-    clientId: formData.get("clientId"),
-    model: formData.get("model"),
-    ack: formData.get("ack") ?? undefined,
-  });
-  if (!input.success) return { error: "The consent form was incomplete. Reload the page and try again." };
-  const { clientId, model, ack } = input.data;
-  try {
+export async function grantConsentAction(_prev: ActionState, formData: FormData): Promise<ActionState> {
+  return runFormAction(formData, { schema: consentForm, what: "recording the consent", logged: ["clientId", "model"] }, async ({ clientId, model, ack }) => {
     await grantConsent(await getDb(), await actingViewer(), clientId, model, undefined, ack);
-  } catch (err) {
-    if (isDomainError(err)) return { error: err.message };
-    log.error("grant consent failed", { ...errorFields(err) });
-    return { error: "Something went wrong while recording the consent. Please try again." };
-  }
-  revalidatePath(`/clients/${clientId}`);
-  return { ok: true };
+    revalidatePath(`/clients/${clientId}`);
+  });
 }

@@ -6,29 +6,25 @@ import { currentViewer } from "@/lib/auth/session";
 import { actingViewer } from "@/lib/audit/origin";
 import { addManager, removeManager, searchUsersForManager, type UserMatch } from "@/lib/clients/managers";
 import { getDb } from "@/lib/db/client";
-import { isDomainError } from "@/lib/errors";
+import { DomainError, isDomainError } from "@/lib/errors";
+import type { ActionState } from "@/lib/forms/action-state";
+import { runFormAction } from "@/lib/forms/run-form-action";
 import { errorFields, log } from "@/lib/log";
 
-export interface AddManagerState {
-  ok?: boolean;
-  errors?: { user?: string[]; form?: string[] };
-}
-
-export type RemoveManagerResult = { ok: true } | { ok: false; error: string };
+export type AddManagerState = ActionState<void, "user">;
 
 const searchInput = z.object({ clientId: z.string().max(64), q: z.string().max(500) });
-const managerForm = z.object({ clientId: z.string().max(64), userId: z.string().max(64) });
-
-function formFields(formData: FormData) {
-  return managerForm.safeParse({ clientId: formData.get("clientId"), userId: formData.get("userId") });
-}
+const managerForm = z.object({ clientId: z.string().max(64), userId: z.string().max(64).default("") });
 
 function revalidateClient(clientId: string) {
   revalidatePath(`/clients/${clientId}`);
   revalidatePath("/clients");
 }
 
-/** Matches for the Add Manager dialog. Anyone but an admin (or a malformed call) gets an empty list. */
+/**
+ * Matches for the Add Manager dialog — a lookup, not a form: anyone but an admin (or a malformed call)
+ * gets an empty list, so the search reveals nothing to them.
+ */
 export async function searchUsersAction(clientId: string, q: string): Promise<UserMatch[]> {
   const input = searchInput.safeParse({ clientId, q });
   if (!input.success) return [];
@@ -43,33 +39,16 @@ export async function searchUsersAction(clientId: string, q: string): Promise<Us
 }
 
 export async function addManagerAction(_prev: AddManagerState, formData: FormData): Promise<AddManagerState> {
-  const input = formFields(formData);
-  if (!input.success || !input.data.userId) {
-    return { errors: { user: ["Choose a person from the list."] } };
-  }
-  const { clientId, userId } = input.data;
-  try {
+  return runFormAction(formData, { schema: managerForm, what: "adding the manager", logged: ["clientId", "userId"] }, async ({ clientId, userId }) => {
+    if (!userId) throw new DomainError("invalid", "Choose a person.", { user: ["Choose a person from the list."] });
     await addManager(await getDb(), await actingViewer(), clientId, userId);
-  } catch (err) {
-    if (isDomainError(err)) return { errors: err.fieldErrors ?? { form: [err.message] } };
-    log.error("add manager failed", { ...errorFields(err) });
-    return { errors: { form: ["Something went wrong while adding the manager. Please try again."] } };
-  }
-  revalidateClient(clientId);
-  return { ok: true };
+    revalidateClient(clientId);
+  });
 }
 
-export async function removeManagerAction(formData: FormData): Promise<RemoveManagerResult> {
-  const input = formFields(formData);
-  if (!input.success) return { ok: false, error: "That request was not understood." };
-  const { clientId, userId } = input.data;
-  try {
+export async function removeManagerAction(_prev: ActionState, formData: FormData): Promise<ActionState> {
+  return runFormAction(formData, { schema: managerForm, what: "removing the manager", logged: ["clientId", "userId"] }, async ({ clientId, userId }) => {
     await removeManager(await getDb(), await actingViewer(), clientId, userId);
-  } catch (err) {
-    if (isDomainError(err)) return { ok: false, error: err.message };
-    log.error("remove manager failed", { ...errorFields(err) });
-    return { ok: false, error: "Something went wrong while removing the manager. Please try again." };
-  }
-  revalidateClient(clientId);
-  return { ok: true };
+    revalidateClient(clientId);
+  });
 }

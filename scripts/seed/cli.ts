@@ -2,21 +2,17 @@
  * `npm run db:seed -- --clients N --days D [--keys-per-client K] [--requests R] [--reset]`
  *
  * Fills the configured database (DATABASE_URL, else the embedded PGlite in the data folder) with demo
- * data. The work is done by `seedDatabase` in lib/db/seed.ts; this file parses arguments and reports.
+ * data. The work is done by ./load.ts (the data: ./generate.ts) and checked by ./verify.ts; this file
+ * parses arguments and reports.
  */
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { getConfig, dataDir, isConfigError } from "@/lib/config";
 import { getDbHandle, type DbHandle } from "@/lib/db/client";
-import {
-  DEFAULT_SEED_MODELS,
-  SeedRefusedError,
-  seedDatabase,
-  seedModelsFromConfig,
-  type SeedModel,
-} from "@/lib/db/seed";
-import { accountingMismatches, accountingTotals } from "@/lib/coins/audit";
+import { DEFAULT_SEED_MODELS, seedModelsFromConfig, type SeedModel } from "./generate";
+import { SeedRefusedError, seedDatabase } from "./load";
+import { verifySeed } from "./verify";
 
 const USAGE = `Usage: npm run db:seed -- [options]
 
@@ -163,13 +159,12 @@ async function main(): Promise<number> {
       },
       (line) => console.log(`  ${line}`),
     );
-    const t0 = performance.now();
-    const bad = accountingMismatches(await accountingTotals(handle.db));
-    if (bad.length) {
-      console.error(`db:seed: counters disagree with the request log: ${bad.join(", ")}`);
+    const check = await verifySeed(handle.db);
+    if (check.mismatches.length) {
+      console.error(`db:seed: counters disagree with the request log: ${check.mismatches.join(", ")}`);
       return 1;
     }
-    console.log(`  counters agree with the request log · checked in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(`  counters agree with the request log · checked in ${(check.ms / 1000).toFixed(1)} s`);
     console.log(
       `Done in ${(result.ms / 1000).toFixed(1)} s. Sign in as admin@example.com (development sign-in) to see the clients.`,
     );

@@ -1,13 +1,8 @@
 /**
- * Demo and benchmark data: users, managers, clients, API keys and a request log, with every counter
- * set from the log so the totals agree exactly (SPEC §5 "Accounting", §9).
- *
- * The log is generated server-side (`insert … select … from generate_series`) in batches, so ten
- * million rows take a few minutes on PostgreSQL. Each batch's insert and the counter increments it
- * implies run as one statement (data-modifying CTEs over `returning`), so the log is read once. The
- * usage tables' foreign keys and the log's secondary indexes are dropped during the load and rebuilt
- * after it (the usual bulk-load recipe). Everything runs in one transaction: a failed seed leaves the
- * database as it was.
+ * Demo and benchmark data, generated server-side: users and managers, clients, API keys and a request
+ * log whose every counter increment is written by the same statement as the log rows it counts
+ * (data-modifying CTEs over `returning`), so the totals agree exactly (SPEC §5 "Accounting", §9).
+ * Loaded by ./load.ts; checked by ./verify.ts.
  *
  * Client and key ids are UUIDv7-shaped (time-ordered by the client's creation) and the log is written
  * client by client, so the per-day rollup's primary key grows at its right edge and every client's
@@ -15,7 +10,7 @@
  */
 import { sql, type SQL } from "drizzle-orm";
 import type { ModelConfig } from "@/lib/config";
-import { rows, type Db, type Tx } from "./client";
+import { rows, type Tx } from "@/lib/db/client";
 
 export interface SeedModel {
   name: string;
@@ -26,44 +21,6 @@ export interface SeedModel {
   maxOutputTokens?: number;
   /** Endpoint labels recorded in the log (e.g. the upstream URL). */
   endpoints?: string[];
-}
-
-export interface SeedOptions {
-  clients: number;
-  /** Request-log history, in days back from now. Default 30. */
-  days?: number;
-  /** API keys per client. Default 2. */
-  keysPerClient?: number;
-  /** Request-log rows in total. Default clients × 20. */
-  requests?: number;
-  /** Truncate the Lumen tables first; otherwise a database that already has clients is refused. */
-  reset?: boolean;
-  /** Models to spread traffic over (first = most used). Default: the shipped `echo` model. */
-  models?: SeedModel[];
-  /** Log rows per statement. Default 1,000,000. */
-  batchSize?: number;
-  /** Run VACUUM ANALYZE afterwards (default true). */
-  analyze?: boolean;
-  adminEmail?: string;
-}
-
-export interface SeedResult {
-  adminId: string;
-  managers: number;
-  clients: number;
-  apiKeys: number;
-  requests: number;
-  ms: number;
-}
-
-export class SeedRefusedError extends Error {
-  constructor(readonly existingClients: number) {
-    super(
-      `the database already has ${existingClients.toLocaleString("en-US")} client(s); ` +
-        "seeding would mix demo data with real data. Use --reset to wipe the Lumen tables first.",
-    );
-    this.name = "SeedRefusedError";
-  }
 }
 
 export const DEFAULT_SEED_MODELS: SeedModel[] = [
@@ -86,23 +43,6 @@ export function seedModelsFromConfig(models: readonly ModelConfig[]): SeedModel[
     endpoints: m.endpoints.map((e) => e.url.replace(/\/\/[^/@]*@/, "//")),
   }));
 }
-
-/** Tables holding users, clients and usage. `models`/`endpoints` mirror config.yaml and are left alone. */
-export const LUMEN_DATA_TABLES = [
-  "request_log",
-  "client_daily_usage",
-  "client_model_usage",
-  "consents",
-  "coin_reservations",
-  "coin_pools",
-  "api_keys",
-  "client_managers",
-  "clients",
-  "users",
-] as const;
-
-/** Tables the seed writes (their foreign keys are checked once, at the end). */
-const SEEDED_TABLES = ["users", "clients", "api_keys", "client_managers", "client_model_usage", "client_daily_usage", "request_log"];
 
 const CLIENT_PREFIXES = [
   "research-bot", "data-pipeline", "support-bot", "etl-nightly", "slack-bot", "doc-indexer", "eval-runner",
@@ -151,94 +91,13 @@ const uuid7 = (msHex: SQL, seqHex: SQL) =>
 /** A standard normal variate from two uniform ones (Box–Muller). */
 const normal = (u1: SQL, u2: SQL) => sql`(sqrt(-2 * ln(1 - ${u1})) * cos(2 * pi() * ${u2}))`;
 
-async function one<T>(tx: Tx, query: SQL): Promise<T> {
+export async function one<T>(tx: Tx, query: SQL): Promise<T> {
   const [row] = await rows<T>(tx, query);
   if (!row) throw new Error("seed: query returned no row");
   return row;
 }
 
-const fmt = (n: number) => n.toLocaleString("en-US");
-const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-
-/** Fills the database with demo data. See the module comment; `log` receives progress lines. */
-export async function seedDatabase(db: Db, opts: SeedOptions, log: (line: string) => void = () => {}): Promise<SeedResult> {
-  const n = opts.clients;
-  const days = opts.days ?? 30;
-  const keys = opts.keysPerClient ?? 2;
-  const total = opts.requests ?? n * 20;
-  const batch = opts.batchSize ?? 1_000_000;
-  const models = opts.models?.length ? opts.models : DEFAULT_SEED_MODELS;
-  const managerUsers = Math.max(1, Math.round(n / 20));
-  if (!Number.isInteger(n) || n < 1) throw new RangeError("clients must be a whole number ≥ 1");
-  if (!Number.isInteger(days) || days < 1) throw new RangeError("days must be a whole number ≥ 1");
-  if (!Number.isInteger(keys) || keys < 0 || keys > 1000) throw new RangeError("keysPerClient must be 0…1000");
-  if (!Number.isInteger(total) || total < 0) throw new RangeError("requests must be a whole number ≥ 0");
-  if (!Number.isInteger(batch) || batch < 1) throw new RangeError("batchSize must be a whole number ≥ 1");
-
-  const started = performance.now();
-  const result = await db.transaction(async (tx) => {
-    await tx.execute(sql`set local work_mem = '64MB'`);
-    await tx.execute(sql`set local synchronous_commit = off`);
-    await tx.execute(sql`set local jit = off`);
-
-    const existing = await one<{ n: number }>(tx, sql`select count(*)::int as n from clients`);
-    if (Number(existing.n) > 0) {
-      if (!opts.reset) throw new SeedRefusedError(Number(existing.n));
-      log(`Resetting: truncating ${LUMEN_DATA_TABLES.join(", ")}`);
-    }
-    if (opts.reset) await tx.execute(sql.raw(`truncate table ${LUMEN_DATA_TABLES.join(", ")} restart identity cascade`));
-
-    let t0 = performance.now();
-    const step = (what: string) => {
-      log(`${what} · ${secs(performance.now() - t0)}`);
-      t0 = performance.now();
-    };
-    let apiKeys = 0;
-    let adminId = "";
-    await withoutConstraints(tx, log, async () => {
-      adminId = await seedUsers(tx, opts.adminEmail ?? "admin@example.com", managerUsers);
-      await seedModels(tx, models);
-      step(`users: an admin and ${fmt(managerUsers)} managers`);
-      await seedClients(tx, { n, days, total, adminId });
-      step(`clients: ${fmt(n)}`);
-      apiKeys = await seedKeys(tx, keys, adminId);
-      step(`API keys: ${fmt(apiKeys)}`);
-      await seedManagers(tx, managerUsers, adminId);
-      step("client managers");
-
-      // A fresh, seq-ordered copy: its sequential scan feeds the log client by client (see the module comment).
-      await tx.execute(sql`
-        create temp table _seed_plan on commit drop as
-        select seq, id, window_start, fav, n, start, key_ids from _seed_clients where n > 0 order by seq`);
-      const t1 = performance.now();
-      for (let from = 0; from < total; from += batch) {
-        const to = Math.min(total, from + batch);
-        await tx.execute(logBatch(from, to));
-        const ms = performance.now() - t1;
-        log(
-          `request_log ${fmt(to)} / ${fmt(total)} (${Math.round((to / total) * 100)}%) · ${secs(ms)} · ` +
-            `${fmt(Math.round(to / (ms / 1000)))} rows/s`,
-        );
-      }
-      await finishClients(tx, adminId);
-    });
-    return { adminId, managers: managerUsers, clients: n, apiKeys, requests: total };
-  });
-
-  if (opts.analyze ?? true) {
-    const t2 = performance.now();
-    // The seed updated every counter row a few times: rewrite the small tables compactly (VACUUM FULL)
-    // so pages are not measured on seed-made bloat. The log only needs statistics.
-    for (const table of LUMEN_DATA_TABLES) {
-      const how = table === "request_log" ? "analyze" : table === "client_daily_usage" ? "vacuum analyze" : "vacuum (full, analyze)";
-      await db.execute(sql.raw(`${how} ${table}`));
-    }
-    log(`vacuum analyze · ${secs(performance.now() - t2)}`);
-  }
-  return { ...result, ms: performance.now() - started };
-}
-
-async function seedUsers(tx: Tx, adminEmail: string, managerUsers: number): Promise<string> {
+export async function seedUsers(tx: Tx, adminEmail: string, managerUsers: number): Promise<string> {
   const admin = await one<{ id: string }>(
     tx,
     sql`insert into users (email, name, created_at)
@@ -270,7 +129,7 @@ async function seedUsers(tx: Tx, adminEmail: string, managerUsers: number): Prom
   return admin.id;
 }
 
-async function seedModels(tx: Tx, models: SeedModel[]): Promise<void> {
+export async function seedModels(tx: Tx, models: SeedModel[]): Promise<void> {
   await tx.execute(sql`
     create temp table _seed_models (
       idx int primary key, name text not null, in_price numeric not null, out_price numeric not null,
@@ -292,7 +151,7 @@ async function seedModels(tx: Tx, models: SeedModel[]): Promise<void> {
 
 const modelBucket = (u: SQL) => sql`width_bucket(${u}, (select array_agg(lo order by idx) from _seed_models))`;
 
-async function seedClients(tx: Tx, o: { n: number; days: number; total: number; adminId: string }): Promise<void> {
+export async function seedClients(tx: Tx, o: { n: number; days: number; total: number; adminId: string }): Promise<void> {
   const history = Math.max(HISTORY_DAYS, o.days + 60) * 86_400;
   const p = CLIENT_PREFIXES.length;
   const width = Math.max(4, String(Math.ceil(o.n / p)).length);
@@ -333,7 +192,7 @@ async function seedClients(tx: Tx, o: { n: number; days: number; total: number; 
     select id, name, created_at, ${o.adminId}::uuid from _seed_clients order by seq`);
 }
 
-async function seedKeys(tx: Tx, perClient: number, adminId: string): Promise<number> {
+export async function seedKeys(tx: Tx, perClient: number, adminId: string): Promise<number> {
   if (perClient === 0) return 0;
   const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
   // Key ids share their client's time prefix, so they sort with it (see the module comment).
@@ -365,7 +224,7 @@ async function seedKeys(tx: Tx, perClient: number, adminId: string): Promise<num
   return Number(res.n);
 }
 
-async function seedManagers(tx: Tx, managerUsers: number, adminId: string): Promise<void> {
+export async function seedManagers(tx: Tx, managerUsers: number, adminId: string): Promise<void> {
   await tx.execute(sql`
     insert into client_managers (client_id, user_id, added_at, added_by)
     select pick.client_id, m.id, pick.added_at, ${adminId}::uuid
@@ -384,43 +243,10 @@ async function seedManagers(tx: Tx, managerUsers: number, adminId: string): Prom
 }
 
 /**
- * Runs `load` with the seeded tables' foreign keys and the log's secondary indexes dropped, then puts
- * them back exactly as they were (definitions read from the catalog). Checking a foreign key per row and
- * growing two indexes row by row costs several times the insert itself; re-creating them afterwards is
- * one sort per index and one join per key. Inside the seed's transaction, so a failure restores all.
- */
-async function withoutConstraints(tx: Tx, log: (line: string) => void, load: () => Promise<void>): Promise<void> {
-  const fks = await rows<{ tbl: string; name: string; def: string }>(
-    tx,
-    sql`select conrelid::regclass::text as tbl, quote_ident(conname) as name, pg_get_constraintdef(oid) as def
-        from pg_constraint
-        where contype = 'f' and conrelid::regclass::text = any(string_to_array(${SEEDED_TABLES.join(",")}::text, ','))
-        order by conname`,
-  );
-  const indexes = await rows<{ name: string; def: string }>(
-    tx,
-    sql`select i.indexrelid::regclass::text as name, pg_get_indexdef(i.indexrelid) as def
-        from pg_index i
-        where i.indrelid = 'request_log'::regclass and not i.indisprimary and not i.indisunique
-        order by 1`,
-  );
-  for (const fk of fks) await tx.execute(sql.raw(`alter table ${fk.tbl} drop constraint ${fk.name}`));
-  for (const ix of indexes) await tx.execute(sql.raw(`drop index ${ix.name}`));
-  await load();
-  const t0 = performance.now();
-  await tx.execute(sql`set local maintenance_work_mem = '256MB'`);
-  for (const ix of indexes) await tx.execute(sql.raw(ix.def));
-  log(`request_log indexes rebuilt · ${secs(performance.now() - t0)}`);
-  const t1 = performance.now();
-  for (const fk of fks) await tx.execute(sql.raw(`alter table ${fk.tbl} add constraint ${fk.name} ${fk.def}`));
-  log(`foreign keys checked · ${secs(performance.now() - t1)}`);
-}
-
-/**
  * Log rows [from, to) of the global request numbering, plus the counter increments they imply.
  * Coins are exact: numeric arithmetic on the model prices, rounded to 6 places per request.
  */
-function logBatch(from: number, to: number): SQL {
+export function logBatch(from: number, to: number): SQL {
   return sql`
     with ins as (
       insert into request_log (created_at, client_id, key_id, model, endpoint, status, input_tokens, output_tokens,
@@ -490,7 +316,7 @@ function logBatch(from: number, to: number): SQL {
 }
 
 /** A few clients deactivated and a few spare keys revoked, each after its last use (history is kept). */
-async function finishClients(tx: Tx, adminId: string): Promise<void> {
+export async function finishClients(tx: Tx, adminId: string): Promise<void> {
   await tx.execute(sql`
     update clients c set active = false,
            deactivated_at = least(now(), coalesce(c.last_used_at, c.created_at) + interval '2 hours')
