@@ -56,6 +56,13 @@ describe("redirect targets", () => {
     expect(b.answer.redirect).toBe("/clients");
   });
 
+  it("the sign-in form refuses an invalid e-mail next to the field, keeps what was typed, and sends nobody anywhere", async () => {
+    const answer = await action("devSignIn", [{}, form({ email: "not-an-e-mail", name: "Eve", callbackUrl: "/clients" })], { page: "/signin" });
+    expect(answer.status).toBe(200);
+    expect(answer.result).toEqual({ ok: false, errors: { email: ["Enter a valid e-mail address"] }, values: { email: "not-an-e-mail", name: "Eve" } });
+    expect(answer.redirect).toBeNull();
+  });
+
   it.each(HOSTILE)("Auth.js's own endpoint with callbackUrl %s lands on /clients", async (_name, target) => {
     const csrf = await fetch(`${baseURL()}/api/auth/csrf`);
     const { csrfToken } = (await csrf.json()) as { csrfToken: string };
@@ -88,8 +95,9 @@ describe("the origin comes from app.base_url, never from forwarded headers (trus
   });
 
   it("Auth.js builds its URLs from base_url, whatever Host and X-Forwarded-* say", async () => {
-    // (Next writes loopback addresses as "localhost" in the URLs it hands to route handlers.)
-    const expected = baseURL().replace("127.0.0.1", "localhost");
+    // Exactly base_url: Next no longer rewrites 127.0.0.1 to "localhost" (next.config.ts), so the
+    // OIDC redirect_uri is the one registered at the provider.
+    const expected = baseURL();
     for (const headers of [forged, { host: "evil.example" }]) {
       const res = await get("/api/auth/providers", null, headers);
       const providers = (await res.json()) as Record<string, { signinUrl: string; callbackUrl: string }>;
