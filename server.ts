@@ -19,14 +19,17 @@
  */
 import http from "node:http";
 import path from "node:path";
-import next from "next";
 import { getConfig } from "@/lib/config";
 import { defaultGateway } from "@/lib/gateway/pipeline";
+import { errorResponse, starting as startingUp } from "@/lib/gateway/errors";
 import { gatewayRoute, serveGateway } from "@/lib/gateway/node";
+import type { Gateway } from "@/lib/gateway/pipeline";
+import { isGatewayPath, pathOf } from "@/lib/gateway/routes";
 import { DEFAULT_LISTEN_HOSTS } from "@/lib/http/loopback";
 import { commonSecurityHeaders } from "@/lib/http/security-headers";
 import { log } from "@/lib/log";
-import { setListenHosts, shutdown, start } from "@/lib/runtime";
+import { markStartup, processState } from "@/lib/process-state";
+import { health, setListenHosts, shutdown, start } from "@/lib/runtime";
 
 /** Request headers a caller could use to pose as a proxy; honoured only with app.trust_proxy. */
 const FORWARDED_HEADERS = ["forwarded", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-for", "x-forwarded-prefix"];
@@ -72,31 +75,79 @@ async function main() {
   process.env.PORT = String(port);
   setListenHosts(hosts);
 
+  // Start-up runs behind a listening socket: the runtime (config.yaml, exposure check, secrets,
+  // database + migrations) and Next's prepare() run side by side, and the port is bound at once.
+  // Until both are done, /v1 answers 503 service_unavailable (never an answer from a database whose
+  // schema is not ready) and every other request waits for them. The runtime's config and exposure
+  // checks run synchronously inside start(), so a refused start exits before anything listens.
+  const started = start(); // exits the process with a clear message on failure
+  // Next is loaded after the database has begun opening (its loading is synchronous, the database's is not).
+  await new Promise((r) => setImmediate(r));
+  const { default: next } = await import("next");
   // The bundle lives in <root>/.next; Next finds the build and next.config.ts from the project root.
   const dir = path.resolve(__dirname, "..");
   const app = next({ dev: false, dir, hostname: hostname ?? "localhost", port });
   const handle = app.getRequestHandler();
-  await app.prepare();
-  await start(); // config.yaml, exposure check, secrets, database + migrations; exits with a clear message on failure
+  const prepared = app.prepare().then(() => markStartup("next_prepared"));
+  let ready = false;
+  let gateway: Gateway | null = null;
+  const whenReady = Promise.all([started, prepared]).then(() => {
+    gateway = defaultGateway();
+    ready = true;
+  });
+  whenReady.catch((err: unknown) => {
+    console.error(`Lumen cannot start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exit(1);
+  });
 
-  const gateway = defaultGateway();
   const origin = `http://${hostname && hostname.includes(":") ? `[${hostname}]` : hostname ?? "localhost"}:${port}`;
   let stopping = false;
   /** /v1 responses not finished yet: shutdown waits for them. */
   let active = 0;
+  const serveApp: http.RequestListener = (req, res) => {
+    const config = getConfig();
+    if (!config.app.trust_proxy) for (const name of FORWARDED_HEADERS) delete req.headers[name];
+    for (const [name, value] of Object.entries(commonSecurityHeaders(config.app.base_url))) res.setHeader(name, value);
+    void handle(req, res);
+  };
+  /**
+   * GET /healthz, served here rather than by Next's route (app/healthz, for `next dev` / `next start`):
+   * no framework work, and no first-request route loading on the way to the first 200. 503 until
+   * start-up is done; then the runtime's checks (configuration loaded, database answers).
+   */
+  const serveHealth = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const answer = (ok: boolean, checks: Record<string, boolean>) => {
+      const body = JSON.stringify(ok ? { status: "ok" } : { status: "unavailable", checks });
+      res.writeHead(ok ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store", "content-length": Buffer.byteLength(body) });
+      res.end(req.method === "HEAD" ? undefined : body);
+    };
+    for (const [name, value] of Object.entries(commonSecurityHeaders(getConfig().app.base_url))) res.setHeader(name, value);
+    if (!ready) return answer(false, { starting: true });
+    void health().then(
+      (checks) => answer(checks.config && checks.database, checks),
+      () => answer(false, { config: false, database: false }),
+    );
+  };
   const onRequest: http.RequestListener = (req, res) => {
     // While shutting down, answers ask keep-alive callers to reconnect (to another instance).
     if (stopping) res.setHeader("connection", "close");
-    const route = gatewayRoute(gateway, req.method, req.url);
+    if ((req.method === "GET" || req.method === "HEAD") && req.url && pathOf(req.url) === "/healthz") return serveHealth(req, res);
+    if (!ready) {
+      if (req.url && isGatewayPath(pathOf(req.url))) {
+        active++;
+        void serveGateway(async () => errorResponse(startingUp()), req, res, origin).finally(() => active--);
+      } else {
+        void whenReady.then(() => serveApp(req, res), () => res.destroy());
+      }
+      return;
+    }
+    const route = gatewayRoute(gateway!, req.method, req.url);
     if (route) {
       active++;
       void serveGateway(route, req, res, origin).finally(() => active--);
       return;
     }
-    const config = getConfig();
-    if (!config.app.trust_proxy) for (const name of FORWARDED_HEADERS) delete req.headers[name];
-    for (const [name, value] of Object.entries(commonSecurityHeaders(config.app.base_url))) res.setHeader(name, value);
-    void handle(req, res);
+    serveApp(req, res);
   };
   const servers = hosts.map(() => {
     const server = http.createServer(onRequest);
@@ -113,6 +164,12 @@ async function main() {
       process.exit(1);
     }
     stopping = true;
+    if (!ready) {
+      // Nothing was served yet (/v1 answered 503 only): nothing to drain or settle, and the database may
+      // still be opening (or waiting for another instance's migrations): stop at once, as before start-up ran.
+      console.log(`Lumen: ${signal} received during start-up, exiting`);
+      process.exit(0);
+    }
     console.log(`Lumen: ${signal} received, shutting down`);
     void shutdown({
       stopAccepting: () => {
@@ -146,7 +203,9 @@ async function main() {
   for (const server of servers) {
     server.on("error", (err) => log.error("HTTP server error", { cause: err.message }));
   }
+  markStartup("listening");
   console.log(`  Listening on ${listening.map((h) => `${h}:${port}`).join(" and ")}`);
+  void whenReady.then(() => log.info("startup phases", { ms: { ...processState().startup, ready: Math.round(performance.now()) } }));
 }
 
 main().catch((err: unknown) => {

@@ -23,6 +23,7 @@ import { freePort } from "../tests/helpers/net";
 const USAGE = `Usage: npm run bench:startup -- [options]
   --runs N         timed starts per database (default 5)
   --db WHICH       pglite, postgres or both (default both)
+  --server FILE    the server bundle to start (default .next/lumen-server.js), e.g. an older build to compare
 Base server for PostgreSQL: env BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
 Extra node flags for the server: env BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=DIR").`;
 
@@ -30,6 +31,7 @@ const TARGET_MS = 1_500;
 const SECRET = "lumen-bench-startup-secret-0123456789abcdef";
 
 interface Options {
+  server: string;
   runs: number;
   db: "pglite" | "postgres" | "both";
 }
@@ -38,7 +40,7 @@ function options(): Options {
   try {
     const { values: v } = parseArgs({
       strict: true,
-      options: { runs: { type: "string" }, db: { type: "string" }, help: { type: "boolean", short: "h" } },
+      options: { runs: { type: "string" }, db: { type: "string" }, server: { type: "string" }, help: { type: "boolean", short: "h" } },
     });
     if (v.help) {
       console.log(USAGE);
@@ -48,7 +50,9 @@ function options(): Options {
     if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs expects a whole number ≥ 1, got "${v.runs}"`);
     const db = v.db ?? "both";
     if (db !== "pglite" && db !== "postgres" && db !== "both") throw new Error(`--db expects pglite, postgres or both, got "${db}"`);
-    return { runs, db };
+    const server = path.resolve(v.server ?? path.join(".next", "lumen-server.js"));
+    if (!fs.existsSync(server)) throw new Error(`--server: no file ${server}`);
+    return { server, runs, db };
   } catch (err) {
     console.error(`bench: ${(err as Error).message}\n\n${USAGE}`);
     process.exit(2);
@@ -87,8 +91,7 @@ async function probe(url: string): Promise<number | null> {
   }
 }
 
-async function oneStart(port: number, env: NodeJS.ProcessEnv): Promise<Start> {
-  const bin = path.join(process.cwd(), ".next", "lumen-server.js");
+async function oneStart(bin: string, port: number, env: NodeJS.ProcessEnv): Promise<Start> {
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
   const t0 = performance.now();
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, bin, "-p", String(port), "-H", "127.0.0.1"], {
@@ -188,16 +191,16 @@ function printRuns(label: string, runs: Start[]) {
   );
 }
 
-async function bench(label: string, runs: number, databaseUrl: string | null): Promise<void> {
+async function bench(server: string, label: string, runs: number, databaseUrl: string | null): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lumen-bench-startup-"));
   try {
     const port = await freePort();
     const { file } = benchConfig(tmp, port);
     const env = environment(path.join(tmp, "data"), file, databaseUrl);
-    const first = await oneStart(port, env);
+    const first = await oneStart(server, port, env);
     console.log(`\n${label}: first start (creates the data, runs the migrations): first /healthz 200 after ${first.healthz?.toFixed(0)} ms`);
     const timed: Start[] = [];
-    for (let i = 0; i < runs; i++) timed.push(await oneStart(port, env));
+    for (let i = 0; i < runs; i++) timed.push(await oneStart(server, port, env));
     printRuns(label, timed);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
@@ -208,8 +211,8 @@ async function main() {
   const opt = options();
   if (!hasBuild()) throw new Error("no production build (.next/BUILD_ID, .next/lumen-server.js): run `npm run build`");
   const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(" ");
-  console.log(`Lumen start-up bench · node ${process.version} · ${os.cpus().length} CPUs · load average ${loadavg()} · ${opt.runs} timed starts per database`);
-  if (opt.db !== "postgres") await bench("PGlite (data folder)", opt.runs, null);
+  console.log(`Lumen start-up bench · node ${process.version} · ${os.cpus().length} CPUs · load average ${loadavg()} · ${opt.runs} timed starts per database · ${path.relative(process.cwd(), opt.server)}`);
+  if (opt.db !== "postgres") await bench(opt.server, "PGlite (data folder)", opt.runs, null);
   if (opt.db !== "pglite") {
     const base = process.env.BENCH_DATABASE_URL?.trim() || "postgres://postgres@127.0.0.1:5432/test";
     const name = `lumen_bench_startup_${crypto.randomBytes(5).toString("hex")}`;
@@ -218,7 +221,7 @@ async function main() {
     const admin = postgres(base, { max: 1, onnotice: () => {} });
     await admin.unsafe(`create database "${name}"`);
     try {
-      await bench(`PostgreSQL (${name})`, opt.runs, url.toString());
+      await bench(opt.server, `PostgreSQL (${name})`, opt.runs, url.toString());
     } finally {
       await admin.unsafe(`drop database if exists "${name}" with (force)`).catch(() => {});
       await admin.end({ timeout: 5 });

@@ -30,6 +30,8 @@ export interface ProcessState {
   stopping?: Promise<void>;
   /** The addresses the HTTP server listens on (server.ts, before start-up); unknown under `next dev`. */
   listenHosts?: string[];
+  /** Start-up milestones, ms since the process started (markStartup); server.ts logs them once ready. */
+  startup?: Record<string, number>;
 }
 
 const KEY = Symbol.for("lumen.process");
@@ -37,4 +39,9 @@ const KEY = Symbol.for("lumen.process");
 export function processState(): ProcessState {
   const g = globalThis as unknown as Record<symbol, ProcessState | undefined>;
   return (g[KEY] ??= { gatewayHooks: new Set() });
+}
+
+/** Records a start-up milestone (ms since the process started) for the "startup phases" log line. */
+export function markStartup(name: string): void {
+  (processState().startup ??= {})[name] = Math.round(performance.now());
 }

@@ -22,7 +22,7 @@ import { restrictModes, secureDataDir } from "@/lib/data-dir";
 import { getDbHandle, type Db } from "@/lib/db/client";
 import { withDbTimeout } from "@/lib/db/errors";
 import { errorFields, log } from "@/lib/log";
-import { processState } from "@/lib/process-state";
+import { markStartup, processState } from "@/lib/process-state";
 import { ensureSecrets, SecretError } from "@/lib/secret";
 
 const SWEEP_INTERVAL_MS = 60_000;
@@ -79,10 +79,13 @@ async function startOnce(): Promise<void> {
     }
     secureDataDir();
     const { pepperSource } = ensureSecrets();
+    markStartup("config");
     const handle = await getDbHandle();
+    markStartup("db_migrated");
     // The embedded database writes its initial files world-readable: make them private too.
     if (handle.kind === "pglite") restrictModes(dataDir());
     await startGatewayServices(handle.db);
+    markStartup("services");
     const url = config.app.base_url.replace(/\/$/, "");
     log.info("lumen started", { url, database: handle.kind });
     const port = process.env.PORT;

@@ -2,7 +2,7 @@ import path from "node:path";
 import fs from "node:fs";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import type { SQL } from "drizzle-orm";
-import { processState } from "@/lib/process-state";
+import { markStartup, processState } from "@/lib/process-state";
 import * as schema from "./schema";
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -78,6 +78,7 @@ export async function openDatabase(opts: OpenOptions): Promise<DbHandle> {
     });
     const db = drizzle(preparing(client), { schema }) as unknown as Db;
     const lock = await client.reserve();
+    markStartup("db_connected");
     try {
       await lock`select pg_advisory_lock(${MIGRATION_LOCK_ID})`;
       await migrate(drizzle(client, { schema }), { migrationsFolder: migrationsFolder() });
@@ -96,6 +97,7 @@ export async function openDatabase(opts: OpenOptions): Promise<DbHandle> {
   try {
     const client = new PGlite({ dataDir: opts.pgliteDir, extensions: { pg_trgm } });
     await client.waitReady;
+    markStartup("db_connected");
     const pg = drizzle(client, { schema });
     await migrate(pg, { migrationsFolder: migrationsFolder() });
     return {

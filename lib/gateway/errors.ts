@@ -217,6 +217,10 @@ export const shuttingDown = () =>
     connection: "close",
   });
 
+/** The server listens but has not finished starting (database, migrations): retry in a moment. */
+export const starting = () =>
+  new GatewayError(503, "api_error", "service_unavailable", "Lumen is starting. Try again in a moment.", null, { "retry-after": "1" });
+
 export const internalError = () =>
   new GatewayError(500, "api_error", "internal_error", "Lumen failed to process the request. The error was logged.");
 
