@@ -26,53 +26,58 @@ export function gatewayRoute(gateway: Gateway, method: string | undefined, url: 
 }
 
 /**
- * Feeds the request body to `onChunk` as it arrives; past `limit` bytes the rest is discarded (so
- * the answer, 413, can still be written) and "too_large" resolves.
+ * Feeds the request body to `onChunk` as it arrives, then calls `done` once: "ended" with the body's
+ * size, or "too_large" as soon as it passes `limit` bytes (the rest is discarded, so the answer, 413,
+ * can still be written). `fail` gets a read error or a connection closed before the end.
  */
-function streamBody(req: IncomingMessage, limit: number, onChunk: (chunk: Buffer) => void): Promise<"ended" | "too_large"> {
-  return new Promise((resolve, reject) => {
-    let size = 0;
-    const cleanup = () => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      req.off("close", onClose);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size > limit) {
-        cleanup();
-        req.resume();
-        resolve("too_large");
-        return;
-      }
-      onChunk(chunk);
-    };
-    const onEnd = () => {
+function listenToBody(
+  req: IncomingMessage,
+  limit: number,
+  onChunk: (chunk: Buffer) => void,
+  done: (result: "ended" | "too_large", size: number) => void,
+  fail: (err: Error) => void,
+): void {
+  let size = 0;
+  const cleanup = () => {
+    req.off("data", onData);
+    req.off("end", onEnd);
+    req.off("error", onError);
+    req.off("close", onClose);
+  };
+  const onData = (chunk: Buffer) => {
+    size += chunk.byteLength;
+    if (size > limit) {
       cleanup();
-      resolve("ended");
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    const onClose = () => {
-      if (req.complete) return;
-      cleanup();
-      reject(new Error("the connection closed before the end of the request body"));
-    };
-    if (req.readableEnded) return resolve("ended");
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-    req.on("close", onClose);
-  });
+      req.resume();
+      done("too_large", size);
+      return;
+    }
+    onChunk(chunk);
+  };
+  const onEnd = () => {
+    cleanup();
+    done("ended", size);
+  };
+  const onError = (err: Error) => {
+    cleanup();
+    fail(err);
+  };
+  const onClose = () => {
+    if (req.complete) return;
+    cleanup();
+    fail(new Error("the connection closed before the end of the request body"));
+  };
+  if (req.readableEnded) return done("ended", 0);
+  req.on("data", onData);
+  req.on("end", onEnd);
+  req.on("error", onError);
+  req.on("close", onClose);
 }
 
 /** The node request as the pipeline reads it (request.ts). */
 function gatewayRequest(req: IncomingMessage, url: string, signal: AbortSignal): GatewayRequest {
   return {
-    streamBody: (limit, onChunk) => streamBody(req, limit, onChunk),
+    streamBody: (limit, onChunk) => new Promise((resolve, reject) => listenToBody(req, limit, onChunk, resolve, reject)),
     url,
     method: req.method,
     signal,
@@ -84,41 +89,13 @@ function gatewayRequest(req: IncomingMessage, url: string, signal: AbortSignal):
     readBody(limit) {
       return new Promise<Uint8Array | null>((resolve, reject) => {
         const chunks: Buffer[] = [];
-        let size = 0;
-        const cleanup = () => {
-          req.off("data", onData);
-          req.off("end", onEnd);
-          req.off("error", onError);
-          req.off("close", onClose);
-        };
-        const onData = (chunk: Buffer) => {
-          size += chunk.byteLength;
-          if (size > limit) {
-            cleanup();
-            req.resume(); // discard the rest; the answer (413) is sent meanwhile
-            resolve(null);
-            return;
-          }
-          chunks.push(chunk);
-        };
-        const onEnd = () => {
-          cleanup();
-          resolve(Buffer.concat(chunks, size));
-        };
-        const onError = (err: Error) => {
-          cleanup();
-          reject(err);
-        };
-        const onClose = () => {
-          if (req.complete) return;
-          cleanup();
-          reject(new Error("the connection closed before the end of the request body"));
-        };
-        if (req.readableEnded) return resolve(new Uint8Array(0));
-        req.on("data", onData);
-        req.on("end", onEnd);
-        req.on("error", onError);
-        req.on("close", onClose);
+        listenToBody(
+          req,
+          limit,
+          (chunk) => chunks.push(chunk),
+          (result, size) => resolve(result === "too_large" ? null : Buffer.concat(chunks, size)),
+          reject,
+        );
       });
     },
   };

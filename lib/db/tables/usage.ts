@@ -1,0 +1,101 @@
+/** Coin pools and reservations, the request log and the usage counters kept in step with it. */
+import { sql } from "drizzle-orm";
+import { bigserial, boolean, date, index, integer, pgTable, primaryKey, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { audioSeconds, coins, ts, usageCounters } from "./columns";
+import { clients } from "./clients";
+import { apiKeys } from "./keys";
+
+/** A client's coin balance. Refill is lazy: computed in SQL from `refilled_at` (the refill anchor). */
+export const coinPools = pgTable("coin_pools", {
+  clientId: uuid("client_id")
+    .primaryKey()
+    .references(() => clients.id, { onDelete: "cascade" }),
+  balance: coins("balance").notNull(),
+  refilledAt: ts("refilled_at").notNull().defaultNow(),
+  createdAt: ts("created_at").notNull().defaultNow(),
+});
+
+/** Coins held by admitted requests that have not settled yet; the sweeper returns stale ones. */
+export const coinReservations = pgTable(
+  "coin_reservations",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    clientId: uuid("client_id")
+      .notNull()
+      .references(() => clients.id, { onDelete: "cascade" }),
+    amount: coins("amount").notNull(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    expiresAt: ts("expires_at").notNull(),
+  },
+  (t) => [index("coin_reservations_expires_idx").on(t.expiresAt)],
+);
+
+/** Per-client, per-model counters (model access table on the detail page). */
+export const clientModelUsage = pgTable(
+  "client_model_usage",
+  {
+    clientId: uuid("client_id")
+      .notNull()
+      .references(() => clients.id, { onDelete: "cascade" }),
+    model: text("model").notNull(),
+    ...usageCounters(),
+    lastUsedAt: ts("last_used_at"),
+  },
+  (t) => [primaryKey({ columns: [t.clientId, t.model] })],
+);
+
+/** Daily rollup per client and model, written with the log row: the usage chart reads ≤ 30 × models rows. */
+export const clientDailyUsage = pgTable(
+  "client_daily_usage",
+  {
+    clientId: uuid("client_id")
+      .notNull()
+      .references(() => clients.id, { onDelete: "cascade" }),
+    day: date("day").notNull(),
+    model: text("model").notNull(),
+    ...usageCounters(),
+  },
+  (t) => [primaryKey({ columns: [t.clientId, t.day, t.model] })],
+);
+
+/** One row per request that reached an upstream. The counters above always equal its sums. */
+export const requestLog = pgTable(
+  "request_log",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+    clientId: uuid("client_id")
+      .notNull()
+      .references(() => clients.id, { onDelete: "cascade" }),
+    keyId: uuid("key_id").references(() => apiKeys.id, { onDelete: "set null" }),
+    model: text("model").notNull(),
+    endpoint: text("endpoint"),
+    status: integer("status").notNull(),
+    inputTokens: integer("input_tokens").notNull().default(0),
+    outputTokens: integer("output_tokens").notNull().default(0),
+    coins: coins("coins").notNull().default("0"),
+    /** Seconds of audio of a transcription or translation (0 for text requests). */
+    audioSeconds: audioSeconds(),
+    durationMs: integer("duration_ms").notNull().default(0),
+    ttftMs: integer("ttft_ms"),
+    streamed: boolean("streamed").notNull().default(false),
+    usageEstimated: boolean("usage_estimated").notNull().default(false),
+    errorCode: text("error_code"),
+    /** The `x-request-id` the caller saw: its own when it sent one, else `settlement_id`. */
+    requestId: text("request_id"),
+    /**
+     * Lumen's own id of the request, made at admission. Unique: settlement inserts the row only when
+     * this id is new and moves the counters only then, so a retry after an uncertain commit never
+     * bills twice. (Not the caller's x-request-id: a caller could reuse that to skip its bills.)
+     */
+    settlementId: uuid("settlement_id"),
+  },
+  (t) => [
+    uniqueIndex("request_log_settlement_id_idx").on(t.settlementId),
+    index("request_log_client_time_idx").on(t.clientId, t.createdAt),
+    index("request_log_key_time_idx").on(t.keyId, t.createdAt),
+    // "Errors only" in Recent requests: partial, so only the (few) failed requests pay an extra index write.
+    index("request_log_client_errors_idx").on(t.clientId, t.createdAt).where(sql`${t.status} >= 400`),
+    index("request_log_key_errors_idx").on(t.keyId, t.createdAt).where(sql`${t.status} >= 400`),
+  ],
+);
