@@ -3,6 +3,7 @@
 import { useOptimistic } from "react";
 import { Loader2 } from "lucide-react";
 import { AUDIT_KINDS, type AuditKind } from "@/lib/audit/kinds";
+import { NativeSelect } from "@/components/ui/native-select";
 import { useUrlState } from "./use-url-state";
 
 const KIND_LABELS: Record<AuditKind, string> = {
@@ -22,9 +23,8 @@ export function ActivityFilter({ kind }: { kind: AuditKind | null }) {
       <label htmlFor="activity-kind" className="text-sm font-medium">
         Show
       </label>
-      <select
+      <NativeSelect
         id="activity-kind"
-        className="h-9 rounded-md border border-input bg-background px-2 text-sm shadow-xs focus-visible:ring-3 focus-visible:ring-ring/35 focus-visible:outline-hidden"
         value={shown}
         onChange={(e) => {
           const next = e.target.value;
@@ -38,7 +38,7 @@ export function ActivityFilter({ kind }: { kind: AuditKind | null }) {
             {KIND_LABELS[k]}
           </option>
         ))}
-      </select>
+      </NativeSelect>
       {pending && <Loader2 className="size-4 animate-spin text-muted-foreground" aria-label="Loading" />}
     </div>
   );

@@ -3,6 +3,7 @@
 import { useOptimistic } from "react";
 import { Loader2 } from "lucide-react";
 import type { KeyOption } from "@/lib/clients/recent-requests";
+import { NativeSelect } from "@/components/ui/native-select";
 import { useUrlState } from "./use-url-state";
 
 /** Key filter (`?requests_key=`) and "Errors only" (`?requests_errors=1`); either change starts at the newest page. */
@@ -23,9 +24,9 @@ export function RecentRequestsToolbar({ keys, keyId, errorsOnly }: { keys: KeyOp
         <label htmlFor="requests-key" className="text-sm font-medium">
           Key
         </label>
-        <select
+        <NativeSelect
           id="requests-key"
-          className="h-9 max-w-64 rounded-md border border-input bg-background px-2 text-sm shadow-xs focus-visible:ring-3 focus-visible:ring-ring/35 focus-visible:outline-hidden"
+          className="max-w-64"
           value={shown.keyId ?? ""}
           onChange={(e) => go({ keyId: e.target.value || null })}
           data-testid="requests-key"
@@ -38,7 +39,7 @@ export function RecentRequestsToolbar({ keys, keyId, errorsOnly }: { keys: KeyOp
               {k.inactive ? " (revoked or expired)" : ""}
             </option>
           ))}
-        </select>
+        </NativeSelect>
       </div>
       <label className="inline-flex cursor-pointer items-center gap-2 text-sm select-none">
         <input

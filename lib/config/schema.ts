@@ -24,6 +24,7 @@ import {
   rateLimitsSchema,
 } from "./settings-schema";
 
+// Of the building blocks, what readers of a config use; every section schema.
 export {
   canonicalAccess,
   CANONICAL_ACCESS_WORDS,
@@ -34,20 +35,10 @@ export {
   MSG,
   type AccessWord,
 } from "./schema-blocks";
-export { clientEntrySchema, groupEntrySchema, modelAccessBlockSchema, rateLimitFields, rateLimitsBlockSchema } from "./clients-schema";
-export { endpointSchema, modelSchema } from "./models-schema";
-export {
-  adminsSchema,
-  apiSchema,
-  appSchema,
-  authSchema,
-  defaultsSchema,
-  keysSchema,
-  metricsSchema,
-  oidcSchema,
-  rateLimitsSchema,
-} from "./settings-schema";
-export { legacyWarnings } from "./legacy-warnings";
+export * from "./clients-schema";
+export * from "./models-schema";
+export * from "./settings-schema";
+export * from "./legacy-warnings";
 
 export const configSchema = z
   .strictObject({
