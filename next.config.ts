@@ -8,6 +8,12 @@ const nextConfig: NextConfig = {
   // /v1 paths are the gateway's: `/v1/chat/completions/` answers the API's 404 envelope, not a 308
   // (lib/gateway/routes.ts; server.ts answers /v1 without Next, this covers `next dev`).
   skipTrailingSlashRedirect: true,
+  // Next rewrites loopback hosts to `localhost` in the URLs it gives middleware and route handlers,
+  // and in a middleware redirect to the request's own host: a console on http://127.0.0.1:PORT
+  // (app.base_url) then sent browsers to http://localhost:PORT (another origin: no session cookie)
+  // and told the identity provider a redirect_uri it did not register. The URLs stay as they are.
+  // (The setting's other effect concerns the pages router's /_next/data URLs, which Lumen has none of.)
+  skipMiddlewareUrlNormalize: true,
   // forbidden() → a real 403 response rendering app/(console)/forbidden.tsx
   experimental: { authInterrupts: true },
 };

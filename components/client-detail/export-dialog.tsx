@@ -4,9 +4,7 @@ import { useState } from "react";
 import { Download } from "lucide-react";
 import { Button } from "@/components/ui/button";
 import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle, DialogTrigger } from "@/components/ui/dialog";
-import { FieldError } from "@/components/ui/field-error";
-import { Input } from "@/components/ui/input";
-import { Label } from "@/components/ui/label";
+import { TextField } from "@/components/ui/text-field";
 import { defaultExportRange, MAX_EXPORT_DAYS, parseExportRange } from "@/lib/exports/range";
 
 /**
@@ -48,34 +46,28 @@ export function ExportDialog({ clientId }: { clientId: string }) {
             </DialogDescription>
           </DialogHeader>
           <div className="grid grid-cols-2 gap-4">
-            <div className="grid content-start gap-2">
-              <Label htmlFor="export-from">First day</Label>
-              <Input
-                id="export-from"
-                name="from"
-                type="date"
-                value={range.from}
-                onChange={(e) => setRange((r) => ({ ...r, from: e.target.value }))}
-                aria-invalid={Boolean(errors.from)}
-                aria-describedby={errors.from ? "export-from-error" : undefined}
-                data-testid="export-from"
-              />
-              <FieldError id="export-from-error" errors={errors.from} />
-            </div>
-            <div className="grid content-start gap-2">
-              <Label htmlFor="export-to">Last day</Label>
-              <Input
-                id="export-to"
-                name="to"
-                type="date"
-                value={range.to}
-                onChange={(e) => setRange((r) => ({ ...r, to: e.target.value }))}
-                aria-invalid={Boolean(errors.to)}
-                aria-describedby={errors.to ? "export-to-error" : undefined}
-                data-testid="export-to"
-              />
-              <FieldError id="export-to-error" errors={errors.to} />
-            </div>
+            <TextField
+              id="export-from"
+              label="First day"
+              errors={errors.from}
+              className="content-start"
+              name="from"
+              type="date"
+              value={range.from}
+              onChange={(e) => setRange((r) => ({ ...r, from: e.target.value }))}
+              data-testid="export-from"
+            />
+            <TextField
+              id="export-to"
+              label="Last day"
+              errors={errors.to}
+              className="content-start"
+              name="to"
+              type="date"
+              value={range.to}
+              onChange={(e) => setRange((r) => ({ ...r, to: e.target.value }))}
+              data-testid="export-to"
+            />
           </div>
           <ul className="grid gap-1 text-xs text-muted-foreground">
             <li>

@@ -8,8 +8,7 @@ import { Button } from "@/components/ui/button";
 import { ChoiceGroup } from "@/components/ui/choice-group";
 import { Dialog, DialogContent, DialogDescription, DialogFooter, DialogHeader, DialogTitle, DialogTrigger } from "@/components/ui/dialog";
 import { FieldError } from "@/components/ui/field-error";
-import { Input } from "@/components/ui/input";
-import { Label } from "@/components/ui/label";
+import { TextField } from "@/components/ui/text-field";
 import {
   choiceAllowed,
   DAY_MS,
@@ -92,26 +91,20 @@ function NewKeyFlow({ clientId, maxLifetimeDays, onDone }: { clientId: string; m
             <DialogDescription>A key lets a service call Lumen as this client. Name it after where it will be used.</DialogDescription>
           </DialogHeader>
           <input type="hidden" name="clientId" value={clientId} />
-          <div className="grid gap-2">
-            <Label htmlFor="key-name">Name</Label>
-            <Input
-              id="key-name"
-              name="name"
-              placeholder="production"
-              autoComplete="off"
-              autoFocus
-              maxLength={nameInputMaxLength(KEY_NAME_MAX)}
-              defaultValue={state.values?.name}
-              key={state.values?.name ?? ""}
-              aria-invalid={Boolean(state.errors?.name)}
-              aria-describedby={state.errors?.name ? "key-name-error key-name-help" : "key-name-help"}
-              data-testid="key-name"
-            />
-            <p id="key-name-help" className="text-xs text-muted-foreground">
-              For example production, staging or ci-runner. Up to {KEY_NAME_MAX} characters.
-            </p>
-            <FieldError id="key-name-error" errors={state.errors?.name} />
-          </div>
+          <TextField
+            id="key-name"
+            label="Name"
+            help={<>For example production, staging or ci-runner. Up to {KEY_NAME_MAX} characters.</>}
+            errors={state.errors?.name}
+            name="name"
+            placeholder="production"
+            autoComplete="off"
+            autoFocus
+            maxLength={nameInputMaxLength(KEY_NAME_MAX)}
+            defaultValue={state.values?.name}
+            key={state.values?.name ?? ""}
+            data-testid="key-name"
+          />
           <ExpiryField
             // A returned state restores what was chosen; an unchanged state keeps the field as it is.
             key={state.values ? `${state.values.expiry}/${state.values.expiresOn}` : "fresh"}
@@ -193,23 +186,20 @@ function ExpiryField({
         testId="key-expiry"
       />
       {choice === "date" && (
-        <div className="grid gap-2 pt-1">
-          <Label htmlFor="key-expires-on">Last day the key works</Label>
-          <Input
-            id="key-expires-on"
-            name="expiresOn"
-            type="date"
-            min={today}
-            max={lastDay}
-            value={date}
-            onChange={(e) => setDate(e.target.value)}
-            className="w-48"
-            aria-invalid={Boolean(errors?.expiresOn)}
-            aria-describedby={errors?.expiresOn ? "key-expires-on-error" : undefined}
-            data-testid="key-expires-on"
-          />
-          <FieldError id="key-expires-on-error" errors={errors?.expiresOn} />
-        </div>
+        <TextField
+          id="key-expires-on"
+          label="Last day the key works"
+          errors={errors?.expiresOn}
+          className="pt-1"
+          inputClassName="w-48"
+          name="expiresOn"
+          type="date"
+          min={today}
+          max={lastDay}
+          value={date}
+          onChange={(e) => setDate(e.target.value)}
+          data-testid="key-expires-on"
+        />
       )}
       <input type="hidden" name="tzOffset" value={choice === "date" ? offsetAfter(date) : String(offset)} />
       <p id="key-expiry-help" className="text-xs text-muted-foreground">

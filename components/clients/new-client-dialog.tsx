@@ -13,9 +13,8 @@ import {
   DialogTitle,
   DialogTrigger,
 } from "@/components/ui/dialog";
-import { Input } from "@/components/ui/input";
-import { Label } from "@/components/ui/label";
 import { FieldError } from "@/components/ui/field-error";
+import { TextField } from "@/components/ui/text-field";
 import { useFormAction } from "@/components/forms/use-form-action";
 import { CLIENT_NAME_MAX, nameInputMaxLength } from "@/lib/name-limits";
 
@@ -38,25 +37,19 @@ export function NewClientDialog({ label = "New Client" }: { label?: string }) {
               A named identity for a service or automated tool, with its own API keys, coin pool and usage.
             </DialogDescription>
           </DialogHeader>
-          <div className="grid gap-2">
-            <Label htmlFor="client-name">Name</Label>
-            <Input
-              id="client-name"
-              name="name"
-              placeholder="my-service-app"
-              autoComplete="off"
-              autoFocus
-              maxLength={nameInputMaxLength(CLIENT_NAME_MAX)}
-              defaultValue={state.values?.name}
-              key={state.values?.name ?? ""}
-              aria-invalid={Boolean(nameErrors)}
-              aria-describedby={nameErrors ? "client-name-error client-name-help" : "client-name-help"}
-            />
-            <p id="client-name-help" className="text-xs text-muted-foreground">
-              Up to {CLIENT_NAME_MAX} letters, digits, “-”, “_” or “.”, starting with a letter or digit.
-            </p>
-            <FieldError id="client-name-error" errors={nameErrors} />
-          </div>
+          <TextField
+            id="client-name"
+            label="Name"
+            help={<>Up to {CLIENT_NAME_MAX} letters, digits, “-”, “_” or “.”, starting with a letter or digit.</>}
+            errors={nameErrors}
+            name="name"
+            placeholder="my-service-app"
+            autoComplete="off"
+            autoFocus
+            maxLength={nameInputMaxLength(CLIENT_NAME_MAX)}
+            defaultValue={state.values?.name}
+            key={state.values?.name ?? ""}
+          />
           <FieldError id="client-form-error" errors={state.errors?.form} />
           <DialogFooter>
             <Button type="button" variant="outline" onClick={() => setOpen(false)}>

@@ -21,7 +21,10 @@ export function baseAuthConfig(): NextAuthConfig {
     secret: sessionSecret(),
     trustHost: true,
     session: { strategy: "jwt", maxAge: Math.max(60, Math.round(config.auth.session_hours * 3600)) },
-    pages: { signIn: "/signin", error: "/signin" },
+    basePath: "/api/auth",
+    // Auth.js's sign-in errors show on the sign-in page, every other failure on the error page
+    // (both say why: lib/auth/errors.ts).
+    pages: { signIn: "/signin", error: "/signin/error" },
     providers: [],
     callbacks: {
       session({ session, token }) {

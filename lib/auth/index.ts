@@ -1,4 +1,5 @@
 import NextAuth, { type NextAuthConfig } from "next-auth";
+import type { NextRequest } from "next/server";
 import Credentials from "next-auth/providers/credentials";
 import { z } from "zod";
 import { getConfig } from "@/lib/config";
@@ -7,7 +8,10 @@ import { errorFields, log } from "@/lib/log";
 import { baseAuthConfig } from "./base-config";
 import { devLoginUsable } from "./dev-login";
 import { endSession, sessionClaimsSchema, startSession } from "./sessions";
-import { claimIsTrue, signInOidcUser, upsertUser } from "./users";
+import { signInErrorPath } from "./errors";
+import { authLogger, errorLocation, trackAuthFailures, withFailureCode } from "./failures";
+import { OIDC_PROVIDER_ID, oidcIdentity, oidcProvider } from "./oidc";
+import { signInOidcUser, upsertUser } from "./users";
 
 export const devLoginSchema = z.object({
   email: z.email({ message: "Enter a valid e-mail address" }).max(254),
@@ -39,65 +43,51 @@ function providers(): NextAuthConfig["providers"] {
     );
   }
   const oidc = config.auth.oidc;
-  if (oidc) {
-    list.push({
-      id: "oidc",
-      name: oidc.name ?? "Single sign-on",
-      type: "oidc",
-      issuer: oidc.issuer,
-      clientId: oidc.client_id,
-      clientSecret: oidc.client_secret ?? process.env.AUTH_OIDC_CLIENT_SECRET,
-      authorization: { params: { scope: "openid email profile" } },
-    });
-  }
+  if (oidc) list.push(oidcProvider(oidc));
   return list;
 }
-
-/** The sign-in page explains each refusal (app/(auth)/signin/page.tsx). */
-const refusedTo = (reason: string) => `/signin?error=${encodeURIComponent(reason)}`;
 
 function fullAuthConfig(): NextAuthConfig {
   const base = baseAuthConfig();
   return {
     ...base,
     providers: providers(),
+    logger: authLogger,
     callbacks: {
       ...base.callbacks,
       /**
        * OIDC: the person is identified by issuer + subject; the e-mail must be verified (unless
        * auth.oidc.require_verified_email is false) and in an allowed domain. The matching Lumen user
        * (lib/auth/users.ts) becomes `user.id`, which the jwt callback below puts in the session.
+       * A refusal is logged and sent to the sign-in error page, which says why.
        */
       async signIn({ user, account, profile }) {
         if (account?.provider === "dev") return true;
-        if (account?.provider !== "oidc") return false;
+        if (account?.provider !== OIDC_PROVIDER_ID) return false;
         const oidc = getConfig().auth.oidc;
-        const subject = typeof profile?.sub === "string" ? profile.sub : null;
-        if (!oidc || !subject) return refusedTo("AccessDenied");
-        const result = await signInOidcUser(
-          await getDb(),
-          {
-            issuer: typeof profile?.iss === "string" ? profile.iss : oidc.issuer,
-            subject,
-            email: typeof profile?.email === "string" ? profile.email : null,
-            emailVerified: claimIsTrue(profile?.email_verified),
-            name: typeof profile?.name === "string" ? profile.name : null,
-            image: typeof profile?.picture === "string" ? profile.picture : null,
-          },
-          oidc,
-        );
+        const identity = oidc ? oidcIdentity(oidc, profile as Record<string, unknown> | undefined, account.id_token) : null;
+        if (!oidc || !identity) {
+          log.warn("single sign-on refused", { reason: "AccessDenied", cause: oidc ? "no subject claim" : "auth.oidc is not configured" });
+          return signInErrorPath("AccessDenied");
+        }
+        const result = await signInOidcUser(await getDb(), identity, oidc);
         if (!result.ok) {
-          log.warn("single sign-on refused", { reason: result.reason });
-          return refusedTo(result.reason);
+          log.warn("single sign-on refused", { reason: result.reason, issuer: identity.issuer, subject: identity.subject });
+          return signInErrorPath(result.reason);
         }
         user.id = result.user.id;
         user.email = result.user.email;
         return true;
       },
       /** At sign-in: a new session row; the cookie carries its id and the user's session version. */
-      async jwt({ token, user, account }) {
+      async jwt({ token, user, account, profile }) {
         if (user?.id && account) {
-          const claims = await startSession(await getDb(), user.id, getConfig().auth.session_hours);
+          const config = getConfig();
+          const sso =
+            account.provider === OIDC_PROVIDER_ID && config.auth.oidc
+              ? { groups: oidcIdentity(config.auth.oidc, profile as Record<string, unknown> | undefined, account.id_token)?.groups ?? [] }
+              : undefined;
+          const claims = await startSession(await getDb(), user.id, config.auth.session_hours, sso);
           token.uid = claims.uid;
           token.sid = claims.sid;
           token.sv = claims.sv;
@@ -119,4 +109,28 @@ function fullAuthConfig(): NextAuthConfig {
   };
 }
 
-export const { handlers, auth, signIn, signOut } = NextAuth(() => fullAuthConfig());
+const nextAuth = NextAuth(() => fullAuthConfig());
+export const { auth, signIn, signOut } = nextAuth;
+
+/** /api/auth/*: Auth.js's handlers, with the real reason on its error page (lib/auth/failures.ts). */
+export async function authRouteHandler(req: NextRequest): Promise<Response> {
+  const handler = req.method === "POST" ? nextAuth.handlers.POST : nextAuth.handlers.GET;
+  const { result, code } = await trackAuthFailures(() => handler(req));
+  return withFailureCode(result, code);
+}
+
+/**
+ * Starts single sign-on: where to send the browser — the provider's authorization endpoint, or the
+ * sign-in error page when the sign-in cannot start (the provider cannot be reached).
+ */
+export async function startOidcSignIn(redirectTo: string): Promise<string> {
+  try {
+    const { result, code } = await trackAuthFailures(
+      () => signIn(OIDC_PROVIDER_ID, { redirectTo, redirect: false }) as Promise<string>,
+    );
+    return errorLocation(result, code) ?? result;
+  } catch (err) {
+    log.warn("single sign-on could not start", { cause: err instanceof Error ? err.name : "unknown" });
+    return signInErrorPath("ProviderUnreachable");
+  }
+}

@@ -2,22 +2,28 @@ import { cache } from "react";
 import { auth } from "@/lib/auth";
 import { getConfig, isAdminEmail } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
+import { isAdminByGroups } from "./oidc";
 import type { Viewer } from "./permissions";
 import { sessionClaimsSchema, userOfSession } from "./sessions";
 
 /**
  * The signed-in viewer with live admin status, or null when signed out: no valid cookie, or a session
  * that was ended, expired or signed out everywhere (lib/auth/sessions.ts), or a user that is gone.
- * Admin rights need the e-mail listed under `admins:` and verified by the sign-in.
+ * Administrators: the e-mail listed under `admins:` and verified by the sign-in, or (single sign-on)
+ * a group the identity provider asserted at this session's sign-in listed under
+ * `auth.oidc.admin_groups`. Both lists are read live; the groups are as of the sign-in, and a
+ * single sign-on session ends `auth.oidc.reauthenticate_hours` after it, so they are never older.
  * Memoized per request (layouts and the page ask for it), never across requests.
  */
 export const currentViewer = cache(async (): Promise<Viewer | null> => {
   const claims = sessionClaimsSchema.safeParse(await auth());
   if (!claims.success) return null;
-  const user = await userOfSession(await getDb(), claims.data, getConfig().auth.session_hours);
+  const config = getConfig();
+  const oidc = config.auth.oidc;
+  const user = await userOfSession(await getDb(), claims.data, config.auth.session_hours, oidc?.reauthenticate_hours);
   if (!user) return null;
   return {
     user: { id: user.id, email: user.email, name: user.name },
-    isAdmin: user.emailVerified && isAdminEmail(user.email),
+    isAdmin: (user.emailVerified && isAdminEmail(user.email, config)) || isAdminByGroups(user.idpGroups, oidc),
   };
 });

@@ -24,8 +24,11 @@ export type SessionClaims = z.infer<typeof sessionClaimsSchema>;
 
 const expiry = (hours: number) => sql`now() + ${`${Math.round(hours * 3600)} seconds`}::interval`;
 
-/** Opens a session for a user who just signed in; returns the claims for the cookie. */
-export async function startSession(db: Db, userId: string, hours: number): Promise<SessionClaims> {
+/**
+ * Opens a session for a user who just signed in; returns the claims for the cookie. `sso`: a single
+ * sign-on, with the groups the identity provider asserted (kept with the session).
+ */
+export async function startSession(db: Db, userId: string, hours: number, sso?: { groups: string[] }): Promise<SessionClaims> {
   return db.transaction(async (tx) => {
     // Housekeeping: this user's sessions that ended or expired more than a day ago.
     await tx
@@ -38,17 +41,40 @@ export async function startSession(db: Db, userId: string, hours: number): Promi
       );
     const [user] = await tx.select({ version: users.sessionVersion }).from(users).where(eq(users.id, userId));
     if (!user) throw new Error("signing in a user that does not exist");
-    const [row] = await tx.insert(userSessions).values({ userId, expiresAt: expiry(hours) }).returning({ id: userSessions.id });
+    const [row] = await tx.insert(userSessions).values({ userId, expiresAt: expiry(hours), idpGroups: sso ? sso.groups : null }).returning({ id: userSessions.id });
     return { uid: userId, sid: row!.id, sv: user.version };
   });
 }
 
-export type SessionUser = Pick<User, "id" | "email" | "name" | "emailVerified">;
+export type SessionUser = Pick<User, "id" | "email" | "name" | "emailVerified"> & {
+  /** The identity provider's groups at this session's sign-in; null for a development sign-in. */
+  idpGroups: string[] | null;
+};
 
-/** The user of a live session, or null (ended, expired, signed out everywhere, user gone). Rolls the expiry. */
-export async function userOfSession(db: Db, claims: SessionClaims, hours: number): Promise<SessionUser | null> {
+/**
+ * The user of a live session, or null (ended, expired, signed out everywhere, user gone, or a single
+ * sign-on session older than `reauthenticateHours`: the person signs in again, and the provider's
+ * groups are read afresh). Rolls the expiry.
+ */
+export async function userOfSession(
+  db: Db,
+  claims: SessionClaims,
+  hours: number,
+  reauthenticateHours?: number,
+): Promise<SessionUser | null> {
+  const fresh =
+    reauthenticateHours === undefined
+      ? undefined
+      : or(isNull(userSessions.idpGroups), gt(userSessions.createdAt, sql`now() - ${`${Math.round(reauthenticateHours * 3600)} seconds`}::interval`));
   const [found] = await db
-    .select({ id: users.id, email: users.email, name: users.name, emailVerified: users.emailVerified, expiresAt: userSessions.expiresAt })
+    .select({
+      id: users.id,
+      email: users.email,
+      name: users.name,
+      emailVerified: users.emailVerified,
+      idpGroups: userSessions.idpGroups,
+      expiresAt: userSessions.expiresAt,
+    })
     .from(userSessions)
     .innerJoin(users, eq(users.id, userSessions.userId))
     .where(
@@ -58,6 +84,7 @@ export async function userOfSession(db: Db, claims: SessionClaims, hours: number
         isNull(userSessions.endedAt),
         gt(userSessions.expiresAt, sql`now()`),
         eq(users.sessionVersion, claims.sv),
+        fresh,
       ),
     )
     .limit(1);

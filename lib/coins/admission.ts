@@ -30,7 +30,7 @@ export type Refusal = {
 export interface AdmitInput {
   clientId: string;
   pool: PoolConfig | null;
-  /** Estimated cost (the prompt's bound plus the output limit, lib/gateway/pipeline.ts), 6-decimal text. */
+  /** Estimated cost (the prompt's bound plus the output limit, lib/gateway/proxy.ts), 6-decimal text. */
   estimate: string;
   /** `api.upstream_timeout_s`: the reservation expires one minute after it. */
   timeoutSeconds: number;

@@ -22,6 +22,7 @@ export const appSchema = z.strictObject({
   trust_proxy: z.boolean({ error: MSG.bool }).default(false),
 });
 
+const SSO_SESSION_HOURS = "expected a number of hours > 0 and ≤ 8760 (how long a single sign-on session may last)";
 const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/;
 
 export const oidcSchema = z.strictObject({
@@ -48,6 +49,29 @@ export const oidcSchema = z.strictObject({
     )
     .min(1, { error: "expected at least one domain (or leave allowed_domains out to allow any)" })
     .optional(),
+  /** The scopes asked for (space-separated); some providers send groups only for an extra scope. */
+  scope: z
+    .string({ error: "expected the scopes to ask for, e.g. \"openid email profile\"" })
+    .trim()
+    .refine((s) => s.split(/\s+/).includes("openid"), { error: "expected a list of scopes that includes openid" })
+    .default("openid email profile"),
+  /** The claim (ID token or userinfo) that lists the person's groups. */
+  groups_claim: z.string({ error: "expected a claim name, e.g. groups" }).trim().min(1, { error: "expected a claim name, e.g. groups" }).default("groups"),
+  /** Members of any of these groups (exact names, as the provider sends them) are administrators. */
+  admin_groups: z
+    .array(z.string({ error: "expected a group name" }).trim().min(1, { error: "expected a group name" }), {
+      error: "expected a list of group names, e.g. [lumen-admins]",
+    })
+    .default([]),
+  /**
+   * A single sign-on session ends this many hours after sign-in even while in use, so group changes
+   * at the provider reach Lumen (admin_groups) at the latest then.
+   */
+  reauthenticate_hours: z
+    .number({ error: SSO_SESSION_HOURS })
+    .positive({ error: SSO_SESSION_HOURS })
+    .max(8760, { error: SSO_SESSION_HOURS })
+    .default(24),
 });
 
 const SESSION_HOURS = "expected a number of hours > 0 and ≤ 8760 (how long a session lasts without use)";

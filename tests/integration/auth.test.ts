@@ -121,6 +121,25 @@ describe.each(backends())("sign-in identities and sessions on $name", (backend) 
       expect(await userOfSession(db, s, 12)).toBeNull();
     });
 
+    it("a single sign-on session keeps the provider's groups; a development sign-in has none", async () => {
+      const sso = await startSession(db, userId, 12, { groups: ["staff", "lumen-admins"] });
+      const dev = await startSession(db, userId, 12);
+      expect((await userOfSession(db, sso, 12, 24))?.idpGroups).toEqual(["staff", "lumen-admins"]);
+      expect((await userOfSession(db, dev, 12, 24))?.idpGroups).toBeNull();
+    });
+
+    it("a single sign-on session ends reauthenticate_hours after sign-in, even in use; others do not", async () => {
+      const sso = await startSession(db, userId, 12, { groups: [] });
+      const dev = await startSession(db, userId, 12);
+      await db
+        .update(userSessions)
+        .set({ createdAt: sql`now() - interval '25 hours'` })
+        .where(sql`${userSessions.id} in (${sso.sid}, ${dev.sid})`);
+      expect(await userOfSession(db, sso, 12, 24)).toBeNull();
+      expect((await userOfSession(db, sso, 12, 26))?.id).toBe(userId);
+      expect((await userOfSession(db, dev, 12, 24))?.id).toBe(userId);
+    });
+
     it("claims that do not match the row are refused (another user's session id)", async () => {
       const other = (await upsertUser(db, { email: "other-sessions@example.org" })).id;
       const s = await startSession(db, other, 12);

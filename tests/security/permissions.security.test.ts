@@ -8,7 +8,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, it } from "vitest";
-import { action, as, form, get, seed, snapshot, sql, type ActionAnswer } from "./http";
+import { action, as, baseURL, form, get, seed, snapshot, sql, type ActionAnswer } from "./http";
 import type { SignedInActor } from "./seed";
 
 type Actor = SignedInActor | "signedOut";
@@ -100,10 +100,16 @@ describe("pages", () => {
  * (Next's 403/404 answer to a server action, which the browser renders as that page), the form's
  * errors, or an empty list (the user search). Null: it did not refuse.
  */
+/** The sign-in page on this origin (the middleware's redirect is absolute, on app.base_url). */
+function isSignInPage(location: string): boolean {
+  const url = new URL(location, baseURL());
+  return url.origin === new URL(baseURL()).origin && url.pathname === "/signin";
+}
+
 type Refusal = "signin" | "forbidden" | "not-found" | "invalid" | "empty";
 
 function refusal(answer: ActionAnswer): Refusal | null {
-  if (answer.status === 307 && answer.redirect?.startsWith("/signin")) return "signin";
+  if (answer.status === 307 && answer.redirect && isSignInPage(answer.redirect)) return "signin";
   if (answer.status === 403 && answer.text.includes("NEXT_HTTP_ERROR_FALLBACK;403")) return "forbidden";
   if (answer.status === 404 && answer.text.includes("NEXT_HTTP_ERROR_FALLBACK;404")) return "not-found";
   if (answer.status !== 200) return null;

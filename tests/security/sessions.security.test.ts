@@ -88,8 +88,9 @@ describe("the origin comes from app.base_url, never from forwarded headers (trus
   });
 
   it("Auth.js builds its URLs from base_url, whatever Host and X-Forwarded-* say", async () => {
-    // (Next writes loopback addresses as "localhost" in the URLs it hands to route handlers.)
-    const expected = baseURL().replace("127.0.0.1", "localhost");
+    // Exactly base_url: Next no longer rewrites 127.0.0.1 to "localhost" (next.config.ts), so the
+    // OIDC redirect_uri is the one registered at the provider.
+    const expected = baseURL();
     for (const headers of [forged, { host: "evil.example" }]) {
       const res = await get("/api/auth/providers", null, headers);
       const providers = (await res.json()) as Record<string, { signinUrl: string; callbackUrl: string }>;

@@ -101,6 +101,10 @@ describe("parseConfigText", () => {
       client_id: "lumen",
       name: "Single sign-on",
       require_verified_email: true,
+      scope: "openid email profile",
+      groups_claim: "groups",
+      admin_groups: [],
+      reauthenticate_hours: 24,
     });
     expect(config.models[0]).toEqual({
       name: "m",

@@ -1,8 +1,10 @@
 "use server";
 
 import { AuthError } from "next-auth";
-import { devLoginSchema, signIn } from "@/lib/auth";
+import { redirect } from "next/navigation";
+import { devLoginSchema, signIn, startOidcSignIn } from "@/lib/auth";
 import { devLoginUsable } from "@/lib/auth/dev-login";
+import { forgetOidcProviderStatus } from "@/lib/auth/oidc";
 import { afterSignInPath, originOf } from "@/lib/auth/redirects";
 import { getConfig } from "@/lib/config";
 
@@ -30,6 +32,10 @@ export async function devSignIn(_prev: DevSignInState, formData: FormData): Prom
   return {};
 }
 
+/** Single sign-on: off to the identity provider, or (it cannot be reached) to a page that says so. */
 export async function oidcSignIn(formData: FormData): Promise<void> {
-  await signIn("oidc", { redirectTo: returnTo(formData) });
+  const target = await startOidcSignIn(returnTo(formData));
+  const issuer = getConfig().auth.oidc?.issuer;
+  if (issuer && target.startsWith("/signin/error")) forgetOidcProviderStatus(issuer);
+  redirect(target);
 }

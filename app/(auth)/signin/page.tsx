@@ -2,6 +2,8 @@ import type { Metadata } from "next";
 import { redirect } from "next/navigation";
 import { currentViewer } from "@/lib/auth/session";
 import { devLoginUsable } from "@/lib/auth/dev-login";
+import { signInErrorMessage } from "@/lib/auth/errors";
+import { oidcProviderReachable } from "@/lib/auth/oidc";
 import { afterSignInPath, originOf } from "@/lib/auth/redirects";
 import { getConfig } from "@/lib/config";
 import { Button } from "@/components/ui/button";
@@ -12,17 +14,6 @@ import { oidcSignIn } from "./actions";
 
 export const metadata: Metadata = { title: "Sign in" };
 
-/** What went wrong, by the `error` code Auth.js (or our OIDC checks, lib/auth/index.ts) sent back. */
-const ERRORS: Record<string, string> = {
-  EmailNotVerified:
-    "Your identity provider has not verified your e-mail address. Verify it with your provider, then sign in again.",
-  EmailMissing: "Your identity provider did not share an e-mail address. Lumen needs one to sign you in.",
-  DomainNotAllowed: "Accounts with this e-mail domain cannot sign in here. Use your organisation's account.",
-  EmailInUse:
-    "This e-mail address already belongs to another sign-in identity. Ask an administrator for help.",
-};
-const GENERIC_ERROR = "Sign-in did not complete. Please try again.";
-
 export default async function SignInPage({
   searchParams,
 }: {
@@ -32,9 +23,11 @@ export default async function SignInPage({
   const config = getConfig();
   const callbackUrl = afterSignInPath(Array.isArray(sp.callbackUrl) ? sp.callbackUrl[0] : sp.callbackUrl, originOf(config.app.base_url));
   if (await currentViewer()) redirect(callbackUrl);
-  const error = typeof sp.error === "string" ? (ERRORS[sp.error] ?? GENERIC_ERROR) : undefined;
+  const error = signInErrorMessage(Array.isArray(sp.error) ? sp.error[0] : sp.error);
   const signedOutEverywhere = sp.signedOut === "everywhere";
   const devLogin = devLoginUsable(config);
+  const oidc = config.auth.oidc;
+  const oidcReachable = oidc ? await oidcProviderReachable(oidc.issuer) : false;
 
   return (
     <main className="flex min-h-screen items-center justify-center bg-muted/40 p-4">
@@ -45,7 +38,7 @@ export default async function SignInPage({
         </CardHeader>
         <CardContent className="space-y-6">
           {error && (
-            <Alert variant="destructive">
+            <Alert variant="destructive" data-testid="sign-in-error">
               <AlertDescription>{error}</AlertDescription>
             </Alert>
           )}
@@ -54,16 +47,29 @@ export default async function SignInPage({
               <AlertDescription>You were signed out on every device and browser.</AlertDescription>
             </Alert>
           )}
-          {config.auth.oidc && (
+          {oidc && oidcReachable && (
             <form action={oidcSignIn}>
               <input type="hidden" name="callbackUrl" value={callbackUrl} />
               <Button type="submit" className="w-full">
-                Continue with {config.auth.oidc.name ?? "single sign-on"}
+                Continue with {oidc.name ?? "single sign-on"}
               </Button>
             </form>
           )}
+          {oidc && !oidcReachable && (
+            <div className="space-y-3" data-testid="sso-unavailable">
+              <Alert role="status" variant="warning">
+                <AlertDescription>
+                  Single sign-on ({oidc.name ?? "your identity provider"}) is unavailable right now: the identity provider
+                  cannot be reached. Try again in a few minutes; if it persists, tell your administrator.
+                </AlertDescription>
+              </Alert>
+              <Button asChild variant="outline" className="w-full">
+                <a href={`/signin?callbackUrl=${encodeURIComponent(callbackUrl)}`}>Try again</a>
+              </Button>
+            </div>
+          )}
           {devLogin && <DevSignInForm callbackUrl={callbackUrl} />}
-          {!config.auth.oidc && !devLogin && (
+          {!oidc && !devLogin && (
             <p className="text-sm text-muted-foreground">
               No sign-in method is configured. An administrator must set <code>auth.oidc</code> in config.yaml.
             </p>

@@ -45,6 +45,11 @@ export const userSessions = pgTable(
     createdAt: ts("created_at").notNull().defaultNow(),
     expiresAt: ts("expires_at").notNull(),
     endedAt: ts("ended_at"),
+    /**
+     * Single sign-on: the groups the identity provider asserted at this sign-in (admin rights by
+     * `auth.oidc.admin_groups` come from them). Null: not a single sign-on session (development sign-in).
+     */
+    idpGroups: text("idp_groups").array(),
   },
   (t) => [index("user_sessions_user_idx").on(t.userId)],
 );
