@@ -1,5 +1,6 @@
 /**
  * `npm run bench:gateway -- [--latency 20] [--c1-requests 300] [--cn-requests 3000] [--concurrency 64] [--warmup 200] [--keep]`
+ * `npm run bench:gateway -- --soak N` (memory: N requests, the server's RSS at every 10 %, issue 12)
  *
  * What Lumen's /v1 gateway adds to a request (issue 4, "bench/gateway"). A local OpenAI-compatible
  * upstream (node:http in this process, fixed latency) is called with the same requests twice: once
@@ -39,6 +40,9 @@ const USAGE = `Usage: npm run bench:gateway -- [options]
   --limiter WHICH      rate limiter cost: none, memory, redis or both (default both): in-process admissions,
                        then the JSON scenarios again with limits that never refuse, interleaved with none
   --redis URL          Redis for --limiter (default env REDIS_URL, else redis://127.0.0.1:6379)
+  --soak N             memory soak instead of the latency scenarios: N requests (JSON and SSE alternating) at
+                       the high concurrency, printing the Lumen server's RSS at every 10 % of N and its growth
+                       over the second half; then the accounting check
   --keep               keep the bench database afterwards (prints its name)
 Base server: env BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
 Profile the server: env BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" (written when it stops).
@@ -70,6 +74,8 @@ interface Options {
   pool: number | null;
   limiter: "none" | "memory" | "redis" | "both";
   redis: string;
+  /** --soak N: memory soak of N requests instead of the scenarios; null: the scenarios. */
+  soak: number | null;
 }
 
 function options(): Options {
@@ -92,6 +98,7 @@ function options(): Options {
         pool: { type: "string" },
         limiter: { type: "string" },
         redis: { type: "string" },
+        soak: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -113,6 +120,7 @@ function options(): Options {
         return l;
       })(),
       redis: v.redis ?? (process.env.REDIS_URL?.trim() || "redis://127.0.0.1:6379"),
+      soak: v.soak === undefined ? null : whole(v.soak, 0, "soak", 10),
     };
   } catch (err) {
     console.error(`bench: ${(err as Error).message}\n\n${USAGE}`);
@@ -593,6 +601,96 @@ async function limiterSection(
   return sent;
 }
 
+/** Resident set size (VmRSS) of the Lumen server: every descendant of this process (Linux), in MB; null without /proc. */
+function serverRssMb(): number | null {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e));
+  } catch {
+    return null;
+  }
+  const children = new Map<number, number[]>();
+  for (const e of entries) {
+    const st = procStat(Number(e));
+    if (st) children.set(st.ppid, [...(children.get(st.ppid) ?? []), Number(e)]);
+  }
+  let kb = 0;
+  const queue = [...(children.get(process.pid) ?? [])];
+  while (queue.length) {
+    const pid = queue.pop()!;
+    try {
+      const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+      kb += Number(m?.[1] ?? 0);
+    } catch {}
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return kb / 1024;
+}
+
+const TARGET_SOAK_RSS_MB = 300;
+
+/**
+ * The memory soak (--soak N): N requests through Lumen at the high concurrency, JSON and SSE alternating,
+ * with the server's RSS sampled at every 10 % of N. Prints RSS, requests/s and errors per step, then the
+ * RSS at the end against the target and the growth over the second half. Returns the requests it sent.
+ */
+async function soak(lumen: Target, n: number, concurrency: number): Promise<number> {
+  const bodies = [requestBody(false), requestBody(true)];
+  const step = Math.max(1, Math.floor(n / 10));
+  let next = 0;
+  let done = 0;
+  let errors = 0;
+  let firstError: string | null = null;
+  const samples: { at: number; rss: number | null; ms: number; errors: number }[] = [];
+  const rss0 = serverRssMb();
+  console.log(`
+Memory soak: ${fmt(n)} requests at concurrency ${concurrency}, JSON and SSE alternating · Lumen server RSS before: ${rss0?.toFixed(1) ?? "-"} MB`);
+  console.log(`  requests │ RSS MB │ req/s in the step │ errors · load average`);
+  const t0 = performance.now();
+  let tStep = t0;
+  let nextMark = step;
+  const worker = async () => {
+    while (next < n) {
+      const i = next++;
+      const streaming = i % 2 === 1;
+      try {
+        await oneRequest(lumen, bodies[i % 2]!, streaming);
+      } catch (err) {
+        errors++;
+        firstError ??= (err as Error).message;
+      }
+      done++;
+      if (done >= nextMark || done === n) {
+        const now = performance.now();
+        const at = done;
+        nextMark = Math.min(n, (Math.floor(done / step) + 1) * step);
+        const rss = serverRssMb();
+        const prev = samples[samples.length - 1]?.at ?? 0;
+        samples.push({ at, rss, ms: now - t0, errors });
+        console.log(
+          `  ${fmt(at).padStart(8)} │ ${(rss?.toFixed(1) ?? "-").padStart(6)} │ ${(((at - prev) / (now - tStep)) * 1000).toFixed(0).padStart(17)} │ ${errors} · ${os
+            .loadavg()
+            .map((x) => x.toFixed(2))
+            .join(" ")}`,
+        );
+        tStep = now;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+  const end = samples[samples.length - 1]!;
+  const half = samples.reduce((best, s) => (Math.abs(s.at - n / 2) < Math.abs(best.at - n / 2) ? s : best), samples[0]!);
+  const growth = end.rss !== null && half.rss !== null ? end.rss - half.rss : null;
+  console.log(
+    `  ${fmt(n)} requests in ${(end.ms / 1000).toFixed(1)} s (${((n / end.ms) * 1000).toFixed(0)}/s), ${errors} errors${firstError ? ` (first: ${firstError})` : ""}`,
+  );
+  console.log(
+    `  RSS after ${fmt(n)} requests ≤ ${TARGET_SOAK_RSS_MB} MB: ${end.rss?.toFixed(1) ?? "-"} MB → ${end.rss !== null && end.rss <= TARGET_SOAK_RSS_MB ? "met" : "NOT met"}` +
+      ` · growth over the second half (${fmt(half.at)} → ${fmt(end.at)}): ${growth === null ? "-" : `${growth >= 0 ? "+" : ""}${growth.toFixed(1)} MB (${((growth / half.rss!) * 100).toFixed(1)} %)`}`,
+  );
+  return n;
+}
+
 async function waitForBuild(): Promise<void> {
   for (let waited = 0; !hasBuild(); waited += 10) {
     if (waited >= 900) throw new Error("no production build (.next/BUILD_ID) after 15 minutes; run `npm run build`");
@@ -657,6 +755,9 @@ async function main() {
     }
 
     const meter = new CpuMeter(db);
+    if (opt.soak !== null) {
+      sentThroughLumen += await soak(lumen, opt.soak, opt.concurrency);
+    } else {
     console.log(
       "Machine busy: share of both cores in use by anything (other work on the machine included). CPU per request:\n" +
         "this process (load generator + upstream), the Lumen server, the bench database's PostgreSQL backends.",
@@ -705,6 +806,7 @@ async function main() {
     if (opt.limiter !== "none") {
       sentThroughLumen += await limiterSection(opt, { dir: run.tmpDir(), port, upstreamPort: upstream.port, lumen, meter });
     }
+    }
 
     // Accounting
     const totals = await accountingTotals(db);
@@ -746,7 +848,7 @@ async function main() {
       );
     }
 
-    await whereTheTimeGoes(db, origin, upstream.port, opt.concurrency);
+    if (opt.soak === null) await whereTheTimeGoes(db, origin, upstream.port, opt.concurrency);
   } finally {
     await upstream.close();
     await run.cleanup();

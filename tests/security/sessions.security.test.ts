@@ -56,6 +56,13 @@ describe("redirect targets", () => {
     expect(b.answer.redirect).toBe("/clients");
   });
 
+  it("the sign-in form refuses an invalid e-mail next to the field, keeps what was typed, and sends nobody anywhere", async () => {
+    const answer = await action("devSignIn", [{}, form({ email: "not-an-e-mail", name: "Eve", callbackUrl: "/clients" })], { page: "/signin" });
+    expect(answer.status).toBe(200);
+    expect(answer.result).toEqual({ ok: false, errors: { email: ["Enter a valid e-mail address"] }, values: { email: "not-an-e-mail", name: "Eve" } });
+    expect(answer.redirect).toBeNull();
+  });
+
   it.each(HOSTILE)("Auth.js's own endpoint with callbackUrl %s lands on /clients", async (_name, target) => {
     const csrf = await fetch(`${baseURL()}/api/auth/csrf`);
     const { csrfToken } = (await csrf.json()) as { csrfToken: string };
