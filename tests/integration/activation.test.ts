@@ -2,19 +2,15 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { apiKeys, clientManagers, clients } from "@/lib/db/schema";
-import type { Viewer } from "@/lib/auth/permissions";
 import { setClientActive } from "@/lib/clients/activation";
 import { backends, useBackend } from "../helpers/backend";
 import { insertClient } from "../helpers/fixtures";
-import { setUpRoles } from "../helpers/roles";
+import { setUpRoles, type Roles } from "../helpers/roles";
 
 describe.each(backends())("client activation on $name", (backend) => {
   let db: Db;
   useBackend(backend, (h) => (db = h.db));
-  let admin: Viewer;
-  let managerHere: Viewer;
-  let managerElsewhere: Viewer;
-  let plain: Viewer;
+  let { admin, manager: managerHere, otherManager: managerElsewhere, plain } = {} as Roles;
   let clientId: string;
 
   async function state(id = clientId) {

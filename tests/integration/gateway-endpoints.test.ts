@@ -5,22 +5,16 @@
  * token, and the x-request-id / x-lumen-overhead-ms headers — against the echo model and a local
  * HTTP upstream (tests/helpers/upstream-api.ts). Rate limits: rate-limits.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { desc, eq } from "drizzle-orm";
 import OpenAI, { toFile } from "openai";
-import type { Db } from "@/lib/db/client";
 import { clients, requestLog } from "@/lib/db/schema";
-import { parseConfigText } from "@/lib/config/load";
-import type { LumenConfig } from "@/lib/config/schema";
-import { findModel } from "@/lib/config/resolve";
 import { costOf, requestCost } from "@/lib/coins/cost";
 import { accountingTotals } from "@/lib/coins/audit";
-import { EndpointRegistry } from "@/lib/gateway/endpoints";
-import { createGateway, type Gateway } from "@/lib/gateway/pipeline";
-import { backends, useBackend } from "../helpers/backend";
-import { serveGateway } from "../helpers/gateway-rig";
-import { sleep, type FakeUpstream } from "../helpers/fake-upstream";
-import { startApiUpstream, UPSTREAM_KEY } from "../helpers/upstream-api";
+import { backends } from "../helpers/backend";
+import { useGatewayRig } from "../helpers/gateway-rig";
+import { sleep } from "../helpers/fake-upstream";
+import { UPSTREAM_KEY } from "../helpers/upstream-api";
 import { wavFile } from "../helpers/audio";
 import { insertClient } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
@@ -49,23 +43,16 @@ models:
 `;
 
 describe.each(backends())("the whole /v1 surface on $name", (backend) => {
-  let db: Db;
-  useBackend(backend, (h) => (db = h.db));
-  let config: LumenConfig;
-  let upstream: FakeUpstream;
-  let gw: Gateway;
-  let server: Awaited<ReturnType<typeof serveGateway>>;
-  let base: string;
+  const rig = useGatewayRig(backend, { config: (up) => configText(up) });
   let acmeId: string;
   let key: string;
 
-  const openai = (apiKey = key) => new OpenAI({ baseURL: `${base}/v1`, apiKey, maxRetries: 0, timeout: 15_000 });
-  const model = (name: string) => findModel(config, name)!;
-  const lastLog = async () => (await db.select().from(requestLog).where(eq(requestLog.clientId, acmeId)).orderBy(desc(requestLog.id)).limit(1))[0];
+  const openai = (apiKey = key) => rig.openai(apiKey);
+  const lastLog = async () => (await rig.db.select().from(requestLog).where(eq(requestLog.clientId, acmeId)).orderBy(desc(requestLog.id)).limit(1))[0];
   /** The log row of a request, by the x-request-id this test sent. */
   const logOf = async (requestId: string) => {
     for (let i = 0; i < 100; i++) {
-      const [row] = await db.select().from(requestLog).where(eq(requestLog.requestId, requestId));
+      const [row] = await rig.db.select().from(requestLog).where(eq(requestLog.requestId, requestId));
       if (row) return row;
       await sleep(20);
     }
@@ -75,7 +62,7 @@ describe.each(backends())("the whole /v1 surface on $name", (backend) => {
   const rid = (label: string) => ({ headers: { "x-request-id": `${backend.name}-${label}-${++seq}` } });
   const idOf = (opts: { headers: Record<string, string> }) => opts.headers["x-request-id"]!;
   const post = (path: string, body: BodyInit, headers: Record<string, string> = {}) =>
-    fetch(`${base}${path}`, { method: "POST", headers: { authorization: `Bearer ${key}`, ...headers }, body });
+    fetch(`${rig.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${key}`, ...headers }, body });
   const expectError = async (res: Response, status: number, code: string, param?: string | null) => {
     const json = (await res.json()) as { error: { message: string; type: string; param: string | null; code: string } };
     expect({ status: res.status, code: json.error.code }).toEqual({ status, code });
@@ -95,23 +82,11 @@ describe.each(backends())("the whole /v1 surface on $name", (backend) => {
   };
 
   beforeAll(async () => {
-    upstream = await startApiUpstream();
-    config = parseConfigText(configText(upstream.url), "test-config.yaml").config;
-    const c = await insertClient(db, "acme");
+    const c = await insertClient(rig.db, "acme");
     acmeId = c.id;
-    key = (await insertKey(db, c.id, "main")).plaintext;
-    const getDb = async () => db;
-    const getConfig = () => config;
-    gw = createGateway({ getDb, getConfig, keyCache: null, endpoints: new EndpointRegistry({ getDb, getConfig, checkTimeoutMs: 1000 }) });
-    server = await serveGateway(gw);
-    base = server.url;
+    key = (await insertKey(rig.db, c.id, "main")).plaintext;
   });
 
-  afterAll(async () => {
-    gw?.close();
-    await server?.close();
-    await upstream?.close();
-  });
 
   describe("POST /v1/completions (legacy text completions)", () => {
     it("answers from the echo model, max_tokens cutting, billed like chat", async () => {
@@ -120,7 +95,7 @@ describe.each(backends())("the whole /v1 surface on $name", (backend) => {
       expect(out.object).toBe("text_completion");
       expect(out.choices[0]).toMatchObject({ text: "Echo: say this", finish_reason: "length", index: 0 });
       expect(out.usage).toEqual({ prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 });
-      expect(await logOf(idOf(opts))).toMatchObject({ model: "echo", status: 200, inputTokens: 5, outputTokens: 3, streamed: false, coins: costOf(model("echo"), 5, 3) });
+      expect(await logOf(idOf(opts))).toMatchObject({ model: "echo", status: 200, inputTokens: 5, outputTokens: 3, streamed: false, coins: costOf(rig.model("echo"), 5, 3) });
     });
 
     it("answers a batch of prompts with n answers each", async () => {
@@ -138,17 +113,17 @@ describe.each(backends())("the whole /v1 surface on $name", (backend) => {
       expect(text).toBe("Echo: stream me");
       expect(usage).toMatchObject({ completion_tokens: 3 });
 
-      const n = upstream.seen.length;
+      const n = rig.upstream.seen.length;
       const opts = rid("cmpl-up");
       const chunks: OpenAI.Completion[] = [];
       for await (const c of await openai().completions.create({ model: "up/ok", prompt: "hi", stream: true }, opts)) chunks.push(c);
       expect(chunks.map((c) => c.choices[0]?.text ?? "").join("")).toBe("Hello from upstream");
       expect(chunks.every((c) => !c.usage)).toBe(true);
-      expect(upstream.seen[n]).toMatchObject({ path: "/completions", body: { model: "ok", max_tokens: 4096, stream_options: { include_usage: true } } });
+      expect(rig.upstream.seen[n]).toMatchObject({ path: "/completions", body: { model: "ok", max_tokens: 4096, stream_options: { include_usage: true } } });
       expect(await logOf(idOf(opts))).toMatchObject({ model: "up/ok", status: 200, inputTokens: 21, outputTokens: 3, streamed: true, usageEstimated: false });
       const json = await openai().completions.create({ model: "up/ok", prompt: "hi", max_tokens: 9 });
       expect(json.choices[0]?.text).toBe("Hello from upstream");
-      expect(upstream.seen.at(-1)?.body).toEqual({ model: "ok", prompt: "hi", max_tokens: 9 });
+      expect(rig.upstream.seen.at(-1)?.body).toEqual({ model: "ok", prompt: "hi", max_tokens: 9 });
     });
 
     it("refuses bodies it cannot bill: no prompt, a bad prompt, too many answers", async () => {
@@ -168,7 +143,7 @@ describe.each(backends())("the whole /v1 surface on $name", (backend) => {
       expect(r.status).toBe("completed");
       expect(r.output_text).toBe("Echo: hello responses");
       expect(r.usage).toMatchObject({ input_tokens: 6, output_tokens: 3, total_tokens: 9 });
-      expect(await logOf(idOf(opts))).toMatchObject({ model: "echo", status: 200, inputTokens: 6, outputTokens: 3, streamed: false, coins: costOf(model("echo"), 6, 3) });
+      expect(await logOf(idOf(opts))).toMatchObject({ model: "echo", status: 200, inputTokens: 6, outputTokens: 3, streamed: false, coins: costOf(rig.model("echo"), 6, 3) });
     });
 
     it("honours max_output_tokens (status incomplete) and reads message-list input", async () => {
@@ -211,10 +186,10 @@ describe.each(backends())("the whole /v1 surface on $name", (backend) => {
     });
 
     it("forwards to the endpoint's /responses with max_output_tokens; bills response.usage (JSON and response.completed)", async () => {
-      const n = upstream.seen.length;
+      const n = rig.upstream.seen.length;
       const r = await openai().responses.create({ model: "up/ok", input: "hi", metadata: { team: "blue" } });
       expect(r.output_text).toBe("Hello from upstream");
-      expect(upstream.seen[n]).toMatchObject({ path: "/responses", authorization: `Bearer ${UPSTREAM_KEY}`, body: { model: "ok", input: "hi", metadata: { team: "blue" }, max_output_tokens: 4096 } });
+      expect(rig.upstream.seen[n]).toMatchObject({ path: "/responses", authorization: `Bearer ${UPSTREAM_KEY}`, body: { model: "ok", input: "hi", metadata: { team: "blue" }, max_output_tokens: 4096 } });
       expect(await lastLog()).toMatchObject({ model: "up/ok", inputTokens: 21, outputTokens: 3, usageEstimated: false });
 
       const opts = rid("resp-up-stream");
@@ -231,7 +206,7 @@ describe.each(backends())("the whole /v1 surface on $name", (backend) => {
     });
 
     it("cuts a stream that ignores max_output_tokens: response.incomplete, billed at the limit, upstream aborted", async () => {
-      const n = upstream.seen.length;
+      const n = rig.upstream.seen.length;
       const opts = rid("resp-cut");
       const events: OpenAI.Responses.ResponseStreamEvent[] = [];
       for await (const e of await openai().responses.create({ model: "up/overrun", input: "go", max_output_tokens: 8, stream: true }, opts)) events.push(e);
@@ -242,7 +217,7 @@ describe.each(backends())("the whole /v1 surface on $name", (backend) => {
         expect(last.response.usage?.output_tokens).toBe(8);
       }
       expect(events.filter((e) => e.type === "response.output_text.delta")).toHaveLength(8);
-      expect(await upstream.seen[n]!.closed).toBe(true);
+      expect(await rig.upstream.seen[n]!.closed).toBe(true);
       expect(await logOf(idOf(opts))).toMatchObject({ status: 200, outputTokens: 8, usageEstimated: true, streamed: true });
     });
 
@@ -258,7 +233,7 @@ describe.each(backends())("the whole /v1 surface on $name", (backend) => {
     const wav = wavFile(1.5);
 
     it("transcribes with the echo model, billed per audio second, counted in every counter", async () => {
-      const before = await accountingTotals(db, acmeId);
+      const before = await accountingTotals(rig.db, acmeId);
       const opts = rid("audio");
       const out = await openai().audio.transcriptions.create({ file: await toFile(wav, "hello.wav"), model: "echo" }, opts);
       expect(out.text).toBe("Echo transcription of hello.wav: 1.500 seconds of audio.");
@@ -266,10 +241,10 @@ describe.each(backends())("the whole /v1 surface on $name", (backend) => {
       const row = await logOf(idOf(opts));
       // 2 s × 0.36 coins an hour = 0.0002
       expect(row).toMatchObject({ model: "echo", status: 200, inputTokens: 0, outputTokens: 0, audioSeconds: "2.000", coins: "0.000200", usageEstimated: false });
-      const after = await accountingTotals(db, acmeId);
+      const after = await accountingTotals(rig.db, acmeId);
       expect(Number(after.requestLog.audioSeconds) - Number(before.requestLog.audioSeconds)).toBe(2);
       for (const counter of [after.clients, after.apiKeys, after.clientModelUsage, after.clientDailyUsage]) expect(counter).toEqual(after.requestLog);
-      const [client] = await db.select({ audio: clients.audioSeconds }).from(clients).where(eq(clients.id, acmeId));
+      const [client] = await rig.db.select({ audio: clients.audioSeconds }).from(clients).where(eq(clients.id, acmeId));
       expect(client?.audio).toBe(after.requestLog.audioSeconds);
     });
 
@@ -292,12 +267,12 @@ describe.each(backends())("the whole /v1 surface on $name", (backend) => {
     });
 
     it("streams the upload to the endpoint's /audio/transcriptions as multipart with its model id and a Content-Length", async () => {
-      const n = upstream.seen.length;
+      const n = rig.upstream.seen.length;
       const opts = rid("audio-up");
       const long = wavFile(8); // the upstream reports 7 s: within the file's 8
       const out = await openai().audio.transcriptions.create({ file: await toFile(long, "up.wav"), model: "up/ok", language: "fr", timestamp_granularities: ["word"], response_format: "verbose_json" }, opts);
       expect(out.text).toBe("upstream heard up.wav");
-      const seen = upstream.seen[n]!;
+      const seen = rig.upstream.seen[n]!;
       expect(seen.path).toBe("/audio/transcriptions");
       expect(seen.authorization).toBe(`Bearer ${UPSTREAM_KEY}`);
       expect(seen.contentType).toMatch(/^multipart\/form-data; boundary=/);
@@ -310,7 +285,7 @@ describe.each(backends())("the whole /v1 surface on $name", (backend) => {
     it("bills token usage at the token prices (audio counted, not billed); no usage → verbose_json duration or the file's", async () => {
       const tokens = rid("audio-tokens");
       await openai().audio.transcriptions.create({ file: await toFile(wav, "t.wav"), model: "up/audio-tokens" }, tokens);
-      expect(await logOf(idOf(tokens))).toMatchObject({ inputTokens: 40, outputTokens: 6, audioSeconds: "1.500", coins: costOf(model("up/audio-tokens"), 40, 6), usageEstimated: false });
+      expect(await logOf(idOf(tokens))).toMatchObject({ inputTokens: 40, outputTokens: 6, audioSeconds: "1.500", coins: costOf(rig.model("up/audio-tokens"), 40, 6), usageEstimated: false });
 
       const verbose = rid("audio-verbose");
       await openai().audio.transcriptions.create({ file: await toFile(wav, "v.wav"), model: "up/audio-nousage", response_format: "verbose_json" }, verbose);
@@ -319,7 +294,7 @@ describe.each(backends())("the whole /v1 surface on $name", (backend) => {
       const header = rid("audio-header");
       const text = await openai().audio.transcriptions.create({ file: await toFile(wav, "h.wav"), model: "up/audio-nousage", response_format: "text" }, header);
       expect(text).toBe("upstream heard h.wav\n");
-      const m = model("up/audio-nousage");
+      const m = rig.model("up/audio-nousage");
       expect(await logOf(idOf(header))).toMatchObject({ audioSeconds: "1.500", coins: requestCost(m, { inputTokens: 0, outputTokens: 0, audioSeconds: 1.5, billAudio: true }), usageEstimated: true });
 
       // An upstream that claims an hour for a 1.5 s file is billed the bound: ceil(1.5 × 1.05) + 1 = 3 s.
@@ -358,7 +333,7 @@ describe.each(backends())("the whole /v1 surface on $name", (backend) => {
       // The echo endpoint waits 300 ms before answering: upstream time, not Lumen's.
       expect(overhead).toBeGreaterThanOrEqual(0);
       expect(overhead).toBeLessThan(250);
-      for (const r of [await fetch(`${base}/v1/nope`), await fetch(`${base}/v1/responses`), await fetch(`${base}/v1/models`)]) {
+      for (const r of [await fetch(`${rig.url}/v1/nope`), await fetch(`${rig.url}/v1/responses`), await fetch(`${rig.url}/v1/models`)]) {
         expect(r.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
         expect(r.headers.get("x-lumen-overhead-ms")).toMatch(/^\d+\.\d{3}$/);
       }

@@ -20,7 +20,7 @@ import { processState } from "@/lib/process-state";
 import type { GatewayRequest } from "@/lib/gateway/request";
 import { backends, useBackend } from "../helpers/backend";
 import { insertClient } from "../helpers/fixtures";
-import { setUpRoles } from "../helpers/roles";
+import { setUpRoles, type Roles } from "../helpers/roles";
 import { insertKey, keysOf } from "../helpers/keys";
 
 process.env.LUMEN_SECRET = "key-lifecycle-secret-0123456789-abcdefgh";
@@ -55,10 +55,7 @@ const utc = (at: Date) => `${at.toISOString().slice(0, 19).replace("T", " ")} UT
 describe.each(backends())("key expiry and rotation on $name", (backend) => {
   let db: Db;
   useBackend(backend, (h) => (db = h.db));
-  let admin: Viewer;
-  let manager: Viewer;
-  let otherManager: Viewer;
-  let plain: Viewer;
+  let { admin, manager, otherManager, plain } = {} as Roles;
   let clientA: string;
   let clientB: string;
 

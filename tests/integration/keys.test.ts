@@ -2,14 +2,13 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { eq } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { apiKeys, clients } from "@/lib/db/schema";
-import type { Viewer } from "@/lib/auth/permissions";
 import { DomainError } from "@/lib/errors";
 import { createApiKey, revokeApiKey } from "@/lib/keys/commands";
 import { countApiKeys, findKeyByHash, listApiKeys } from "@/lib/keys/queries";
 import { hashApiKey } from "@/lib/keys/api-key";
 import { backends, useBackend } from "../helpers/backend";
 import { insertClient } from "../helpers/fixtures";
-import { setUpRoles } from "../helpers/roles";
+import { setUpRoles, type Roles } from "../helpers/roles";
 import { apiKeysAsText, insertKey, keysOf } from "../helpers/keys";
 
 // The HMAC secret; read lazily by serverSecret(), so setting it here (after the imports) is in time.
@@ -21,10 +20,7 @@ const MISSING_ID = "00000000-0000-4000-8000-000000000000";
 describe.each(backends())("API keys on $name", (backend) => {
   let db: Db;
   useBackend(backend, (h) => (db = h.db));
-  let admin: Viewer;
-  let manager: Viewer;
-  let otherManager: Viewer;
-  let plain: Viewer;
+  let { admin, manager, otherManager, plain } = {} as Roles;
   let clientA: string;
   let clientB: string;
 

@@ -13,17 +13,14 @@ import {
 import { DomainError } from "@/lib/errors";
 import { backends, useBackend } from "../helpers/backend";
 import { insertClient, makeUser } from "../helpers/fixtures";
-import { setUpRoles } from "../helpers/roles";
+import { setUpRoles, type Roles } from "../helpers/roles";
 
 const MISSING_ID = "00000000-0000-4000-8000-000000000000";
 
 describe.each(backends())("managers on $name", (backend) => {
   let db: Db;
   useBackend(backend, (h) => (db = h.db));
-  let admin: Viewer;
-  let managerHere: Viewer;
-  let managerElsewhere: Viewer;
-  let plain: Viewer;
+  let { admin, manager: managerHere, otherManager: managerElsewhere, plain } = {} as Roles;
   let clientId: string;
   let otherClientId: string;
   let candidateId: string;

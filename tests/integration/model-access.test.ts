@@ -14,11 +14,10 @@ import {
 } from "@/lib/access/client-models";
 import { grantConsent } from "@/lib/access/consent";
 import { clientUsageSummary } from "@/lib/clients/usage";
-import type { Viewer } from "@/lib/auth/permissions";
 import { DomainError } from "@/lib/errors";
 import { backends, useBackend } from "../helpers/backend";
 import { insertClient } from "../helpers/fixtures";
-import { setUpRoles } from "../helpers/roles";
+import { setUpRoles, type Roles } from "../helpers/roles";
 
 const ACK = "Do **not** send personal data. <script>alert(1)</script>";
 
@@ -70,10 +69,7 @@ describe("modelHealth", () => {
 describe.each(backends())("model access and consent on $name", (backend) => {
   let db: Db;
   useBackend(backend, (h) => (db = h.db));
-  let admin: Viewer;
-  let manager: Viewer;
-  let otherManager: Viewer;
-  let plain: Viewer;
+  let { admin, manager, otherManager, plain } = {} as Roles;
   let bot: { id: string; name: string };
   let researchBot: { id: string; name: string };
   let frozen: { id: string; name: string };

@@ -5,23 +5,16 @@
  * scenario, JSON and streaming), the prompt bound holds for non-Latin scripts, oversized answers are
  * cut off, and no body — however deep — answers 500.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { desc, eq, sql } from "drizzle-orm";
 import OpenAI, { APIError } from "openai";
 import { encode as o200k } from "gpt-tokenizer/encoding/o200k_base";
 import { encode as cl100k } from "gpt-tokenizer/encoding/cl100k_base";
-import type { Db } from "@/lib/db/client";
 import { coinPools, coinReservations, requestLog } from "@/lib/db/schema";
-import { parseConfigText } from "@/lib/config/load";
-import type { LumenConfig } from "@/lib/config/schema";
-import { findModel } from "@/lib/config/resolve";
 import { costOf } from "@/lib/coins/cost";
-import { EndpointRegistry } from "@/lib/gateway/endpoints";
-import { createGateway, type Gateway } from "@/lib/gateway/pipeline";
-import { backends, useBackend } from "../helpers/backend";
-import { serveGateway } from "../helpers/gateway-rig";
-import type { FakeUpstream } from "../helpers/fake-upstream";
-import { OVERRUN_FACTOR, startApiUpstream } from "../helpers/upstream-api";
+import { backends } from "../helpers/backend";
+import { useGatewayRig } from "../helpers/gateway-rig";
+import { OVERRUN_FACTOR } from "../helpers/upstream-api";
 import { insertClient } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
 
@@ -44,25 +37,19 @@ models:
 `;
 
 describe.each(backends())("overspend bounds on $name", (backend) => {
-  let db: Db;
-  useBackend(backend, (h) => (db = h.db));
-  let config: LumenConfig;
-  let upstream: FakeUpstream;
-  let gw: Gateway;
-  let server: Awaited<ReturnType<typeof serveGateway>>;
+  const rig = useGatewayRig(backend, { config: (up) => configText(up) });
 
   const client = async (name: string) => {
-    const c = await insertClient(db, name);
-    const key = (await insertKey(db, c.id, "main")).plaintext;
-    const openai = new OpenAI({ baseURL: `${server.url}/v1`, apiKey: key, maxRetries: 0, timeout: 15_000 });
+    const c = await insertClient(rig.db, name);
+    const key = (await insertKey(rig.db, c.id, "main")).plaintext;
+    const openai = rig.openai(key);
     return { id: c.id, key, openai };
   };
   const balance = async (clientId: string) =>
-    (await db.select({ b: sql<string>`${coinPools.balance}::text` }).from(coinPools).where(eq(coinPools.clientId, clientId)))[0]?.b;
-  const logRows = (clientId: string) => db.select().from(requestLog).where(eq(requestLog.clientId, clientId)).orderBy(desc(requestLog.id));
+    (await rig.db.select({ b: sql<string>`${coinPools.balance}::text` }).from(coinPools).where(eq(coinPools.clientId, clientId)))[0]?.b;
+  const logRows = (clientId: string) => rig.db.select().from(requestLog).where(eq(requestLog.clientId, clientId)).orderBy(desc(requestLog.id));
   const reservations = (clientId: string) =>
-    db.select({ amount: sql<string>`${coinReservations.amount}::text` }).from(coinReservations).where(eq(coinReservations.clientId, clientId));
-  const model = (name: string) => findModel(config, name)!;
+    rig.db.select({ amount: sql<string>`${coinReservations.amount}::text` }).from(coinReservations).where(eq(coinReservations.clientId, clientId));
   const waitFor = async <T>(fn: () => Promise<T | undefined | null | false>, ms = 5000): Promise<T> => {
     for (const until = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 20))) {
       const v = await fn();
@@ -71,30 +58,15 @@ describe.each(backends())("overspend bounds on $name", (backend) => {
     }
   };
 
-  beforeAll(async () => {
-    upstream = await startApiUpstream();
-    config = parseConfigText(configText(upstream.url), "test-config.yaml").config;
-    const getDb = async () => db;
-    const getConfig = () => config;
-    gw = createGateway({ getDb, getConfig, keyCache: null, endpoints: new EndpointRegistry({ getDb, getConfig, checkTimeoutMs: 1000 }) });
-    server = await serveGateway(gw);
-  });
-
-  afterAll(async () => {
-    gw?.close();
-    await server?.close();
-    await upstream?.close();
-  });
-
   it("always sends a max-tokens limit upstream: the caller's field kept, else max_tokens", async () => {
     const { openai } = await client("limits");
     const messages = [{ role: "user" as const, content: "hi" }];
     const sent = async (extra: Record<string, unknown>) => {
-      const n = upstream.seen.length;
+      const n = rig.upstream.seen.length;
       const params = { model: "ok", messages, ...extra } as OpenAI.ChatCompletionCreateParamsNonStreaming;
       if (extra.stream) for await (const _ of await openai.chat.completions.create({ ...params, stream: true })) void _;
       else await openai.chat.completions.create(params);
-      const { max_tokens, max_completion_tokens } = upstream.seen[n]!.body;
+      const { max_tokens, max_completion_tokens } = rig.upstream.seen[n]!.body;
       return { max_tokens, max_completion_tokens };
     };
     expect(await sent({})).toEqual({ max_tokens: 100, max_completion_tokens: undefined }); // the model's max_output_tokens
@@ -140,9 +112,9 @@ describe.each(backends())("overspend bounds on $name", (backend) => {
       expect(await pending).toMatchObject({ status: 502 }); // hang: the upstream timeout ends it
       return row!.amount;
     };
-    expect(await reservedFor({ n: 3, max_tokens: 10 })).toBe(costOf(model("hang"), bound, 3 * 10));
-    expect(await reservedFor({ n: 3 })).toBe(costOf(model("hang"), bound, 3 * 50)); // max_output_tokens × n
-    expect(await reservedFor({})).toBe(costOf(model("hang"), bound, 50));
+    expect(await reservedFor({ n: 3, max_tokens: 10 })).toBe(costOf(rig.model("hang"), bound, 3 * 10));
+    expect(await reservedFor({ n: 3 })).toBe(costOf(rig.model("hang"), bound, 3 * 50)); // max_output_tokens × n
+    expect(await reservedFor({})).toBe(costOf(rig.model("hang"), bound, 50));
     expect(await balance(c.id)).toBe("1000.000000"); // timeouts cost nothing
   });
 
@@ -167,7 +139,7 @@ describe.each(backends())("overspend bounds on $name", (backend) => {
 
   it("the 10× scenario, streaming and concurrent: cut with finish_reason length and [DONE], upstream aborted, billed at the limit", async () => {
     const c = await client("five-stream");
-    const n = upstream.seen.length;
+    const n = rig.upstream.seen.length;
     const one = async () => {
       try {
         const stream = await c.openai.chat.completions.create({
@@ -194,7 +166,7 @@ describe.each(backends())("overspend bounds on $name", (backend) => {
       expect(finish?.choices[0]).toMatchObject({ index: 0, finish_reason: "length" });
       expect(chunks.at(-1)?.usage).toMatchObject({ completion_tokens: 100 }); // the billed numbers
     }
-    const calls = upstream.seen.slice(n).filter((s) => s.body.model === "overrun");
+    const calls = rig.upstream.seen.slice(n).filter((s) => s.body.model === "overrun");
     expect(calls).toHaveLength(3);
     expect(await Promise.all(calls.map((s) => s.closed))).toEqual([true, true, true]);
     const rows = await logRows(c.id);
@@ -205,22 +177,22 @@ describe.each(backends())("overspend bounds on $name", (backend) => {
 
   it("a non-streaming answer above api.max_response_mb → 502, the connection cut, the input billed", async () => {
     const c = await client("bulky");
-    const n = upstream.seen.length;
+    const n = rig.upstream.seen.length;
     await expect(
       c.openai.chat.completions.create({ model: "huge", messages: [{ role: "user", content: "everything, please" }] }),
     ).rejects.toMatchObject({ status: 502, code: "upstream_answer_too_large", type: "api_error" });
-    expect(await upstream.seen[n]!.closed).toBe(true);
+    expect(await rig.upstream.seen[n]!.closed).toBe(true);
     const [row] = await logRows(c.id);
     // "everything, please" = 18 bytes → ceil(18 / 4) = 5 typical tokens
     expect(row).toMatchObject({ model: "huge", status: 502, errorCode: "upstream_answer_too_large", inputTokens: 5, outputTokens: 0 });
-    expect(row?.coins).toBe(costOf(model("huge"), 5, 0));
+    expect(row?.coins).toBe(costOf(rig.model("huge"), 5, 0));
     expect(await reservations(c.id)).toEqual([]);
   });
 
   it("bodies nested deeper than 64 levels → 400 (100,000 deep never answers 500); 64 is accepted", async () => {
     const { key } = await client("deep");
     const post = (body: string) =>
-      fetch(`${server.url}/v1/chat/completions`, {
+      fetch(`${rig.url}/v1/chat/completions`, {
         method: "POST",
         headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
         body,

@@ -21,7 +21,7 @@ import { csvLines, exportCsv, exportFileName, REQUEST_BATCH, REQUEST_COLUMNS, sp
 import { parseExportRange } from "@/lib/exports/range";
 import { backends, useBackend } from "../helpers/backend";
 import { insertClient } from "../helpers/fixtures";
-import { setUpRoles } from "../helpers/roles";
+import { setUpRoles, type Roles } from "../helpers/roles";
 import { insertKey } from "../helpers/keys";
 
 process.env.LUMEN_SECRET = "usage-views-secret-0123456789-abcdefghij";
@@ -55,10 +55,7 @@ function parseCsv(text: string): string[][] {
 describe.each(backends())("recent requests and exports on $name", (backend) => {
   let db: Db;
   useBackend(backend, (h) => (db = h.db));
-  let admin: Viewer;
-  let manager: Viewer;
-  let otherManager: Viewer;
-  let plain: Viewer;
+  let { admin, manager, otherManager, plain } = {} as Roles;
   let clientId: string;
   let otherId: string;
   const keyIds: Record<"prod" | "ci" | "odd", string> = { prod: "", ci: "", odd: "" };
