@@ -3,6 +3,7 @@
  * session cookie, and server actions posted exactly as React posts them — the action id from the
  * build's manifest in `Next-Action`, the arguments encoded by React's own `encodeReply`, an `Origin`.
  */
+import http from "node:http";
 import { createRequire } from "node:module";
 import path from "node:path";
 import postgres from "postgres";
@@ -97,7 +98,15 @@ export interface ActionAnswer {
 export async function action(
   name: string,
   args: unknown[],
-  opts: { browser?: Browser | null; clientId?: string; page?: string; origin?: string; headers?: Record<string, string> } = {},
+  opts: {
+    browser?: Browser | null;
+    clientId?: string;
+    page?: string;
+    origin?: string;
+    headers?: Record<string, string>;
+    /** Send the body as a slow client does: the first half, a pause, then the rest. */
+    slowBody?: { pauseMs: number };
+  } = {},
 ): Promise<ActionAnswer> {
   const found = actions().get(name);
   if (!found) throw new Error(`unknown server action ${name}`);
@@ -111,11 +120,43 @@ export async function action(
     ...opts.headers,
   };
   const target = opts.page ?? pagePath(found.page, opts.clientId ?? seed().clients.alpha);
-  const res = await fetch(`${baseURL()}${target}`, { method: "POST", redirect: "manual", headers, body });
+  const res = opts.slowBody
+    ? await postInTwoParts(`${baseURL()}${target}`, headers, body, opts.slowBody.pauseMs)
+    : await fetch(`${baseURL()}${target}`, { method: "POST", redirect: "manual", headers, body });
   const redirect = res.headers.get("x-action-redirect")?.replace(/;(push|replace)$/, "") ?? res.headers.get("location");
   const text = await res.text();
   const result = (res.headers.get("content-type") ?? "").includes("text/x-component") ? actionResult(text) : undefined;
   return { status: res.status, redirect, text, result };
+}
+
+/**
+ * POST a body in two writes with a pause between them (a slow network), over node:http so the pause
+ * really reaches the server; answers as fetch would, redirects not followed.
+ */
+async function postInTwoParts(url: string, headers: Record<string, string>, body: string | FormData, pauseMs: number): Promise<Response> {
+  const encoded = new Request(url, { method: "POST", body });
+  const bytes = Buffer.from(await encoded.arrayBuffer());
+  const all = { ...headers, "content-type": encoded.headers.get("content-type") ?? "text/plain", "content-length": String(bytes.length) };
+  return new Promise<Response>((resolve, reject) => {
+    const req = http.request(url, { method: "POST", headers: all }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("error", reject);
+      res.on("end", () => {
+        const answerHeaders = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) {
+          for (const value of Array.isArray(v) ? v : v === undefined ? [] : [v]) answerHeaders.append(k, value);
+        }
+        const status = res.statusCode ?? 0;
+        const text = Buffer.concat(chunks);
+        resolve(new Response(status === 204 || status === 304 ? null : text, { status, headers: answerHeaders }));
+      });
+    });
+    req.on("error", reject);
+    const half = Math.floor(bytes.length / 2);
+    req.write(bytes.subarray(0, half));
+    setTimeout(() => req.end(bytes.subarray(half)), pauseMs);
+  });
 }
 
 /**
