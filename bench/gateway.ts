@@ -641,11 +641,22 @@ async function soak(lumen: Target, n: number, concurrency: number): Promise<numb
   let done = 0;
   let errors = 0;
   let firstError: string | null = null;
-  const samples: { at: number; rss: number | null; ms: number; errors: number }[] = [];
+  const samples: { at: number; rss: number | null; min: number; max: number; ms: number; errors: number }[] = [];
   const rss0 = serverRssMb();
+  // RSS between the steps too (every 100 ms): garbage collection makes it a sawtooth, so each step also
+  // says its lowest and highest value; the lowest (the floor after collections) is what a leak raises.
+  let stepMin = Infinity;
+  let stepMax = -Infinity;
+  const sampler = setInterval(() => {
+    const r = serverRssMb();
+    if (r !== null) {
+      stepMin = Math.min(stepMin, r);
+      stepMax = Math.max(stepMax, r);
+    }
+  }, 100);
   console.log(`
 Memory soak: ${fmt(n)} requests at concurrency ${concurrency}, JSON and SSE alternating · Lumen server RSS before: ${rss0?.toFixed(1) ?? "-"} MB`);
-  console.log(`  requests │ RSS MB │ req/s in the step │ errors · load average`);
+  console.log(`  requests │ RSS MB   step min    max │ req/s in the step │ errors · load average`);
   const t0 = performance.now();
   let tStep = t0;
   let nextMark = step;
@@ -666,9 +677,13 @@ Memory soak: ${fmt(n)} requests at concurrency ${concurrency}, JSON and SSE alte
         nextMark = Math.min(n, (Math.floor(done / step) + 1) * step);
         const rss = serverRssMb();
         const prev = samples[samples.length - 1]?.at ?? 0;
-        samples.push({ at, rss, ms: now - t0, errors });
+        const min = Math.min(stepMin, rss ?? Infinity);
+        const max = Math.max(stepMax, rss ?? -Infinity);
+        stepMin = Infinity;
+        stepMax = -Infinity;
+        samples.push({ at, rss, min, max, ms: now - t0, errors });
         console.log(
-          `  ${fmt(at).padStart(8)} │ ${(rss?.toFixed(1) ?? "-").padStart(6)} │ ${(((at - prev) / (now - tStep)) * 1000).toFixed(0).padStart(17)} │ ${errors} · ${os
+          `  ${fmt(at).padStart(8)} │ ${(rss?.toFixed(1) ?? "-").padStart(6)} ${min.toFixed(1).padStart(10)} ${max.toFixed(1).padStart(6)} │ ${(((at - prev) / (now - tStep)) * 1000).toFixed(0).padStart(17)} │ ${errors} · ${os
             .loadavg()
             .map((x) => x.toFixed(2))
             .join(" ")}`,
@@ -677,16 +692,23 @@ Memory soak: ${fmt(n)} requests at concurrency ${concurrency}, JSON and SSE alte
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker));
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker)).finally(() => clearInterval(sampler));
   const end = samples[samples.length - 1]!;
   const half = samples.reduce((best, s) => (Math.abs(s.at - n / 2) < Math.abs(best.at - n / 2) ? s : best), samples[0]!);
   const growth = end.rss !== null && half.rss !== null ? end.rss - half.rss : null;
+  const floorGrowth = end.min - half.min;
+  const peak = Math.max(...samples.map((s) => s.max));
   console.log(
     `  ${fmt(n)} requests in ${(end.ms / 1000).toFixed(1)} s (${((n / end.ms) * 1000).toFixed(0)}/s), ${errors} errors${firstError ? ` (first: ${firstError})` : ""}`,
   );
   console.log(
     `  RSS after ${fmt(n)} requests ≤ ${TARGET_SOAK_RSS_MB} MB: ${end.rss?.toFixed(1) ?? "-"} MB → ${end.rss !== null && end.rss <= TARGET_SOAK_RSS_MB ? "met" : "NOT met"}` +
       ` · growth over the second half (${fmt(half.at)} → ${fmt(end.at)}): ${growth === null ? "-" : `${growth >= 0 ? "+" : ""}${growth.toFixed(1)} MB (${((growth / half.rss!) * 100).toFixed(1)} %)`}`,
+  );
+  console.log(
+    `  the floor (lowest RSS in the step): ${half.min.toFixed(1)} MB at ${fmt(half.at)} → ${end.min.toFixed(1)} MB at ${fmt(end.at)} (${floorGrowth >= 0 ? "+" : ""}${floorGrowth.toFixed(1)} MB) · peak ${peak.toFixed(1)} MB${
+      peak <= TARGET_SOAK_RSS_MB ? "" : ` (above ${TARGET_SOAK_RSS_MB} MB)`
+    }`,
   );
   return n;
 }
