@@ -90,6 +90,48 @@ export async function clientSummary(ex: Executor, viewer: Viewer): Promise<Clien
   };
 }
 
+/**
+ * The row keys of one page, in page order. A deep page (`OFFSET` 49,950) skips its rows in an index
+ * that holds the key — the usage sort indexes end in `id`, and `name_lower` is unique, so sorting by name
+ * picks `name_lower` itself — which PostgreSQL can walk without visiting the table; only the page's 50
+ * rows are then read in full. The search filter is checked on the same index entries.
+ */
+function pageKeys(ex: Executor, where: SQL | undefined, params: ClientListParams, page: number) {
+  const byName = params.sort === "name";
+  const key = byName ? lowerName : clients.id;
+  // name_lower is unique: ordering by it alone equals ordering by (name_lower, id), and matches its index.
+  const order = byName ? [(params.order === "asc" ? asc : desc)(lowerName)] : orderBy(params);
+  return {
+    key,
+    keys: ex
+      .select({ key })
+      .from(clients)
+      .where(where)
+      .orderBy(...order)
+      .limit(PAGE_SIZE)
+      .offset((page - 1) * PAGE_SIZE)
+      .as("page_keys"),
+  };
+}
+
+async function pageRows(ex: Executor, where: SQL | undefined, params: ClientListParams, page: number): Promise<ClientRow[]> {
+  const { key, keys } = pageKeys(ex, where, params, page);
+  return ex
+    .select({
+      id: clients.id,
+      name: clients.name,
+      active: clients.active,
+      managers: clients.managerCount,
+      requests: clients.requests,
+      tokens: sql<string>`${tokensExpr}::text`,
+      coins: sql<string>`${clients.coinsSpent}::text`,
+      createdAt: clients.createdAt,
+    })
+    .from(clients)
+    .innerJoin(keys, eq(key, keys.key))
+    .orderBy(...orderBy(params));
+}
+
 /** The Clients page: cards over every visible client, one page of the table, and the match count. */
 export async function listClients(ex: Executor, viewer: Viewer, params: ClientListParams): Promise<ClientList> {
   const visible = visibleTo(viewer);
@@ -104,28 +146,14 @@ export async function listClients(ex: Executor, viewer: Viewer, params: ClientLi
         .where(where)
         .then((r) => Number(r[0]?.n ?? 0))
     : summaryP.then((s) => s.totalClients);
-  const [summary, total] = await Promise.all([summaryP, totalP]);
+  // The requested page is read alongside the counts (it is almost always in range); a page past the
+  // end is read again once the count says where the last page is.
+  const rowsP = pageRows(ex, where, params, params.page);
+  const [summary, total, requested] = await Promise.all([summaryP, totalP, rowsP]);
 
   const pageCount = Math.max(1, Math.ceil(total / PAGE_SIZE));
   const page = Math.min(params.page, pageCount);
-  const rows = total
-    ? await ex
-        .select({
-          id: clients.id,
-          name: clients.name,
-          active: clients.active,
-          managers: clients.managerCount,
-          requests: clients.requests,
-          tokens: sql<string>`${tokensExpr}::text`,
-          coins: sql<string>`${clients.coinsSpent}::text`,
-          createdAt: clients.createdAt,
-        })
-        .from(clients)
-        .where(where)
-        .orderBy(...orderBy(params))
-        .limit(PAGE_SIZE)
-        .offset((page - 1) * PAGE_SIZE)
-    : [];
+  const rows = !total ? [] : page === params.page ? requested : await pageRows(ex, where, params, page);
   return { summary, rows, total, page, pageCount, pageSize: PAGE_SIZE };
 }
 

@@ -12,8 +12,25 @@ import { canUseClientsSection } from "@/lib/auth/permissions";
 import { upsertUser } from "@/lib/auth/users";
 import { DomainError } from "@/lib/errors";
 import type { Viewer } from "@/lib/auth/permissions";
+import { asc, desc, inArray, like, sql, type SQL } from "drizzle-orm";
+import { clients } from "@/lib/db/schema";
 
 const day = (n: number) => new Date(Date.UTC(2026, 0, n));
+
+/** The documented order, written out independently of lib/clients/queries.ts: the column, then name. */
+function sortedBy(sort: SortColumn, order: string): SQL[] {
+  const dir = order === "asc" ? asc : desc;
+  const column = {
+    name: clients.nameLower,
+    managers: clients.managerCount,
+    active: clients.active,
+    requests: clients.requests,
+    tokens: sql`${clients.inputTokens} + ${clients.outputTokens}`,
+    coins: clients.coinsSpent,
+    created: clients.createdAt,
+  }[sort];
+  return sort === "name" ? [dir(clients.nameLower)] : [dir(column), asc(clients.nameLower)];
+}
 
 describe.each(backends())("clients on $name", (backend) => {
   let db: Db;
@@ -145,6 +162,49 @@ describe.each(backends())("clients on $name", (backend) => {
     } finally {
       const { inArray } = await import("drizzle-orm");
       const { clients } = await import("@/lib/db/schema");
+      await db.delete(clients).where(inArray(clients.id, extra.map((c) => c.id)));
+    }
+  });
+
+  it("every page of every sort, both ways, is the matching slice of the whole ordered list", async () => {
+    // 130 clients, requests 0..12 (ties), so pages 2 and 3 are read past an OFFSET and ties cross pages.
+    const extra = await Promise.all(
+      Array.from({ length: 130 }, (_, i) =>
+        insertClient(db, `Deep-${String((i * 37) % 130).padStart(3, "0")}`, {
+          requests: i % 13,
+          input: (i * 7) % 11,
+          coins: `${i % 5}.5`,
+          active: i % 3 !== 0,
+          createdAt: day(10 + (i % 17)),
+        }),
+      ),
+    );
+    await addManager(db, admin, extra[5]!.id, manager.user.id);
+    try {
+      for (const sort of SORT_COLUMNS) {
+        for (const order of ["asc", "desc"]) {
+          const q = { sort, order, q: "deep-" };
+          const whole: string[] = [];
+          for (let page = 1; page <= 3; page++) {
+            const r = await list(admin, { ...q, page: String(page) });
+            expect(r.page).toBe(page);
+            expect(r.rows.length).toBe(page < 3 ? 50 : 30);
+            whole.push(...r.rows.map((x) => x.name));
+          }
+          expect(new Set(whole).size).toBe(130);
+          const all = await db
+            .select({ name: clients.name })
+            .from(clients)
+            .where(like(clients.nameLower, "deep-%"))
+            .orderBy(...sortedBy(sort, order));
+          expect(whole, `${sort} ${order}`).toEqual(all.map((x) => x.name));
+        }
+      }
+      // a page past the end is clamped and read again; a manager's deep page shows only theirs
+      const past = await list(admin, { sort: "requests", q: "deep-", page: "7" });
+      expect([past.page, past.rows.length]).toEqual([3, 30]);
+      expect((await list(manager, { q: "deep-", page: "4" })).rows.map((r) => r.name)).toEqual([extra[5]!.name]);
+    } finally {
       await db.delete(clients).where(inArray(clients.id, extra.map((c) => c.id)));
     }
   });
