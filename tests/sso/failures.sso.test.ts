@@ -5,19 +5,18 @@
  * secret, a provider that goes down during sign-in, and one that cannot be reached when Lumen starts.
  */
 import fs from "node:fs";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SIGN_IN_ERRORS } from "@/lib/auth/errors";
 import { freePort } from "../helpers/net";
-import { assertBuilt, createDatabase, launchBrowser, loginAtProvider, reverseProxy, settled, shot, startLumen, type Lumen } from "./harness";
+import { assertBuilt, createDatabase, loginAtProvider, reverseProxy, settled, shot, startLumen, suiteBrowser, type Lumen, type SuiteBrowser } from "./harness";
 import { CLIENT_SECRET, PROVIDER_NAME, startProvider, type TestProvider } from "./provider";
 
 let db: { url: string; drop(): Promise<void> };
 let provider: TestProvider;
 let lumen: Lumen;
-let browser: Browser;
+let browser: SuiteBrowser;
 let proxy: { port: number; close(): Promise<void> };
-const contexts: BrowserContext[] = [];
 
 /**
  * Lumen is reached through a pass-through proxy that can hold the provider's answer (the callback
@@ -41,12 +40,11 @@ beforeAll(async () => {
   provider = await startProvider([`${base}/api/auth/callback/oidc`]);
   await settled([
     startLumen({ port, baseURL: base, issuer: provider.issuer, databaseUrl: db.url }).then((l) => (lumen = l)),
-    launchBrowser().then((b) => (browser = b)),
+    suiteBrowser().then((b) => (browser = b)),
   ]);
 });
 
 afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
   await browser?.close();
   await lumen?.stop();
   await proxy?.close();
@@ -54,10 +52,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function newPage(baseURL = lumen.baseURL): Promise<Page> {
-  const context = await browser.newContext({ baseURL, viewport: { width: 1100, height: 800 }, locale: "en-US" });
-  contexts.push(context);
-  return context.newPage();
+function newPage(baseURL = lumen.baseURL): Promise<Page> {
+  return browser.newPage(baseURL);
 }
 
 const button = (page: Page) => page.getByRole("button", { name: `Continue with ${PROVIDER_NAME}` });

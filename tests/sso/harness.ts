@@ -8,7 +8,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { openDatabase } from "@/lib/db/client";
 import { clients } from "@/lib/db/schema";
 import { upsertUser } from "@/lib/auth/users";
@@ -169,6 +169,28 @@ export async function launchBrowser(): Promise<Browser> {
     executablePath: process.env.CHROMIUM_PATH || "/usr/bin/chromium",
     args: ["--no-sandbox", "--disable-dev-shm-usage", `--host-resolver-rules=MAP ${PUBLIC_HOST} 127.0.0.1`],
   });
+}
+
+/** Chromium for one suite: every page in a context of its own (its own cookies), all closed together. */
+export interface SuiteBrowser {
+  newPage(baseURL: string): Promise<Page>;
+  close(): Promise<void>;
+}
+
+export async function suiteBrowser(): Promise<SuiteBrowser> {
+  const browser = await launchBrowser();
+  const contexts: BrowserContext[] = [];
+  return {
+    async newPage(baseURL) {
+      const context = await browser.newContext({ baseURL, viewport: { width: 1100, height: 800 }, locale: "en-US" });
+      contexts.push(context);
+      return context.newPage();
+    },
+    async close() {
+      for (const c of contexts) await c.close().catch(() => {});
+      await browser.close();
+    },
+  };
 }
 
 export async function shot(page: Page, name: string) {

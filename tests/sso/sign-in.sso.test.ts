@@ -6,21 +6,22 @@
  * same round trip behind a reverse proxy (app.trust_proxy) on a public host name.
  */
 import { sql } from "drizzle-orm";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase } from "@/lib/db/client";
 import { freePort } from "../helpers/net";
 import {
   assertBuilt,
   createDatabase,
-  launchBrowser,
   loginAtProvider,
   PUBLIC_HOST,
   reverseProxy,
   settled,
   shot,
   startLumen,
+  suiteBrowser,
   type Lumen,
+  type SuiteBrowser,
   type Seed,
 } from "./harness";
 import { PROVIDER_NAME, startProvider, type TestProvider } from "./provider";
@@ -30,8 +31,7 @@ let provider: TestProvider;
 let lumen: Lumen;
 let behind: Lumen;
 let proxy: { port: number; close(): Promise<void> };
-let browser: Browser;
-const contexts: BrowserContext[] = [];
+let browser: SuiteBrowser;
 
 beforeAll(async () => {
   assertBuilt();
@@ -44,12 +44,11 @@ beforeAll(async () => {
   await settled([
     startLumen({ port, baseURL: base, issuer: provider.issuer, databaseUrl: db.url }).then((l) => (lumen = l)),
     startLumen({ port: behindPort, baseURL: publicBase, issuer: provider.issuer, databaseUrl: db.url, trustProxy: true }).then((l) => (behind = l)),
-    launchBrowser().then((b) => (browser = b)),
+    suiteBrowser().then((b) => (browser = b)),
   ]);
 });
 
 afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => {});
   await browser?.close();
   await lumen?.stop();
   await behind?.stop();
@@ -58,10 +57,8 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function newPage(baseURL = lumen.baseURL): Promise<Page> {
-  const context = await browser.newContext({ baseURL, viewport: { width: 1100, height: 800 }, locale: "en-US" });
-  contexts.push(context);
-  return context.newPage();
+function newPage(baseURL = lumen.baseURL): Promise<Page> {
+  return browser.newPage(baseURL);
 }
 
 /** From a signed-out page on `path`: Lumen's sign-in, the provider, and back. */
