@@ -29,7 +29,7 @@ import { DEFAULT_LISTEN_HOSTS } from "@/lib/http/loopback";
 import { commonSecurityHeaders } from "@/lib/http/security-headers";
 import { log } from "@/lib/log";
 import { markStartup, processState } from "@/lib/process-state";
-import { health, setListenHosts, shutdown, start } from "@/lib/runtime";
+import { healthAnswer, setListenHosts, shutdown, start } from "@/lib/runtime";
 
 /** Request headers a caller could use to pose as a proxy; honoured only with app.trust_proxy. */
 const FORWARDED_HEADERS = ["forwarded", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-for", "x-forwarded-prefix"];
@@ -116,17 +116,14 @@ async function main() {
    * start-up is done; then the runtime's checks (configuration loaded, database answers).
    */
   const serveHealth = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    const answer = (ok: boolean, checks: Record<string, boolean>) => {
-      const body = JSON.stringify(ok ? { status: "ok" } : { status: "unavailable", checks });
-      res.writeHead(ok ? 200 : 503, { "content-type": "application/json", "cache-control": "no-store", "content-length": Buffer.byteLength(body) });
-      res.end(req.method === "HEAD" ? undefined : body);
+    const answer = ({ status, body }: { status: number; body: Record<string, unknown> }) => {
+      const text = JSON.stringify(body);
+      res.writeHead(status, { "content-type": "application/json", "cache-control": "no-store", "content-length": Buffer.byteLength(text) });
+      res.end(req.method === "HEAD" ? undefined : text);
     };
     for (const [name, value] of Object.entries(commonSecurityHeaders(getConfig().app.base_url))) res.setHeader(name, value);
-    if (!ready) return answer(false, { starting: true });
-    void health().then(
-      (checks) => answer(checks.config && checks.database, checks),
-      () => answer(false, { config: false, database: false }),
-    );
+    if (!ready) return answer({ status: 503, body: { status: "unavailable", checks: { starting: true } } });
+    void healthAnswer().then(answer, () => answer({ status: 503, body: { status: "unavailable", checks: { config: false, database: false } } }));
   };
   const onRequest: http.RequestListener = (req, res) => {
     // While shutting down, answers ask keep-alive callers to reconnect (to another instance).

@@ -247,6 +247,32 @@ function procStat(pid: number): { ppid: number; ticks: number } | null {
   }
 }
 
+/** Every descendant of this process (the Lumen server and what it started), with its CPU ticks; null without /proc. */
+function serverProcesses(): Array<{ pid: number; ticks: number }> | null {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e));
+  } catch {
+    return null;
+  }
+  const children = new Map<number, number[]>();
+  const ticks = new Map<number, number>();
+  for (const e of entries) {
+    const st = procStat(Number(e));
+    if (!st) continue;
+    ticks.set(Number(e), st.ticks);
+    children.set(st.ppid, [...(children.get(st.ppid) ?? []), Number(e)]);
+  }
+  const out: Array<{ pid: number; ticks: number }> = [];
+  const queue = [...(children.get(process.pid) ?? [])];
+  while (queue.length) {
+    const pid = queue.pop()!;
+    out.push({ pid, ticks: ticks.get(pid) ?? 0 });
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}
+
 const TICK_MS = 10; // CLK_TCK 100 on Linux
 
 /**
@@ -257,27 +283,9 @@ class CpuMeter {
   constructor(private readonly db: Db) {}
 
   async sample(): Promise<{ lumen: Map<number, number>; pg: Map<number, number> } | null> {
-    let entries: string[];
-    try {
-      entries = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e));
-    } catch {
-      return null;
-    }
-    const children = new Map<number, number[]>();
-    const ticks = new Map<number, number>();
-    for (const e of entries) {
-      const st = procStat(Number(e));
-      if (!st) continue;
-      ticks.set(Number(e), st.ticks);
-      children.set(st.ppid, [...(children.get(st.ppid) ?? []), Number(e)]);
-    }
-    const lumen = new Map<number, number>();
-    const queue = [...(children.get(process.pid) ?? [])];
-    while (queue.length) {
-      const pid = queue.pop()!;
-      lumen.set(pid, ticks.get(pid) ?? 0);
-      queue.push(...(children.get(pid) ?? []));
-    }
+    const servers = serverProcesses();
+    if (!servers) return null;
+    const lumen = new Map(servers.map((p) => [p.pid, p.ticks]));
     const pg = new Map<number, number>();
     const backends = await rows<{ pid: number }>(this.db, sql`select pid from pg_stat_activity where datname = current_database()`);
     for (const { pid } of backends) {
@@ -603,26 +611,14 @@ async function limiterSection(
 
 /** Resident set size (VmRSS) of the Lumen server: every descendant of this process (Linux), in MB; null without /proc. */
 function serverRssMb(): number | null {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e));
-  } catch {
-    return null;
-  }
-  const children = new Map<number, number[]>();
-  for (const e of entries) {
-    const st = procStat(Number(e));
-    if (st) children.set(st.ppid, [...(children.get(st.ppid) ?? []), Number(e)]);
-  }
+  const servers = serverProcesses();
+  if (!servers) return null;
   let kb = 0;
-  const queue = [...(children.get(process.pid) ?? [])];
-  while (queue.length) {
-    const pid = queue.pop()!;
+  for (const { pid } of servers) {
     try {
       const m = /^VmRSS:\s+(\d+) kB/m.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
       kb += Number(m?.[1] ?? 0);
     } catch {}
-    queue.push(...(children.get(pid) ?? []));
   }
   return kb / 1024;
 }

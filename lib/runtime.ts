@@ -140,6 +140,12 @@ export async function health(): Promise<{ config: boolean; database: boolean }> 
   return checks;
 }
 
+/** What /healthz answers (server.ts, and app/healthz under `next dev`): 200 when both checks pass, else 503 with them. */
+export async function healthAnswer(): Promise<{ status: 200 | 503; body: Record<string, unknown> }> {
+  const checks = await health();
+  return checks.config && checks.database ? { status: 200, body: { status: "ok" } } : { status: 503, body: { status: "unavailable", checks } };
+}
+
 export interface ShutdownHooks {
   /** Step 1: stop accepting connections (the HTTP server's close). */
   stopAccepting(): void;

@@ -26,25 +26,28 @@ function causeOf(err: unknown): unknown {
   return cause;
 }
 
+/** The errors in the chain from `err` down its causes, at most `max` deep. */
+function* causes(err: unknown, max: number): Generator<Error> {
+  for (let e = err, depth = 0; e && depth < max; e = causeOf(e), depth++) if (e instanceof Error) yield e;
+}
+
 const NETWORK = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EHOSTUNREACH|EAI_AGAIN|UND_ERR|other side closed|fetch failed|socket/i;
 
 /** Whether the provider could not be reached (somewhere in the chain of causes: a failed fetch). */
 function isNetworkFailure(err: unknown): boolean {
-  for (let e = err, depth = 0; e && depth < 6; e = causeOf(e), depth++) {
-    if (e instanceof Error) {
-      const code = (e as { code?: unknown }).code;
-      if (e.name === "AbortError" || e.name === "TimeoutError") return true;
-      if (typeof code === "string" && NETWORK.test(code)) return true;
-      if (e.name === "TypeError" && NETWORK.test(e.message)) return true;
-    }
+  for (const e of causes(err, 6)) {
+    const code = (e as { code?: unknown }).code;
+    if (e.name === "AbortError" || e.name === "TimeoutError") return true;
+    if (typeof code === "string" && NETWORK.test(code)) return true;
+    if (e.name === "TypeError" && NETWORK.test(e.message)) return true;
   }
   return false;
 }
 
 /** A callback whose `state` (or nonce) does not match this browser's sign-in (oauth4webapi's words). */
 function failedCheck(err: unknown): boolean {
-  for (let e = err, depth = 0; e && depth < 6; e = causeOf(e), depth++) {
-    if (e instanceof Error && /unexpected "(state|nonce)"|"(state|nonce)" (claim )?value mismatch/i.test(e.message)) return true;
+  for (const e of causes(err, 6)) {
+    if (/unexpected "(state|nonce)"|"(state|nonce)" (claim )?value mismatch/i.test(e.message)) return true;
   }
   return false;
 }
