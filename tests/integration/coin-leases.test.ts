@@ -266,7 +266,10 @@ describe.skipIf(!process.env.TEST_DATABASE_URL?.trim())("coin leases: two instan
     // A third "instance" sweeps leases it forces to expire now and then (a holder presumed dead).
     const sweeper = async () => {
       while (!done) {
-        await one.execute(sql`update coin_leases set expires_at = now() - interval '1 second' where random() < 0.2`);
+        // (In the lock order too — leases by client and holder — or this statement itself could deadlock.)
+        await one.execute(sql`
+          update coin_leases l set expires_at = now() - interval '1 second'
+          from (select id from coin_leases where random() < 0.2 order by client_id, holder for update) x where l.id = x.id`);
         await sweepExpiredLeases(two);
         await sleep(15);
       }
