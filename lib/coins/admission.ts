@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { sql, type SQL } from "drizzle-orm";
 import { rows, type Db, type Executor } from "@/lib/db/client";
 import { normalizeCoins, parseCoins } from "./decimal";
-import { leaseReleased } from "./lease";
+import { leaseReleased } from "./lease-local";
 import { hasPool, UNLIMITED_MAX, type PoolConfig } from "./pool";
 import { refillSql } from "./store";
 

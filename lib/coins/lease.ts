@@ -21,24 +21,12 @@ import { errorFields, log } from "@/lib/log";
 import { processState } from "@/lib/process-state";
 import type { Admission, Refusal } from "./admission";
 import { formatMicro, normalizeCoins, parseCoins } from "./decimal";
+import { LocalLease, ownLease, type LeaseTimings, LEASE_TIMINGS } from "./lease-local";
 import { renewLeases, returnLeases, topUpLease, type TopUpResult } from "./lease-sql";
 import type { PoolConfig } from "./pool";
 import { RateWindow } from "./rate-window";
 
-export interface LeaseTimings {
-  /** A lease's expiry in the database is its last renewal + ttlMs (the sweeper returns it after). */
-  ttlMs: number;
-  renewMs: number;
-  /** Used locally only until (renewing statement sent) + ttlMs − marginMs. */
-  marginMs: number;
-  /** Returned to the pool after this long without an admission, once nothing is in flight. */
-  idleMs: number;
-  /** Coins a top-up aims to leave available: the admitted rate over this horizon (capped). */
-  horizonMs: number;
-  tickMs: number;
-}
-
-export const LEASE_TIMINGS: LeaseTimings = { ttlMs: 60_000, renewMs: 20_000, marginMs: 10_000, idleMs: 5_000, horizonMs: 2_000, tickMs: 1_000 };
+export { LEASE_TIMINGS, leaseAbandoned, leaseReleased, leaseSettled, type LeaseTimings } from "./lease-local";
 
 /** A pool found empty is not topped up in the background again before this long. */
 const EMPTY_BACKOFF_MS = 1_000;
@@ -50,25 +38,6 @@ export interface LeaseAdmitInput {
   estimate: string;
   /** `api.coin_lease.max_fraction`: a lease's target is at most this share of max (never below one estimate). */
   maxFraction: number;
-}
-
-class LocalLease {
-  inflight = 0n;
-  count = 0;
-  retired = false;
-  validUntil = 0;
-  renewedSent = -Infinity;
-  constructor(
-    readonly id: string,
-    public amount: bigint,
-  ) {}
-  get available(): bigint {
-    return this.amount - this.inflight;
-  }
-  renewed(sentAt: number, t: LeaseTimings): void {
-    this.renewedSent = Math.max(this.renewedSent, sentAt);
-    this.validUntil = Math.max(this.validUntil, sentAt + t.ttlMs - t.marginMs);
-  }
 }
 
 interface Waiter {
@@ -91,38 +60,6 @@ interface ClientState {
   lastEstimate: bigint;
   emptyUntil: number;
   rate: RateWindow;
-}
-
-/** The lease each leased admission was taken from (settle.ts and release() find it here). */
-const owner = new WeakMap<Admission, LocalLease>();
-
-/** A leased admission was settled (committed) at `coins`. */
-export function leaseSettled(admission: Admission, coins: string): void {
-  const l = owner.get(admission);
-  if (!l || admission.kind !== "leased") return;
-  owner.delete(admission);
-  l.amount -= parseCoins(coins);
-  l.inflight -= parseCoins(admission.amount);
-  l.count--;
-}
-
-/** A leased admission ended before reaching an upstream: its estimate is available again. */
-export function leaseReleased(admission: Admission): void {
-  const l = owner.get(admission);
-  if (!l || admission.kind !== "leased") return;
-  owner.delete(admission);
-  l.inflight -= parseCoins(admission.amount);
-  l.count--;
-}
-
-/**
- * A leased admission's settlement was given up (lost): memory can no longer tell whether it was
- * charged, so the lease is retired — used no more and returned (the database's amount is the truth).
- */
-export function leaseAbandoned(admission: Admission): void {
-  const l = owner.get(admission);
-  leaseReleased(admission);
-  if (l) l.retired = true;
 }
 
 /** The open books, in the process's slot (every bundle's copy of this module sees the same). */
@@ -194,7 +131,7 @@ export class LeaseBook {
     st.lastEstimate = amount;
     st.rate.add(amount, now);
     const admission: Admission = { kind: "leased", leaseId: l.id, clientId: st.clientId, amount: formatMicro(amount) };
-    owner.set(admission, l);
+    ownLease(admission, l);
     // Low water: top up in the background, so a steady client never waits for the database.
     if (!st.op && now >= st.emptyUntil && l.available < this.target(st, amount) / 2n) this.topUp(st, []);
     return admission;

@@ -9,7 +9,7 @@ import { rows, type Db, type Executor } from "@/lib/db/client";
 import { clearFinished, markFinished, type Admission } from "./admission";
 import { audioMillis } from "./cost";
 import { normalizeCoins, parseCoins } from "./decimal";
-import { leaseSettled } from "./lease";
+import { leaseSettled } from "./lease-local";
 import type { RequestRecord } from "./request-record";
 
 export type { RequestRecord } from "./request-record";
