@@ -46,6 +46,7 @@ const USAGE = `Usage: npm run bench:gateway -- [options]
   --keep               keep the bench database afterwards (prints its name)
 Base server: env BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
 Profile the server: env BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" (written when it stops).
+Another server bundle (an A/B against a build of main): env BENCH_SERVER_BIN=path/to/lumen-server.js.
 Lumen's database pool: env DATABASE_POOL_SIZE (Lumen's default 10).`;
 
 const TARGET_ADDED_P50_MS = 2;
@@ -858,11 +859,11 @@ async function main() {
     if (opt.pool !== null) {
       const [p] = await rows<{ balance: string | null; open: number }>(
         db,
-        sql`select (select balance::text from coin_pools) as balance, (select count(*)::int from coin_reservations) as open`,
+        sql`select (select (balance + leased)::text from coin_pools) as balance, (select count(*)::int from coin_reservations) as open`,
       );
       const want = formatMicro(parseCoins(String(opt.pool)) - parseCoins(totals.requestLog.coins));
       console.log(
-        `  pool balance ${p?.balance} = ${fmt(opt.pool)} − Σ log coins = ${want} → ${p?.balance === want ? "equal" : "DIFFERENT"} · open reservations ${p?.open}`,
+        `  pool balance (incl. coin leases) ${p?.balance} = ${fmt(opt.pool)} − Σ log coins = ${want} → ${p?.balance === want ? "equal" : "DIFFERENT"} · open reservations ${p?.open}`,
       );
     }
 
