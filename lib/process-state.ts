@@ -26,6 +26,8 @@ export interface ProcessState {
   started?: Promise<void>;
   /** The reservation sweeper's timer. */
   sweeper?: NodeJS.Timeout;
+  /** The request log's partition upkeep timer (lib/db/partitions.ts). */
+  logUpkeep?: NodeJS.Timeout;
   /** Shutdown, once (lib/runtime.ts shutdown). */
   stopping?: Promise<void>;
   /** The addresses the HTTP server listens on (server.ts, before start-up); unknown under `next dev`. */
