@@ -1,7 +1,7 @@
 /**
  * `npm run bench:client-page -- [--keys N] [--requests R] [--clients C] [--runs 20] [--keep | --reuse NAME] [--explain] [--no-http] [--no-export]`
  *
- * Server time of the client detail page `/clients/[id]` (issue 3: < 200 ms for a client with 1,000 API keys
+ * Server time of the client detail page `/clients/[id]` (issue 12: ≤ 100 ms for a client with 1,000 API keys
  * and 5 million request-log rows) on a fresh PostgreSQL database: a modest background from `seedDatabase`,
  * then one big client whose counters, key counters and usage rollups are set from its log (exact agreement).
  * Times (a) the page's data layer (the queries its sections run, concurrently as React renders them) and
@@ -33,7 +33,7 @@ import { canViewClient, type Viewer } from "@/lib/auth/permissions";
 import { benchConfig, BenchRun, fmt, hasBuild, measure, parseOptions, printTable, queryLog, runMain, secs, Session, type Stats } from "./harness";
 import { freePort } from "../tests/helpers/net";
 
-const TARGET_MS = 200;
+const TARGET_MS = 100;
 const BIG = "bench-big-client";
 const USAGE = `Usage: npm run bench:client-page -- [options]
   --keys N         API keys of the big client (default 1,000)
@@ -72,8 +72,6 @@ async function seedBigClient(url: string, config: LumenConfig, keys: number, req
     await pg`set jit = off`;
     await pg`set work_mem = '64MB'`;
     await pg`set maintenance_work_mem = '256MB'`;
-    // Superuser only: skips the per-row foreign-key triggers (the rows reference the client and its keys).
-    await pg`set session_replication_role = replica`.catch(() => console.log("  (not a superuser: foreign keys checked per row)"));
 
     const models = seedModelsFromConfig(config.models).map((m, i) => ({
       idx: i + 1,
@@ -108,6 +106,9 @@ async function seedBigClient(url: string, config: LumenConfig, keys: number, req
       from pg_index i where i.indrelid = 'request_log'::regclass and not i.indisprimary and not i.indisunique`;
     for (const ix of indexes) await pg.unsafe(`drop index ${ix.name}`);
     const batch = 1_000_000;
+    // Superuser only: skips the per-row foreign-key triggers of the log rows (they reference the client and its
+    // keys). Only around the log: the triggers on clients that keep client_totals must see the counters' writes.
+    await pg`set session_replication_role = replica`.catch(() => console.log("  (not a superuser: foreign keys checked per row)"));
     const t1 = performance.now();
     for (let from = 0; from < requests; from += batch) {
       const n = Math.min(batch, requests - from);
@@ -133,6 +134,7 @@ async function seedBigClient(url: string, config: LumenConfig, keys: number, req
       const ms = performance.now() - t1;
       console.log(`  request_log ${fmt(from + n)} / ${fmt(requests)} · ${secs(ms)} · ${fmt(Math.round((from + n) / (ms / 1000)))} rows/s`);
     }
+    await pg`set session_replication_role = origin`.catch(() => {});
     t0 = performance.now();
     for (const ix of indexes) await pg.unsafe(ix.def.replace(/ ON ONLY /, " ON ")); // partitioned: build on every partition
     step(`request_log indexes rebuilt (${indexes.map((i) => i.name).join(", ")})`);
@@ -162,7 +164,6 @@ async function seedBigClient(url: string, config: LumenConfig, keys: number, req
       update api_keys set revoked_at = least(now(), coalesce(last_used_at, created_at) + interval '3 hours'), revoked_by = ${admin?.id ?? null}
       where client_id = ${id} and random() < 0.08
         and id <> (select id from api_keys where client_id = ${id} order by requests desc limit 1)`;
-    await pg`set session_replication_role = origin`.catch(() => {});
     step("counters, key counters, client_model_usage, client_daily_usage set from the log");
     await seedActivity(pg, id, admin?.id ?? null);
     step("10,000 activity events");

@@ -17,7 +17,7 @@ import { getConfig } from "@/lib/config";
 import { benchConfig, BenchRun, fmt, hasBuild, measure, parseOptions, printTable, queryLog, runMain, Session, type Stats } from "./harness";
 import { freePort } from "../tests/helpers/net";
 
-const TARGET_MS = 150;
+const TARGET_MS = 50;
 const USAGE = `Usage: npm run bench:clients-page -- [options]
   --clients N      clients to seed (default 100,000)
   --requests R     request-log rows to seed (default 10,000,000)

@@ -1,7 +1,7 @@
 import { isUuid } from "@/lib/ids";
 import { and, asc, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import type { Executor } from "@/lib/db/client";
-import { clientManagers, clients } from "@/lib/db/schema";
+import { clientManagers, clients, clientTotals } from "@/lib/db/schema";
 import type { Viewer } from "@/lib/auth/permissions";
 import { PAGE_SIZE, type ClientListParams } from "./list-params";
 
@@ -72,16 +72,29 @@ function orderBy(params: ClientListParams): SQL[] {
   }
 }
 
+/**
+ * The summary cards. An administrator sees every client: the maintained totals (client_totals, 16 rows kept
+ * by triggers on clients) instead of a scan of 100,000 rows; a manager's few clients are summed directly.
+ */
 export async function clientSummary(ex: Executor, viewer: Viewer): Promise<ClientSummary> {
-  const [row] = await ex
-    .select({
-      totalClients: sql<number>`count(*)::int`,
-      totalRequests: sql<string>`coalesce(sum(${clients.requests}), 0)::text`,
-      totalTokens: sql<string>`coalesce(sum(${tokensExpr}), 0)::text`,
-      coinsSpent: sql<string>`coalesce(sum(${clients.coinsSpent}), 0)::text`,
-    })
-    .from(clients)
-    .where(visibleTo(viewer));
+  const [row] = viewer.isAdmin
+    ? await ex
+        .select({
+          totalClients: sql<number>`coalesce(sum(${clientTotals.clients}), 0)::int`,
+          totalRequests: sql<string>`coalesce(sum(${clientTotals.requests}), 0)::text`,
+          totalTokens: sql<string>`coalesce(sum(${clientTotals.inputTokens} + ${clientTotals.outputTokens}), 0)::text`,
+          coinsSpent: sql<string>`coalesce(sum(${clientTotals.coinsSpent}), 0)::text`,
+        })
+        .from(clientTotals)
+    : await ex
+        .select({
+          totalClients: sql<number>`count(*)::int`,
+          totalRequests: sql<string>`coalesce(sum(${clients.requests}), 0)::text`,
+          totalTokens: sql<string>`coalesce(sum(${tokensExpr}), 0)::text`,
+          coinsSpent: sql<string>`coalesce(sum(${clients.coinsSpent}), 0)::text`,
+        })
+        .from(clients)
+        .where(visibleTo(viewer));
   return {
     totalClients: Number(row?.totalClients ?? 0),
     totalRequests: row?.totalRequests ?? "0",

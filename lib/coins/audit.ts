@@ -3,6 +3,8 @@
  *
  *   Σ request_log = Σ clients = Σ api_keys (rows with a key) = Σ client_model_usage = Σ client_daily_usage
  *
+ * and, over the whole database, Σ client_totals (the maintained totals of the summary cards) = Σ clients.
+ *
  * for requests, input and output tokens, coins and audio seconds. "The log" is its whole history: the
  * rows still kept plus the sums of the monthly partitions retention dropped (request_log_dropped, written
  * in the dropping transaction by lib/db/partitions.ts), so the equation stays exact after a drop. Used by
@@ -30,6 +32,8 @@ export interface AccountingTotals {
   apiKeys: UsageTotals;
   clientModelUsage: UsageTotals;
   clientDailyUsage: UsageTotals;
+  /** Σ of the maintained client_totals shards; only when the whole database is audited. */
+  clientTotals?: UsageTotals;
 }
 
 /**
@@ -62,6 +66,7 @@ export async function accountingTotals(ex: Executor, clientId?: string): Promise
         sum("apiKeys", sql`api_keys`, sql`requests`, sql`coins_spent`, sql`client_id`),
         sum("clientModelUsage", sql`client_model_usage`, sql`requests`, sql`coins_spent`, sql`client_id`),
         sum("clientDailyUsage", sql`client_daily_usage`, sql`requests`, sql`coins_spent`, sql`client_id`),
+        ...(clientId === undefined ? [sum("clientTotals", sql`client_totals`, sql`requests`, sql`coins_spent`, sql`null`)] : []),
       ],
       sql` union all `,
     ),
@@ -93,5 +98,6 @@ export function accountingMismatches(t: AccountingTotals): string[] {
   if (!sameTotals(t.apiKeys, t.requestLogWithKey)) bad.push("api_keys");
   if (!sameTotals(t.clientModelUsage, t.requestLog)) bad.push("client_model_usage");
   if (!sameTotals(t.clientDailyUsage, t.requestLog)) bad.push("client_daily_usage");
+  if (t.clientTotals && !sameTotals(t.clientTotals, t.clients)) bad.push("client_totals");
   return bad;
 }

@@ -35,4 +35,12 @@ describe("accountingMismatches", () => {
     t.apiKeys = { ...LOG };
     expect(accountingMismatches(t)).toEqual(["api_keys"]);
   });
+
+  it("checks the maintained client totals against the client counters when they were read", () => {
+    const t = agreeing();
+    t.clientTotals = { ...LOG };
+    expect(accountingMismatches(t)).toEqual([]);
+    t.clientTotals = { ...LOG, coins: "0.120001" };
+    expect(accountingMismatches(t)).toEqual(["client_totals"]);
+  });
 });

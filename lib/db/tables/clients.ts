@@ -1,6 +1,6 @@
 /** Clients, their managers and their consents to models that need one. */
 import { sql } from "drizzle-orm";
-import { boolean, index, integer, pgTable, primaryKey, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { boolean, index, integer, numeric, pgTable, primaryKey, smallint, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { counter, ts, usageCounters } from "./columns";
 import { users } from "./users";
 
@@ -39,6 +39,22 @@ export const clients = pgTable(
     index("clients_tokens_sort_idx").on(sql`(${t.inputTokens} + ${t.outputTokens}) desc`, t.nameLower, t.id),
   ],
 );
+
+/**
+ * Σ of every client's counters, for the administrator's summary cards: the rows' sums are the totals.
+ * Kept by statement-level triggers on `clients` (migration 0009), which add each statement's difference to
+ * one shard, so every write path (settlement, create, delete, import) keeps it and concurrent settlements
+ * do not queue on one row. Read with sum() over the shards; never written by the application.
+ */
+export const clientTotals = pgTable("client_totals", {
+  shard: smallint("shard").primaryKey(),
+  clients: counter("clients").notNull().default(0),
+  requests: counter("requests").notNull().default(0),
+  inputTokens: counter("input_tokens").notNull().default(0),
+  outputTokens: counter("output_tokens").notNull().default(0),
+  coinsSpent: numeric("coins_spent", { precision: 30, scale: 6 }).notNull().default("0"),
+  audioSeconds: numeric("audio_seconds", { precision: 30, scale: 3 }).notNull().default("0"),
+});
 
 export const clientManagers = pgTable(
   "client_managers",

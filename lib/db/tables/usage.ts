@@ -60,7 +60,7 @@ export const clientDailyUsage = pgTable(
 
 /**
  * One row per request that reached an upstream. The counters above always equal its sums together with
- * `request_log_dropped`. Partitioned by month on `created_at` (drizzle/0008_request_log_partitions.sql;
+ * `request_log_dropped`. Partitioned by month on `created_at` (drizzle/0010_request_log_partitions.sql;
  * lib/db/partitions.ts keeps the partitions and drops those past the retention), so every key carries
  * `created_at`: the primary key is (id, created_at) and settlement ids are unique per (settlement_id, created_at) —
  * settlement stamps `created_at` once, before its first attempt, so a retry hits the same row.
