@@ -858,11 +858,11 @@ async function main() {
     if (opt.pool !== null) {
       const [p] = await rows<{ balance: string | null; open: number }>(
         db,
-        sql`select (select balance::text from coin_pools) as balance, (select count(*)::int from coin_reservations) as open`,
+        sql`select (select (balance + leased)::text from coin_pools) as balance, (select count(*)::int from coin_reservations) as open`,
       );
       const want = formatMicro(parseCoins(String(opt.pool)) - parseCoins(totals.requestLog.coins));
       console.log(
-        `  pool balance ${p?.balance} = ${fmt(opt.pool)} − Σ log coins = ${want} → ${p?.balance === want ? "equal" : "DIFFERENT"} · open reservations ${p?.open}`,
+        `  pool balance (incl. coin leases) ${p?.balance} = ${fmt(opt.pool)} − Σ log coins = ${want} → ${p?.balance === want ? "equal" : "DIFFERENT"} · open reservations ${p?.open}`,
       );
     }
 

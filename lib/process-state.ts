@@ -24,6 +24,8 @@ export interface ProcessState {
   metrics?: unknown;
   /** Start-up, once (lib/runtime.ts start). */
   started?: Promise<void>;
+  /** Open coin-lease books (lib/coins/lease.ts), whose leases the shutdown returns. */
+  leaseBooks?: Set<{ close(): Promise<void> }>;
   /** The reservation sweeper's timer. */
   sweeper?: NodeJS.Timeout;
   /** The request log's partition upkeep timer (lib/db/partitions.ts). */

@@ -4,7 +4,8 @@
  * `start()` (once per process; server.ts and Next's instrumentation hook may both ask): config.yaml,
  * the development sign-in's exposure check, a private data folder (umask 077, modes fixed), the
  * secrets, the database and its migrations, then the gateway's services — metrics hooks, endpoint
- * health checks, the reservation sweeper — and the request log's partition upkeep. A bad config or secret, an exposed development sign-in or
+ * health checks, the reservation and lease sweeper — and the request log's partition upkeep. A bad config
+ * or secret, an exposed development sign-in or
  * an unreachable database stops the process with a clear message.
  *
  * `shutdown()` (server.ts calls it on SIGTERM/SIGINT; no other module handles signals) runs in a fixed
@@ -12,7 +13,8 @@
  *   1. stop accepting — the HTTP server closes its listener, new /v1 calls on open connections get 503;
  *   2. wait for in-flight /v1 requests and their settlements, up to `api.shutdown_grace_s`;
  *   3. abort what is left through each request's own abort path (a stream bills what it delivered);
- *   4. drain the settle queue (bounded: a database that is away gets SETTLE_DRAIN_MS more);
+ *   4. drain the settle queue (bounded: a database that is away gets SETTLE_DRAIN_MS more), then return
+ *      this instance's coin leases to their pools (bounded alike; else they expire back);
  *   5. stop background work, close the rate limiter's Redis connection, the web app, the database.
  */
 import { sql } from "drizzle-orm";
@@ -38,6 +40,7 @@ async function startGatewayServices(db: Db): Promise<void> {
   const { addGatewayHooks, defaultGateway } = await import("@/lib/gateway/pipeline");
   const { recordRefusalMetric, recordRequestMetric } = await import("@/lib/metrics");
   const { sweepExpiredReservations } = await import("@/lib/coins/admission");
+  const { sweepExpiredLeases } = await import("@/lib/coins/lease-sql");
   const { settleQueue } = await import("@/lib/coins/settle-queue");
   addGatewayHooks({
     refused: (e) => recordRefusalMetric(e.reason),
@@ -45,10 +48,16 @@ async function startGatewayServices(db: Db): Promise<void> {
   });
   defaultGateway().endpoints.start();
   // Never returns a reservation whose settlement this process still holds (being retried).
+  // Expired coin leases (a crashed or cut-off instance's) go back to their pools as well.
   const sweep = () =>
-    sweepExpiredReservations(db, undefined, settleQueue(db).heldReservations())
-      .then((n) => n > 0 && log.warn("returned stale coin reservations", { count: n }))
-      .catch((err: unknown) => log.error("reservation sweep failed", { ...errorFields(err) }));
+    Promise.all([
+      sweepExpiredReservations(db, undefined, settleQueue(db).heldReservations())
+        .then((n) => n > 0 && log.warn("returned stale coin reservations", { count: n }))
+        .catch((err: unknown) => log.error("reservation sweep failed", { ...errorFields(err) })),
+      sweepExpiredLeases(db)
+        .then((n) => n > 0 && log.warn("returned expired coin leases", { count: n }))
+        .catch((err: unknown) => log.error("coin lease sweep failed", { ...errorFields(err) })),
+    ]);
   void sweep();
   const state = processState();
   if (state.sweeper) clearInterval(state.sweeper);
@@ -230,6 +239,16 @@ async function shutdownOnce(hooks: ShutdownHooks): Promise<void> {
     const drained = await Promise.race([gateway.idle().then(() => true), sleep(SETTLE_DRAIN_MS).then(() => false)]);
     if (!drained) log.error("shutdown: settlements still pending after the drain period; their reservations return to the pools via the sweeper");
   }
+
+  // 4b. Return this instance's coin leases to their pools (settlements are in: what is left is unspent).
+  const returned = await Promise.race([
+    import("@/lib/coins/lease").then((m) => m.closeLeaseBooks()).then(() => true),
+    sleep(SETTLE_DRAIN_MS).then(() => false),
+  ]).catch((err: unknown) => {
+    log.error("shutdown: returning coin leases failed; they return to the pools when they expire", { ...errorFields(err) });
+    return true;
+  });
+  if (!returned) log.error("shutdown: returning coin leases timed out; they return to the pools when they expire");
 
   // 5. Background work, the rate limiter's Redis connection, the web app, the database.
   gateway?.close();

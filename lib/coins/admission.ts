@@ -12,12 +12,15 @@ import { randomUUID } from "node:crypto";
 import { sql, type SQL } from "drizzle-orm";
 import { rows, type Db, type Executor } from "@/lib/db/client";
 import { normalizeCoins, parseCoins } from "./decimal";
+import { leaseReleased } from "./lease";
 import { hasPool, UNLIMITED_MAX, type PoolConfig } from "./pool";
 import { refillSql } from "./store";
 
 export type Admission =
   | { kind: "unlimited" }
-  | { kind: "reserved"; reservationId: string; clientId: string; amount: string };
+  | { kind: "reserved"; reservationId: string; clientId: string; amount: string }
+  /** Admitted in memory against this instance's coin lease (lease.ts): `amount` is held there, not in a row of its own. */
+  | { kind: "leased"; leaseId: string; clientId: string; amount: string };
 
 export type Refusal = {
   kind: "refused";
@@ -184,10 +187,12 @@ export function clearFinished(admission: Admission): void {
 
 /**
  * Gives the reservation of a request that failed before producing tokens back to the pool. The
- * reservation row is deleted in the same statement, so the credit happens at most once.
+ * reservation row is deleted in the same statement, so the credit happens at most once. A leased
+ * admission's estimate is given back to its lease in memory (no database call).
  */
 export async function release(db: Db, admission: Admission): Promise<void> {
   if (!markFinished(admission)) return;
+  if (admission.kind === "leased") return leaseReleased(admission); // in memory: the lease still holds the coins
   if (admission.kind !== "reserved") return;
   try {
     await db.execute(sql`

@@ -101,3 +101,23 @@ export function accountingMismatches(t: AccountingTotals): string[] {
   if (t.clientTotals && !sameTotals(t.clientTotals, t.clients)) bad.push("client_totals");
   return bad;
 }
+
+/**
+ * The lease half of the pool equation: coin_pools.leased must equal Σ coin_leases.amount of its
+ * client (lease-sql.ts changes both in one statement). Returns the clients where they differ (of one
+ * client, or of all), in one statement; the real balance of a pool is balance + leased.
+ */
+export async function leaseMismatches(ex: Executor, clientId?: string): Promise<Array<{ clientId: string; leased: string; leases: string }>> {
+  const found = await rows<{ client_id: string; leased: string; leases: string }>(
+    ex,
+    sql`select p.client_id, p.leased::text as leased, coalesce(l.amount, 0)::numeric(30, 6)::text as leases
+        from coin_pools p left join (select client_id, sum(amount) as amount from coin_leases group by client_id) l on l.client_id = p.client_id
+        where p.leased <> coalesce(l.amount, 0) and ${clientId === undefined ? sql`true` : sql`p.client_id = ${clientId}`}
+        union all
+        select l.client_id, '0', sum(l.amount)::numeric(30, 6)::text from coin_leases l
+        where not exists (select 1 from coin_pools p where p.client_id = l.client_id)
+          and ${clientId === undefined ? sql`true` : sql`l.client_id = ${clientId}`}
+        group by l.client_id`,
+  );
+  return found.map((r) => ({ clientId: r.client_id, leased: r.leased, leases: r.leases }));
+}

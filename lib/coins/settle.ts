@@ -9,6 +9,7 @@ import { rows, type Db, type Executor } from "@/lib/db/client";
 import { clearFinished, markFinished, type Admission } from "./admission";
 import { audioMillis } from "./cost";
 import { normalizeCoins, parseCoins } from "./decimal";
+import { leaseSettled } from "./lease";
 import type { RequestRecord } from "./request-record";
 
 export type { RequestRecord } from "./request-record";
@@ -28,7 +29,7 @@ export interface SettleItem {
 
 /** Checks an item before anything is written; throws RangeError/Error on a programming error. */
 function checkItem({ admission, record }: SettleItem): void {
-  if (admission.kind === "reserved" && admission.clientId !== record.clientId) {
+  if ((admission.kind === "reserved" || admission.kind === "leased") && admission.clientId !== record.clientId) {
     throw new Error("settle: the record belongs to another client than the admission");
   }
   wholeNumber(record.inputTokens, "input tokens");
@@ -42,6 +43,7 @@ function itemJson({ admission, record: r }: SettleItem, ord: number) {
   return {
     ord,
     reservation_id: admission.kind === "reserved" ? admission.reservationId : null,
+    lease_id: admission.kind === "leased" ? admission.leaseId : null,
     client_id: r.clientId,
     key_id: r.keyId,
     model: r.model,
@@ -71,11 +73,14 @@ function itemJson({ admission, record: r }: SettleItem, ord: number) {
  * twice (a retry after a commit whose answer was lost with the connection) records and bills it once.
  * For each inserted request its reservation row is deleted and only a reservation deleted here is
  * credited back (a reservation the sweeper already returned is never credited twice; the pool is then
- * charged the full cost and the request still recorded), the true cost is charged to the pool, and the
+ * charged the full cost and the request still recorded), the true cost is charged to the pool — for a
+ * leased admission (lease.ts) to its lease row while that exists, else (returned or swept meanwhile) to
+ * the pool itself, never both — and the
  * per-client, per-key, per-model and per-day counters are incremented by the batch's sums. The log and
  * the counters therefore change together or not at all. Requests without `at` are stamped with this
  * process's clock now (a record settled again must keep its first `at`). An admission already settled
- * or released by this process is skipped.
+ * or released by this process is skipped. Locks follow lease-sql.ts's order: reservations, then the pools
+ * in client order, then the leases in (client, holder) order.
  */
 export async function settleMany(db: Db, items: readonly SettleItem[]): Promise<void> {
   for (const item of items) checkItem(item);
@@ -85,10 +90,10 @@ export async function settleMany(db: Db, items: readonly SettleItem[]): Promise<
   try {
     await db.execute(sql`
       with input as (
-        select x.ord, x.settlement_id, x.request_id, x.reservation_id, x.client_id, x.key_id, x.model, x.endpoint,
+        select x.ord, x.settlement_id, x.request_id, x.reservation_id, x.lease_id, x.client_id, x.key_id, x.model, x.endpoint,
                x.status, x.input_tokens, x.output_tokens, x.coins, x.audio_seconds, x.duration_ms, x.ttft_ms, x.streamed,
                x.usage_estimated, x.error_code, x.at
-        from jsonb_to_recordset(${input}::jsonb) as x(ord int, settlement_id uuid, request_id text, reservation_id uuid,
+        from jsonb_to_recordset(${input}::jsonb) as x(ord int, settlement_id uuid, request_id text, reservation_id uuid, lease_id uuid,
           client_id uuid, key_id uuid, model text, endpoint text, status int, input_tokens bigint, output_tokens bigint,
           coins numeric, audio_seconds numeric, duration_ms int, ttft_ms int, streamed boolean, usage_estimated boolean,
           error_code text, at timestamptz)
@@ -107,15 +112,39 @@ export async function settleMany(db: Db, items: readonly SettleItem[]): Promise<
         delete from coin_reservations r using items i where r.id = i.reservation_id
         returning r.client_id, r.amount
       ),
+      pools as (
+        select p.client_id from coin_pools p
+        where p.client_id in (select client_id from items where reservation_id is not null or lease_id is not null)
+          and (select count(*) from released) >= 0
+        order by p.client_id for update
+      ),
+      leases as (
+        select l.id from coin_leases l
+        where l.id in (select lease_id from items where lease_id is not null) and (select count(*) from pools) >= 0
+        order by l.client_id, l.holder for update
+      ),
+      lease_charged as (
+        update coin_leases l set amount = l.amount - c.coins
+        from (select lease_id, sum(coins) as coins from items where lease_id is not null group by lease_id) c
+          join leases k on k.id = c.lease_id
+        where l.id = c.lease_id
+        returning l.id, l.client_id, c.coins
+      ),
       pool_change as (
-        select client_id, sum(delta) as delta from (
-          select client_id, amount as delta from released
+        select client_id, sum(delta) as delta, sum(leased) as leased from (
+          select client_id, amount as delta, 0 as leased from released
           union all
-          select client_id, -coins from items where reservation_id is not null
+          select client_id, -coins, 0 from items where reservation_id is not null
+          union all
+          select i.client_id, -i.coins, 0 from items i
+          where i.lease_id is not null and not exists (select 1 from lease_charged c where c.id = i.lease_id)
+          union all
+          select client_id, 0, -coins from lease_charged
         ) d group by client_id
       ),
       pool as (
-        update coin_pools p set balance = p.balance + c.delta from pool_change c where p.client_id = c.client_id
+        update coin_pools p set balance = p.balance + c.delta, leased = p.leased + c.leased
+        from pool_change c where p.client_id = c.client_id
       ),
       client as (
         update clients c set requests = c.requests + a.n, input_tokens = c.input_tokens + a.input_tokens,
@@ -160,6 +189,8 @@ export async function settleMany(db: Db, items: readonly SettleItem[]): Promise<
     for (const item of todo) clearFinished(item.admission);
     throw err;
   }
+  // Committed (by this attempt or an earlier one whose answer was lost): the lease book's memory follows.
+  for (const { admission, record } of todo) if (admission.kind === "leased") leaseSettled(admission, record.coins);
 }
 
 /** Records one finished request (settleMany of one). A second settle() of the same admission does nothing. */

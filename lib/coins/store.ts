@@ -9,24 +9,29 @@ import { hasPool, type PoolConfig, type PoolState } from "./pool";
 
 /**
  * The lazy refill as SQL over a coin_pools row (`row` is its table name or alias): whole hours since the
- * anchor (never negative: another instance's clock may be ahead), capped at max; a balance already above
- * max (max lowered in config) is never lowered — with 0 hours least(max, balance) could, hence the case.
- * Shared by readPool and admission so the arithmetic exists once.
+ * anchor (never negative: another instance's clock may be ahead). The cap applies to the client's real
+ * balance — the pool's own `balance` plus the coins its leases hold (`leased`, lib/coins/lease.ts) — so
+ * holding a lease never lets a refill push the client above max; a real balance already above max (max
+ * lowered in config) is never lowered — with 0 hours least(max, …) could, hence the case. `balance` is
+ * the pool's own balance after the refill (the leased part unchanged). Shared by readPool, admission and
+ * the lease top-up so the arithmetic exists once.
  */
 export function refillSql(row: SQL, at: SQL, cfg: PoolConfig): { hours: SQL; balance: SQL; anchor: SQL } {
   const max = sql`${normalizeCoins(cfg.max)}::numeric`;
   const refresh = sql`${normalizeCoins(cfg.refresh)}::numeric`;
   const hours = sql`greatest(0, floor(extract(epoch from (${at} - ${row}.refilled_at)) / 3600))::int`;
+  const real = sql`(${row}.balance + ${row}.leased)`;
   return {
     hours,
     balance: sql`case when ${hours} > 0
-      then greatest(${row}.balance, least(${max}, ${row}.balance + ${refresh} * ${hours})) else ${row}.balance end`,
+      then greatest(${real}, least(${max}, ${real} + ${refresh} * ${hours})) - ${row}.leased else ${row}.balance end`,
     anchor: sql`${row}.refilled_at + ${hours} * interval '1 hour'`,
   };
 }
 
 /**
- * The client's pool after refill, creating it at `starting` on first use. null when the config
+ * The client's pool after refill, creating it at `starting` on first use; `balance` is the real balance:
+ * the pool's own plus what its leases hold (the estimates of requests in flight are not subtracted). null when the config
  * gives no pool (max −2 unlimited, 0 blocked). `now` defaults to the database clock.
  *
  * One statement: the insert-or-update locks the row and its SET expressions read the row's latest
@@ -50,7 +55,7 @@ export async function readPool(
         on conflict (client_id) do update set
           balance = ${balance},
           refilled_at = ${anchor}
-        returning balance::text as balance, to_json(refilled_at)#>>'{}' as refilled_at`,
+        returning (balance + leased)::text as balance, to_json(refilled_at)#>>'{}' as refilled_at`,
   );
   if (!row) throw new Error(`coin pool of client ${clientId} could not be read`);
   return { balance: row.balance, refilledAt: new Date(row.refilled_at) };

@@ -2,7 +2,7 @@
  * Upkeep of the request log's monthly partitions. A busy install writes millions of log rows a day;
  * pages and charts read the counters and daily rollups, so the log only has to reach back as far as
  * `data.request_log_retention_days`. request_log is partitioned by month on created_at
- * (drizzle/0010_request_log_partitions.sql), and this module
+ * (drizzle/0011_request_log_partitions.sql), and this module
  *
  * - creates the partitions of this month and the next two ahead of need (an insert never waits for one),
  *   keeping the DEFAULT partition as the safety net for a clock far off: an insert never fails for lack

@@ -66,6 +66,7 @@ export const LUMEN_DATA_TABLES = [
   "client_model_usage",
   "consents",
   "coin_reservations",
+  "coin_leases",
   "coin_pools",
   "api_keys",
   "client_managers",

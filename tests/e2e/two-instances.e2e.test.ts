@@ -114,7 +114,8 @@ models:
 
     const sql = postgres(db.url, { max: 1, onnotice: () => {} });
     try {
-      // The servers settle after answering (a few ms later): wait until every reservation is gone.
+      // The servers settle after answering (a few ms later): wait until every reservation is gone. The
+      // balance is the real one: the pool's own plus what the instances' coin leases hold.
       const snapshot = () => sql`
         select
           (select count(*)::int from request_log) as log_requests,
@@ -124,9 +125,10 @@ models:
           (select coalesce(sum(coins_spent), 0)::text from api_keys) as key_coins,
           (select coalesce(sum(coins_spent), 0)::text from client_model_usage) as model_coins,
           (select coalesce(sum(coins_spent), 0)::text from client_daily_usage) as daily_coins,
-          (select balance::text from coin_pools) as balance,
+          (select (balance + leased)::text from coin_pools) as balance,
           (select count(*)::int from coin_reservations) as open_reservations,
-          (select (20 - balance)::text from coin_pools) as deducted,
+          (select (20 - balance - leased)::text from coin_pools) as deducted,
+          (select count(*)::int from coin_pools p where p.leased <> (select coalesce(sum(amount), 0) from coin_leases)) as lease_mismatch,
           (select max(coins)::text from request_log) as max_cost`;
       let [t] = await snapshot();
       for (let waited = 0; waited < 10_000 && (t!.open_reservations !== 0 || t!.log_requests !== ok.length); waited += 50) {
@@ -142,6 +144,7 @@ models:
       expect(Number(t!.deducted)).toBe(Number(t!.log_coins));
       expect(t!.deducted).toBe(Number(t!.log_coins).toFixed(6));
       expect(t!.open_reservations).toBe(0);
+      expect(t!.lease_mismatch).toBe(0); // the real balance is balance + leased, leased = Σ coin_leases
       // overrun bounded by what requests in flight can exceed their reservations: at most one full cost each
       expect(Number(t!.balance)).toBeGreaterThan(-Number(t!.max_cost) * ok.length);
     } finally {

@@ -3,7 +3,8 @@
  *
  *   Σ request_log = clients counters = Σ api_keys = Σ client_model_usage = Σ client_daily_usage
  *   pool balance = starting + refills − Σ log coins − open reservations   (refills are 0: the pool
- *                  is seeded with refresh 0, and a test never spans a whole hour)
+ *                  is seeded with refresh 0, and a test never spans a whole hour); the pool balance is
+ *                  the real one, coin_pools.balance + the coins its leases hold (= Σ coin_leases)
  *   no reservation left once everything settled (or was swept)
  *   answers delivered complete with 200 = log rows with status 200, billed what they delivered
  *
@@ -16,7 +17,7 @@ import { expect } from "vitest";
 import * as schema from "@/lib/db/schema";
 import type { Db } from "@/lib/db/client";
 import type { ModelConfig } from "@/lib/config/schema";
-import { accountingTotals, type AccountingTotals } from "@/lib/coins/audit";
+import { accountingTotals, leaseMismatches, type AccountingTotals } from "@/lib/coins/audit";
 import { costOf, DEFAULT_MAX_OUTPUT_TOKENS } from "@/lib/coins/cost";
 import { formatMicro, parseCoins } from "@/lib/coins/decimal";
 import { estimatePromptTokens } from "@/lib/gateway/tokens";
@@ -25,7 +26,11 @@ import { PRICES, STARTING_BALANCE } from "./harness";
 
 export interface Ledger {
   totals: AccountingTotals;
+  /** The real balance: the pool's own plus what its leases hold. */
   balance: string;
+  /** Coins held by leases (coin_pools.leased) and clients whose leased ≠ Σ coin_leases (must be none). */
+  leased: string;
+  leaseMismatches: number;
   openReservations: number;
   reservedAmount: string;
   logRows: number;
@@ -54,7 +59,8 @@ export async function withDb<T>(url: string, fn: (db: Db, sql: postgres.Sql) => 
 export async function readLedger(url: string, clientId: string): Promise<Ledger> {
   return withDb(url, async (db, sql) => {
     const totals = await accountingTotals(db, clientId);
-    const [pool] = await sql`select balance::text as balance from coin_pools where client_id = ${clientId}`;
+    const [pool] = await sql`select (balance + leased)::text as balance, leased::text as leased from coin_pools where client_id = ${clientId}`;
+    const mismatches = (await leaseMismatches(db, clientId)).length;
     const [res] = await sql`select count(*)::int as n, coalesce(sum(amount), 0)::numeric(30, 6)::text as amount
                             from coin_reservations where client_id = ${clientId}`;
     const statuses = await sql`select status, count(*)::int as n, coalesce(sum(coins), 0)::numeric(30, 6)::text as coins,
@@ -84,6 +90,8 @@ export async function readLedger(url: string, clientId: string): Promise<Ledger>
     return {
       totals,
       balance: String(pool?.balance ?? "missing"),
+      leased: String(pool?.leased ?? "missing"),
+      leaseMismatches: mismatches,
       openReservations: Number(res!.n),
       reservedAmount: String(res!.amount),
       logRows,
@@ -177,6 +185,7 @@ export function assertInvariants(label: string, l: Ledger, o: InvariantOptions):
   const expectedBalance = formatMicro(parseCoins(STARTING_BALANCE) - parseCoins(l.logCoins) - parseCoins(l.reservedAmount));
   expect.soft(l.balance, `${label}: pool = starting − Σ log coins (${l.logCoins}) − reserved (${l.reservedAmount})`).toBe(expectedBalance);
   expect.soft(l.openReservations, `${label}: open reservations`).toBe(o.openReservations ?? 0);
+  expect.soft(l.leaseMismatches, `${label}: coin_pools.leased = Σ coin_leases.amount`).toBe(0);
   // answers delivered with 200 = log rows with 200 (+ the answers the kill cut after their commit)
   if (o.killed) {
     const cut = new Set(all.filter((a) => !a.complete && a.requestId).map((a) => a.requestId));
@@ -233,5 +242,5 @@ export async function logRowsAfter(url: string, clientId: string, afterId = 0): 
 
 /** One line for the report: the numbers behind the assertions. */
 export function describeLedger(l: Ledger): string {
-  return `log rows ${l.logRows} (by status ${JSON.stringify(l.byStatus)}), Σ coins ${l.logCoins}, 200 rows ${l.log200} (${l.log200Coins} coins), balance ${l.balance}, open reservations ${l.openReservations} (${l.reservedAmount})`;
+  return `log rows ${l.logRows} (by status ${JSON.stringify(l.byStatus)}), Σ coins ${l.logCoins}, 200 rows ${l.log200} (${l.log200Coins} coins), balance ${l.balance} (${l.leased} in leases), open reservations ${l.openReservations} (${l.reservedAmount})`;
 }

@@ -1,5 +1,5 @@
 /**
- * The request log partitioned by month (drizzle/0010_request_log_partitions.sql, lib/db/partitions.ts):
+ * The request log partitioned by month (drizzle/0011_request_log_partitions.sql, lib/db/partitions.ts):
  * the migration carries an existing log over, rows land in their month (or in DEFAULT when no month
  * fits), upkeep is idempotent and safe twice at once, retention drops whole months — never a DELETE —
  * and every counter, rollup and the audit equation stay exact; a settlement retried after a lost answer
@@ -23,7 +23,7 @@ import { insertKey } from "../helpers/keys";
 
 process.env.LUMEN_SECRET = "integration-test-secret-0123456789-abcdef";
 
-const PARTITIONS_MIGRATION = "0010_request_log_partitions";
+const PARTITIONS_MIGRATION = "0011_request_log_partitions";
 /** A retention that drops nothing in these tests (they run at dates years ahead). */
 const KEEP_ALL = 100_000;
 

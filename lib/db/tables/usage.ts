@@ -10,7 +10,13 @@ export const coinPools = pgTable("coin_pools", {
   clientId: uuid("client_id")
     .primaryKey()
     .references(() => clients.id, { onDelete: "cascade" }),
+  /** Coins in the pool itself, not held by any lease. */
   balance: coins("balance").notNull(),
+  /**
+   * Σ coin_leases.amount of this client, kept in the same statements that change a lease: the client's
+   * real balance is balance + leased, and the refill cap applies to that sum (lib/coins/store.ts).
+   */
+  leased: coins("leased").notNull().default("0"),
   refilledAt: ts("refilled_at").notNull().defaultNow(),
   createdAt: ts("created_at").notNull().defaultNow(),
 });
@@ -28,6 +34,27 @@ export const coinReservations = pgTable(
     expiresAt: ts("expires_at").notNull(),
   },
   (t) => [index("coin_reservations_expires_idx").on(t.expiresAt)],
+);
+
+/**
+ * Coin leases (lib/coins/lease.ts): a slice of a client's pool taken by one app instance (`holder`, a
+ * random id per process and database handle), which admits requests against it in memory. `amount` is
+ * what the lease took from the pool minus the costs settled against it; the sweeper returns a lease
+ * whose holder stopped renewing it (expires_at passed) to the pool.
+ */
+export const coinLeases = pgTable(
+  "coin_leases",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    clientId: uuid("client_id")
+      .notNull()
+      .references(() => clients.id, { onDelete: "cascade" }),
+    holder: text("holder").notNull(),
+    amount: coins("amount").notNull(),
+    expiresAt: ts("expires_at").notNull(),
+    createdAt: ts("created_at").notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("coin_leases_client_holder_idx").on(t.clientId, t.holder), index("coin_leases_expires_idx").on(t.expiresAt)],
 );
 
 /** Per-client, per-model counters (model access table on the detail page). */
@@ -60,7 +87,7 @@ export const clientDailyUsage = pgTable(
 
 /**
  * One row per request that reached an upstream. The counters above always equal its sums together with
- * `request_log_dropped`. Partitioned by month on `created_at` (drizzle/0010_request_log_partitions.sql;
+ * `request_log_dropped`. Partitioned by month on `created_at` (drizzle/0011_request_log_partitions.sql;
  * lib/db/partitions.ts keeps the partitions and drops those past the retention), so every key carries
  * `created_at`: the primary key is (id, created_at) and settlement ids are unique per (settlement_id, created_at) —
  * settlement stamps `created_at` once, before its first attempt, so a retry hits the same row.
