@@ -33,7 +33,8 @@ export interface RequestRecord {
   /**
    * When the request is logged (request_log.created_at, the log's partition key). Part of the unique key
    * with `settlementId`, so every attempt to settle one record must carry the same value: SettleQueue
-   * stamps it once, before the first attempt. Absent in a direct settle(): this process's clock then.
+   * stamps it once, before the first attempt. Required with `settlementId` in a direct settle(); absent
+   * (with no settlement id either), this process's clock then.
    */
   at?: Date;
 }

@@ -29,6 +29,9 @@ export interface SettleItem {
 
 /** Checks an item before anything is written; throws RangeError/Error on a programming error. */
 function checkItem({ admission, record }: SettleItem): void {
+  // (settlement_id, created_at) is the log's unique key: a record that can be settled again (it has its
+  // id) must carry its time too, or a retry would be a new row and a second bill.
+  if (record.settlementId && !record.at) throw new Error("settle: a record with a settlement id must carry its time (at), stamped before the first attempt");
   if ((admission.kind === "reserved" || admission.kind === "leased") && admission.clientId !== record.clientId) {
     throw new Error("settle: the record belongs to another client than the admission");
   }
@@ -77,8 +80,8 @@ function itemJson({ admission, record: r }: SettleItem, ord: number) {
  * leased admission (lease.ts) to its lease row while that exists, else (returned or swept meanwhile) to
  * the pool itself, never both — and the
  * per-client, per-key, per-model and per-day counters are incremented by the batch's sums. The log and
- * the counters therefore change together or not at all. Requests without `at` are stamped with this
- * process's clock now (a record settled again must keep its first `at`). An admission already settled
+ * the counters therefore change together or not at all. A record with a settlement id must carry its
+ * `at` (SettleQueue stamps both); one without either gets both now. An admission already settled
  * or released by this process is skipped. Locks follow lease-sql.ts's order: reservations, then the pools
  * in client order, then the leases in (client, holder) order.
  */
