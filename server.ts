@@ -21,7 +21,7 @@ import http from "node:http";
 import path from "node:path";
 import { getConfig } from "@/lib/config";
 import { defaultGateway } from "@/lib/gateway/pipeline";
-import { errorResponse, starting as startingUp } from "@/lib/gateway/errors";
+import { errorAnswer, starting as startingUp } from "@/lib/gateway/errors";
 import { gatewayRoute, serveGateway } from "@/lib/gateway/node";
 import type { Gateway } from "@/lib/gateway/pipeline";
 import { isGatewayPath, pathOf } from "@/lib/gateway/routes";
@@ -132,7 +132,7 @@ async function main() {
     if (!ready) {
       if (req.url && isGatewayPath(pathOf(req.url))) {
         active++;
-        void serveGateway(async () => errorResponse(startingUp()), req, res, origin).finally(() => active--);
+        void serveGateway(async () => errorAnswer(startingUp()), req, res, origin).finally(() => active--);
       } else {
         void whenReady.then(() => serveApp(req, res), () => res.destroy());
       }

@@ -46,6 +46,7 @@ const USAGE = `Usage: npm run bench:gateway -- [options]
   --keep               keep the bench database afterwards (prints its name)
 Base server: env BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
 Profile the server: env BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" (written when it stops).
+Another server bundle (an A/B against a build of main): env BENCH_SERVER_BIN=path/to/lumen-server.js.
 Lumen's database pool: env DATABASE_POOL_SIZE (Lumen's default 10).`;
 
 const TARGET_ADDED_P50_MS = 2;

@@ -269,7 +269,8 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
 
 async function startServer(env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
   // Lumen's production server (server.ts, built by `npm run build`), as `npm start` runs it.
-  const bin = path.join(process.cwd(), ".next", "lumen-server.js");
+  // BENCH_SERVER_BIN: another bundle of server.ts to measure (e.g. a main build beside this one, for an A/B).
+  const bin = process.env.BENCH_SERVER_BIN?.trim() || path.join(process.cwd(), ".next", "lumen-server.js");
   // BENCH_SERVER_NODE_ARGS: extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? "").split(/\s+/).filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, bin, "-p", String(port), "-H", "127.0.0.1"], {

@@ -132,6 +132,8 @@ export class LeaseBook {
   /** This instance's id in coin_leases.holder. */
   readonly holder = randomUUID();
   private readonly clients = new Map<string, ClientState>();
+  /** Admissions answered from memory at once, and those that waited for a statement (tests, benchmarks). */
+  readonly stats = { fromMemory: 0, waited: 0 };
   private timer: NodeJS.Timeout | null = null;
   private renewing = false;
   private closing: Promise<void> | null = null;
@@ -152,8 +154,10 @@ export class LeaseBook {
     const st = this.state(input);
     const l = st.lease;
     if (l && !l.retired && st.waiting.length === 0 && st.covering === 0 && performance.now() < l.validUntil && l.available >= e && l.available > 0n) {
+      this.stats.fromMemory++;
       return Promise.resolve(this.take(st, l, e));
     }
+    this.stats.waited++;
     return new Promise((resolve, reject) => {
       st.waiting.push({ estimate: e, resolve, reject });
       this.kick(st);

@@ -14,10 +14,17 @@ export interface ParsedConfig {
   warnings: string[];
 }
 
+let lastPath: { fromEnv: string | undefined; cwd: string; path: string } | null = null;
+
 /** Absolute path of the config file: env LUMEN_CONFIG (default ./config.yaml), resolved from the working directory. */
 export function configPath(): string {
+  // Asked on every getConfig(), several times per /v1 request: resolved again only when an input changed.
   const fromEnv = process.env.LUMEN_CONFIG;
-  return path.resolve(process.cwd(), fromEnv && fromEnv.trim() !== "" ? fromEnv : "./config.yaml");
+  const cwd = process.cwd();
+  if (lastPath && lastPath.fromEnv === fromEnv && lastPath.cwd === cwd) return lastPath.path;
+  const resolved = path.resolve(cwd, fromEnv && fromEnv.trim() !== "" ? fromEnv : "./config.yaml");
+  lastPath = { fromEnv, cwd, path: resolved };
+  return resolved;
 }
 
 /** How a file is named in messages: relative to the working directory when inside it, else absolute. */

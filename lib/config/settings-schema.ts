@@ -97,6 +97,7 @@ export const adminsSchema = z.array(
 );
 
 const MONITORING_TOKEN = "expected a text of at least 16 characters without spaces (the monitoring bearer token)";
+const LEASE_FRACTION = "expected a number > 0 and ≤ 1 (the share of a pool's max one instance's coin lease may hold, e.g. 0.1)";
 const REDIS_URL = "expected a redis:// or rediss:// URL, e.g. redis://127.0.0.1:6379";
 
 export const apiSchema = z.strictObject({
@@ -120,6 +121,22 @@ export const apiSchema = z.strictObject({
     .number({ error: "expected a number of megabytes > 0" })
     .positive({ error: "expected a number of megabytes > 0" })
     .default(64),
+  /**
+   * Coin leases (lib/coins/lease.ts): requests of capped pools are admitted in memory against a slice of
+   * the pool this instance holds, with no database round trip before the upstream call. Off: every
+   * request reserves its estimate in the database.
+   */
+  coin_lease: section(
+    z.strictObject({
+      enabled: z.boolean({ error: MSG.bool }).default(true),
+      /** The most of a pool's max one instance's lease aims to hold beyond the requests waiting for it. */
+      max_fraction: z
+        .number({ error: LEASE_FRACTION })
+        .gt(0, { error: LEASE_FRACTION })
+        .max(1, { error: LEASE_FRACTION })
+        .default(0.1),
+    }),
+  ),
   /** A read-only bearer token for monitoring: GET /v1/models[/{id}] (every active model), nothing else. */
   monitoring: section(
     z.strictObject({

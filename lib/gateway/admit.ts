@@ -1,13 +1,15 @@
 /**
  * Admission (SPEC §5): every check of a /v1 request before the upstream call, in order, the first
  * failure answers — authentication → body validation → model lookup → access → rate limits → coin
- * pool reservation → endpoint choice. A request refused here costs nothing and only counts as a
+ * pool admission (from this instance's coin lease, or a reservation) → endpoint choice. A request refused here costs nothing and only counts as a
  * refusal (access.ts `refuse`); an admitted one holds a reservation and an endpoint, and the proxy
  * (proxy.ts) settles it exactly once.
  */
 import { randomUUID } from "node:crypto";
 import { release, type Admission, type Refusal } from "@/lib/coins/admission";
 import { admissionQueue } from "@/lib/coins/admission-queue";
+import { leaseBook } from "@/lib/coins/lease";
+import { hasPool } from "@/lib/coins/pool";
 import { clientEntry, findModel } from "@/lib/config/resolve";
 import type { LumenConfig, ModelConfig } from "@/lib/config/schema";
 import type { Db } from "@/lib/db/client";
@@ -97,19 +99,26 @@ export function createAdmitRequest({ getDb, getConfig, hooks, keyCache, rateLimi
     try {
       // The reservation: the prompt's bound plus the output limit — the number the upstream is told
       // (per answer) and the bill is capped at, so a request can never cost more than it reserved.
-      const admitting = admissionQueue(db).admit({
-        clientId: caller.clientId,
-        pool,
-        estimate: price.estimate,
-        timeoutSeconds: config.api.upstream_timeout_s,
-      });
+      // With a coin lease (capped pools, api.coin_lease.enabled) a warm lease admits in memory: no
+      // database round trip before the upstream call. Otherwise one statement reserves.
+      const lease = config.api.coin_lease;
+      const book = lease.enabled && pool && hasPool(pool) ? leaseBook(db) : null;
+      const admitting =
+        book && !book.closed
+          ? book.admit({ clientId: caller.clientId, pool, estimate: price.estimate, maxFraction: lease.max_fraction })
+          : admissionQueue(db).admit({
+              clientId: caller.clientId,
+              pool,
+              estimate: price.estimate,
+              timeoutSeconds: config.api.upstream_timeout_s,
+            });
       let admission: Admission | Refusal;
       try {
         admission = await inTime(admitting);
       } catch (err) {
         // Answered 503; a reservation that still lands later is given back.
         if (err instanceof DbTimeoutError) {
-          void admitting.then((late) => (late.kind === "reserved" ? release(db, late) : undefined)).catch(() => {});
+          void admitting.then((late) => (late.kind === "reserved" || late.kind === "leased" ? release(db, late) : undefined)).catch(() => {});
         }
         throw err;
       }

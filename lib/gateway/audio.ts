@@ -24,13 +24,13 @@ import { log } from "@/lib/log";
 import { readCapped, responseLimitBytes, thrownAnswer } from "./answers";
 import { audioDuration } from "./audio-duration";
 import { validateBody } from "./body";
-import { errorResponse, upstreamAnswerTooLarge, upstreamError } from "./errors";
-import { jsonResponse } from "./json-response";
+import { errorAnswer, upstreamAnswerTooLarge, upstreamError } from "./errors";
+import { jsonAnswer, textAnswer, type TextAnswer } from "./answer";
 import { readAudioUpload } from "./multipart";
 import type { GatewayRequest } from "./request";
 import type { Admitted, Outcome, Settlement } from "./settlement";
 import { FRAMING_TOKENS } from "./tokens";
-import type { AudioUpload, Upstream } from "./upstream-interface";
+import type { AudioUpload, Upstream, UpstreamAnswer } from "./upstream-interface";
 import type { UpstreamDeadline } from "./upstream";
 import { audioUsage, noUsage } from "./usage";
 
@@ -147,10 +147,10 @@ export async function forwardAudio(
   ctx: Admitted,
   deadline: UpstreamDeadline,
   upstream: Upstream,
-  response: Response,
+  response: UpstreamAnswer,
   plan: AudioPlan,
   settleInTime: (work: Promise<void>) => Promise<void>,
-): Promise<Response> {
+): Promise<TextAnswer> {
   const where = { model: ctx.model.name, endpoint: upstream.label };
   let text: string | null;
   try {
@@ -159,15 +159,15 @@ export async function forwardAudio(
     if (deadline.cause) return thrownAnswer(settlement, ctx, deadline, err, false);
     log.warn("upstream answer cut off", where);
     await settlement.settle(noUsage(502, "upstream_error", false), upstream);
-    return errorResponse(upstreamError());
+    return errorAnswer(upstreamError());
   }
   if (text === null) {
     log.warn("upstream answer too large; cut off", { ...where, limitMb: ctx.config.api.max_response_mb });
     const outcome = { ...noUsage(502, "upstream_answer_too_large", false), audioSeconds: plan.seconds.typical, billAudio: true, usageEstimated: true };
     await settleInTime(settlement.settle(outcome, upstream));
-    return errorResponse(upstreamAnswerTooLarge());
+    return errorAnswer(upstreamAnswerTooLarge());
   }
-  const isJson = (response.headers.get("content-type") ?? "").includes("json") || plan.format === "json" || plan.format === "verbose_json";
+  const isJson = (response.header("content-type") ?? "").includes("json") || plan.format === "json" || plan.format === "verbose_json";
   let parsed: unknown = null;
   if (isJson) {
     try {
@@ -176,11 +176,11 @@ export async function forwardAudio(
       if (plan.format === "json" || plan.format === "verbose_json") {
         log.warn("upstream answered invalid JSON", where);
         await settlement.settle(noUsage(502, "upstream_invalid_answer", false), upstream);
-        return errorResponse(upstreamError());
+        return errorAnswer(upstreamError());
       }
     }
   }
   await settleInTime(settlement.settle(audioOutcome(parsed, plan, where), upstream));
-  if (parsed !== null) return jsonResponse(text, 200, { "content-type": "application/json", "cache-control": "no-store" });
-  return new Response(text, { status: 200, headers: { "content-type": TEXT_TYPES[plan.format] ?? "text/plain; charset=utf-8" } });
+  if (parsed !== null) return jsonAnswer(text, 200);
+  return textAnswer(text, 200, { "content-type": TEXT_TYPES[plan.format] ?? "text/plain; charset=utf-8" });
 }

@@ -1,4 +1,7 @@
 /** Helpers of the built-in echo model (echo.ts, echo-responses.ts, echo-audio.ts). */
+import { Readable } from "node:stream";
+import type { ReadableStream as NodeReadableStream } from "node:stream/web";
+import type { UpstreamAnswer } from "./upstream-interface";
 
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   if (ms <= 0) return signal.aborted ? Promise.reject(signal.reason) : Promise.resolve();
@@ -57,3 +60,11 @@ export function lazySse(events: Array<() => string>, delayBefore: (i: number) =>
   );
 }
 
+
+/** The echo's `Response` as the pipeline reads an upstream's answer (upstream-interface.ts). */
+export function upstreamAnswerOf(response: Response): UpstreamAnswer {
+  const body = response.body ? Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>) : null;
+  // Whoever reads the body listens for its errors (an abort); until then they must not crash the process.
+  body?.on("error", () => {});
+  return { status: response.status, ok: response.ok, header: (name) => response.headers.get(name), body };
+}

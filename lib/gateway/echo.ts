@@ -21,10 +21,10 @@ import crypto from "node:crypto";
 import type { EndpointConfig } from "@/lib/config/schema";
 import { ENDPOINT_BUILTIN_ECHO } from "@/lib/config/schema";
 import { echoAudio } from "./echo-audio";
-import { badRequest, echoWords, json, lazySse, positiveInt, sleep } from "./echo-shared";
+import { badRequest, echoWords, json, lazySse, positiveInt, sleep, upstreamAnswerOf } from "./echo-shared";
 import { echoResponse } from "./echo-responses";
 import { estimateEmbeddingTokens, estimatePromptTokens, lastUserText } from "./tokens";
-import type { Upstream, UpstreamRequest } from "./upstream-interface";
+import type { Upstream, UpstreamAnswer, UpstreamRequest } from "./upstream-interface";
 
 const DEFAULT_DIMENSIONS = 8;
 const MAX_DIMENSIONS = 4096;
@@ -72,7 +72,11 @@ export class EchoUpstream implements Upstream {
     this.chunkDelayMs = endpoint.chunk_delay_ms ?? 0;
   }
 
-  post(request: UpstreamRequest, signal: AbortSignal): Promise<Response> {
+  async post(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamAnswer> {
+    return upstreamAnswerOf(await this.answer(request, signal));
+  }
+
+  private answer(request: UpstreamRequest, signal: AbortSignal): Promise<Response> {
     if ("form" in request) return echoAudio(request.path, request.form, this.latencyMs, signal);
     switch (request.path) {
       case "/chat/completions":
@@ -218,7 +222,7 @@ export class EchoUpstream implements Upstream {
     });
   }
 
-  async listModels(): Promise<Response> {
-    return json(200, { object: "list", data: [{ id: this.modelId, object: "model", created: 0, owned_by: "lumen" }] });
+  async listModels(): Promise<UpstreamAnswer> {
+    return upstreamAnswerOf(json(200, { object: "list", data: [{ id: this.modelId, object: "model", created: 0, owned_by: "lumen" }] }));
   }
 }

@@ -17,7 +17,11 @@ import type { EndpointConfig, LumenConfig, ModelConfig } from "@/lib/config/sche
 import { ENDPOINT_BUILTIN_ECHO } from "@/lib/config/schema";
 import { endpoints as endpointsTable, models as modelsTable } from "@/lib/db/schema";
 import { errorFields, log } from "@/lib/log";
+import { readCapped } from "./answers";
 import { upstreamFor, UpstreamConnectionError, type Upstream } from "./upstream";
+
+/** A health check reads at most this much of an upstream's model list. */
+const MODELS_LIST_LIMIT_BYTES = 16 * 1024 * 1024;
 
 export const HEALTH_INTERVAL_MS = 60_000;
 export const HEALTH_TIMEOUT_MS = 5_000;
@@ -233,10 +237,10 @@ async function probe(upstream: Upstream, expectedId: string, timeoutMs: number):
   try {
     const res = await upstream.listModels(signal);
     if (!res.ok) {
-      await res.body?.cancel().catch(() => {});
+      res.body?.destroy();
       return { healthy: false, error: `GET /models answered HTTP ${res.status}` };
     }
-    const body = (await res.json()) as { data?: Array<{ id?: unknown }> };
+    const body = JSON.parse((await readCapped(res, MODELS_LIST_LIMIT_BYTES)) ?? "null") as { data?: Array<{ id?: unknown }> } | null;
     const ids = Array.isArray(body?.data) ? body.data.map((m) => m?.id) : [];
     return ids.includes(expectedId)
       ? { healthy: true, error: null }

@@ -8,7 +8,7 @@
  */
 import { describeDbError, isDbUnavailable } from "@/lib/db/errors";
 import { log } from "@/lib/log";
-import { jsonResponse } from "./json-response";
+import { jsonAnswer, type TextAnswer } from "./answer";
 
 export type GatewayErrorType =
   | "invalid_request_error"
@@ -246,14 +246,13 @@ export function upstreamClientError(status: number, body: unknown, secrets: Read
   return new GatewayError(status, text(e.type) ?? "invalid_request_error", text(e.code), message, text(e.param));
 }
 
-const JSON_HEADERS: Record<string, string> = { "content-type": "application/json", "cache-control": "no-store" };
 
 /**
  * The HTTP answer for any failure. A GatewayError is answered as it is; an unreachable database is
  * 503 `service_unavailable`; anything else is our own bug: logged (code and short cause, never SQL
  * text or parameters, never a stack) and answered 500 `internal_error`.
  */
-export function errorResponse(err: unknown, context: Record<string, unknown> = {}): Response {
+export function errorAnswer(err: unknown, context: Record<string, unknown> = {}): TextAnswer {
   let e: GatewayError;
   if (isGatewayError(err)) e = err;
   else if (isDbUnavailable(err)) {
@@ -263,5 +262,5 @@ export function errorResponse(err: unknown, context: Record<string, unknown> = {
     log.error("gateway internal error", { ...context, ...describeDbError(err) });
     e = internalError();
   }
-  return jsonResponse(JSON.stringify(e.toJSON()), e.status, { ...JSON_HEADERS, ...e.headers });
+  return jsonAnswer(JSON.stringify(e.toJSON()), e.status, e.headers);
 }

@@ -5,11 +5,10 @@
 import { accessForAll } from "@/lib/access/client-access";
 import type { LumenConfig, ModelConfig } from "@/lib/config/schema";
 import type { Db } from "@/lib/db/client";
-import { JSON_HEADERS } from "./answers";
 import { authenticate, isMonitoringToken, type KeyCache } from "./auth";
 import type { GatewayRequest } from "./request";
 import { modelNotFound } from "./errors";
-import { jsonResponse } from "./json-response";
+import { jsonAnswer, type TextAnswer } from "./answer";
 
 /** What the model endpoints need of the gateway. */
 export interface ModelDeps {
@@ -36,18 +35,18 @@ export async function usableModels(deps: ModelDeps, request: GatewayRequest): Pr
 const modelObject = (m: ModelConfig) => ({ id: m.name, object: "model", created: 0, owned_by: "lumen" });
 
 /** GET /v1/models. */
-export async function listModels(deps: ModelDeps, request: GatewayRequest): Promise<Response> {
+export async function listModels(deps: ModelDeps, request: GatewayRequest): Promise<TextAnswer> {
   const models = await usableModels(deps, request);
-  return jsonResponse(JSON.stringify({ object: "list", data: models.map(modelObject) }), 200, JSON_HEADERS);
+  return jsonAnswer(JSON.stringify({ object: "list", data: models.map(modelObject) }), 200);
 }
 
 /** GET /v1/models/{model}: the name is taken from the request path (it may contain "/"). */
-export async function retrieveModel(deps: ModelDeps, request: GatewayRequest): Promise<Response> {
+export async function retrieveModel(deps: ModelDeps, request: GatewayRequest): Promise<TextAnswer> {
   const name = modelNameFromPath(new URL(request.url).pathname);
   const models = await usableModels(deps, request);
   const found = name === null ? undefined : models.find((m) => m.name === name);
   if (!found) throw modelNotFound(name ?? "");
-  return jsonResponse(JSON.stringify(modelObject(found)), 200, JSON_HEADERS);
+  return jsonAnswer(JSON.stringify(modelObject(found)), 200);
 }
 
 /** `/v1/models/org%2Fname` or `/v1/models/org/name` → "org/name"; null when malformed. */

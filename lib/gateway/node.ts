@@ -4,18 +4,19 @@
  * per request — more than everything the gateway itself does (bench/gateway).
  *
  * `gatewayRoute` picks the pipeline method for a request from the route table (routes.ts) — every
- * /v1 path, including the 404 and 405 answers — or null for everything else (Next serves it). `serveGateway` turns the node request into a Fetch `Request`
- * whose signal aborts when the caller goes away, and writes the `Response` back chunk by chunk
- * (SSE streams are never buffered), honouring back-pressure.
+ * /v1 path, including the 404 and 405 answers — or null for everything else (Next serves it).
+ * `serveGateway` hands the pipeline the node request as a GatewayRequest (request.ts) whose signal
+ * aborts when the caller goes away, and writes its Answer (answer.ts) straight to the node response:
+ * a text answer in one write, an SSE relay event by event (never buffered), honouring back-pressure.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { errorResponse, internalError } from "./errors";
+import type { Answer } from "./answer";
+import { errorAnswer, internalError } from "./errors";
 import type { Gateway } from "./pipeline";
-import { jsonTextOf } from "./json-response";
 import type { GatewayRequest } from "./request";
 import { gatewayHandler } from "./routes";
 
-type Handler = (request: GatewayRequest) => Promise<Response>;
+type Handler = (request: GatewayRequest) => Promise<Answer>;
 
 /**
  * The gateway call serving this request (the route table, routes.ts), or null when the path is not
@@ -101,23 +102,6 @@ function gatewayRequest(req: IncomingMessage, url: string, signal: AbortSignal):
   };
 }
 
-/** Writes a chunk, waiting for the socket to drain when its buffer is full; false when the caller left. */
-function write(res: ServerResponse, chunk: Uint8Array): Promise<boolean> {
-  if (res.destroyed) return Promise.resolve(false);
-  if (res.write(chunk)) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => {
-      res.off("drain", onDrain);
-      res.off("close", onClose);
-      resolve(ok);
-    };
-    const onDrain = () => done(true);
-    const onClose = () => done(false);
-    res.on("drain", onDrain);
-    res.on("close", onClose);
-  });
-}
-
 /** Serves one gateway request on node:http. Never throws: the pipeline answers every failure. */
 export async function serveGateway(handler: Handler, req: IncomingMessage, res: ServerResponse, origin: string): Promise<void> {
   const caller = new AbortController();
@@ -127,59 +111,29 @@ export async function serveGateway(handler: Handler, req: IncomingMessage, res: 
   res.once("close", gone);
   const request = gatewayRequest(req, origin + (req.url ?? "/"), caller.signal);
 
-  let response: Response;
+  let answer: Answer;
   try {
-    response = await handler(request);
+    answer = await handler(request);
   } catch {
     // The pipeline answers every error itself; this is the last line of defence.
-    response = errorResponse(internalError());
+    answer = errorAnswer(internalError());
   }
-
-  const headers: Record<string, string | string[]> = {};
-  response.headers.forEach((value, name) => {
-    if (name === "set-cookie") headers[name] = response.headers.getSetCookie();
-    else headers[name] = value;
-  });
-  const body = response.body;
-  if (!body) {
-    res.writeHead(response.status, headers);
-    res.end();
+  if (answer.kind === "text") {
+    // One write: the headers with the text and its length.
+    answer.headers["content-length"] = String(Buffer.byteLength(answer.text));
+    res.writeHead(answer.status, answer.headers);
+    res.end(answer.text);
     return;
   }
-  const text = jsonTextOf(response);
-  if (text !== undefined) {
-    // The pipeline's JSON answers: one write with their length, without reading the body back.
-    void body.cancel().catch(() => {});
-    headers["content-length"] = String(Buffer.byteLength(text));
-    res.writeHead(response.status, headers);
-    res.end(text);
-    return;
-  }
-  const isStream = (response.headers.get("content-type") ?? "").includes("text/event-stream");
-  if (!isStream) {
-    const bytes = new Uint8Array(await response.arrayBuffer().catch(() => new ArrayBuffer(0)));
-    headers["content-length"] = String(bytes.byteLength);
-    res.writeHead(response.status, headers);
-    res.end(bytes);
-    return;
-  }
-  res.writeHead(response.status, headers);
+  res.writeHead(answer.status, answer.headers);
   res.flushHeaders();
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      const step = await reader.read();
-      if (step.done) break;
-      if (!(await write(res, step.value))) {
-        await reader.cancel().catch(() => {});
-        return;
-      }
-    }
-    res.end();
-  } catch {
-    // The pipeline's stream failed after the headers left: end the connection so the caller notices.
-    res.destroy();
-  } finally {
-    reader.releaseLock();
-  }
+  // The upstream's events go straight to the socket; a caller that leaves aborts the upstream through
+  // `caller` (the relay settles what was delivered), so a write after that is simply skipped.
+  await answer.pipe({
+    write: (text) => !res.destroyed && res.write(text),
+    onDrain: (resume) => res.once("drain", resume),
+    end: (text) => {
+      if (!res.destroyed) res.end(text);
+    },
+  });
 }

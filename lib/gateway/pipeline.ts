@@ -32,7 +32,8 @@ import { callerRequestId, createAdmitRequest } from "./admit";
 import { KeyCache } from "./auth";
 import { chatDialect, completionsDialect, embeddingsDialect, responsesDialect } from "./dialects";
 import { EndpointRegistry } from "./endpoints";
-import { errorResponse, methodNotAllowed, routeNotFound, shuttingDown } from "./errors";
+import { toResponse, type Answer } from "./answer";
+import { errorAnswer, methodNotAllowed, routeNotFound, shuttingDown } from "./errors";
 import { listModels, retrieveModel, type ModelDeps } from "./models";
 import { createProxies, type ProxyState } from "./proxy";
 import { observe, type GatewayHooks } from "./settlement";
@@ -70,20 +71,30 @@ export interface GatewayOptions {
   rateLimiter?: RateLimiter;
 }
 
+/**
+ * One gateway call. Given a Fetch `Request` (the route handlers under Next, tests) it answers a
+ * `Response`; given a GatewayRequest (server.ts through node.ts) it answers the pipeline's own
+ * `Answer` (answer.ts), which node.ts writes without building a `Response`.
+ */
+export interface GatewayCall {
+  (request: Request): Promise<Response>;
+  (request: GatewayRequest): Promise<Answer>;
+}
+
 export interface Gateway {
-  listModels(request: Request | GatewayRequest): Promise<Response>;
+  listModels: GatewayCall;
   /** GET /v1/models/{model}: the name is taken from the request path (it may contain "/"). */
-  retrieveModel(request: Request | GatewayRequest): Promise<Response>;
-  chatCompletions(request: Request | GatewayRequest): Promise<Response>;
-  completions(request: Request | GatewayRequest): Promise<Response>;
-  responses(request: Request | GatewayRequest): Promise<Response>;
-  embeddings(request: Request | GatewayRequest): Promise<Response>;
-  audioTranscriptions(request: Request | GatewayRequest): Promise<Response>;
-  audioTranslations(request: Request | GatewayRequest): Promise<Response>;
+  retrieveModel: GatewayCall;
+  chatCompletions: GatewayCall;
+  completions: GatewayCall;
+  responses: GatewayCall;
+  embeddings: GatewayCall;
+  audioTranscriptions: GatewayCall;
+  audioTranslations: GatewayCall;
   /** A /v1 path that is not in the route table (routes.ts): 404 not_found. */
-  notFound(request: Request | GatewayRequest): Promise<Response>;
+  notFound: GatewayCall;
   /** A /v1 path served with other methods: 405 method_not_allowed with `Allow`. */
-  methodNotAllowed(allowed: readonly string[]): (request: Request | GatewayRequest) => Promise<Response>;
+  methodNotAllowed(allowed: readonly string[]): GatewayCall;
   /**
    * Drops a key (by its hash) or every key of a client from this gateway's key cache, so that a
    * revocation or deactivation made in this process applies to the very next request (other
@@ -135,23 +146,26 @@ export function createGateway(opts: GatewayOptions): Gateway {
    * x-lumen-overhead-ms (Lumen's own time, scope.ts), the rate-limit headers when a limit applies, and
    * is never cached or content-sniffed.
    */
-  const handle =
-    (fn: (request: GatewayRequest, scope: RequestScope) => Promise<Response>) => async (request: Request | GatewayRequest) => {
-      const r = isFetchRequest(request) ? fromFetchRequest(request) : request;
+  const handle = (fn: (request: GatewayRequest, scope: RequestScope) => Promise<Answer>): GatewayCall => {
+    const answer = async (r: GatewayRequest): Promise<Answer> => {
       const scope = new RequestScope(callerRequestId(r.header("x-request-id")) ?? randomUUID());
-      let response: Response;
+      let answer: Answer;
       try {
-        response = state.draining ? errorResponse(shuttingDown()) : await fn(r, scope);
+        answer = state.draining ? errorAnswer(shuttingDown()) : await fn(r, scope);
       } catch (err) {
-        response = errorResponse(err, { path: new URL(r.url).pathname, requestId: scope.requestId });
+        answer = errorAnswer(err, { path: new URL(r.url).pathname, requestId: scope.requestId });
       }
-      for (const [name, value] of Object.entries(scope.headers)) if (!response.headers.has(name)) response.headers.set(name, value);
-      response.headers.set("x-request-id", scope.requestId);
-      response.headers.set("x-lumen-overhead-ms", scope.overheadMs());
-      response.headers.set("x-content-type-options", "nosniff");
-      response.headers.set("cache-control", "no-store");
-      return response;
+      const headers = answer.headers;
+      for (const name in scope.headers) headers[name] ??= scope.headers[name]!;
+      headers["x-request-id"] = scope.requestId;
+      headers["x-lumen-overhead-ms"] = scope.overheadMs();
+      headers["x-content-type-options"] = "nosniff";
+      headers["cache-control"] = "no-store";
+      return answer;
     };
+    return ((request: Request | GatewayRequest) =>
+      isFetchRequest(request) ? answer(fromFetchRequest(request)).then(toResponse) : answer(request)) as GatewayCall;
+  };
 
   const models: ModelDeps = { getDb: opts.getDb, getConfig: opts.getConfig, keyCache };
 

@@ -13,13 +13,14 @@ import { audioEstimate, forwardAudio, readAudioPlan, type AudioPlan } from "./au
 import { readJsonObject } from "./body";
 import type { BodyPlan, Dialect } from "./dialects";
 import type { EndpointRegistry } from "./endpoints";
-import { errorResponse, shuttingDown, upstreamError } from "./errors";
+import { errorAnswer, shuttingDown, upstreamError } from "./errors";
 import { NO_OUTPUT, outputLimit } from "./limits";
 import type { GatewayRequest } from "./request";
 import type { RequestScope } from "./scope";
 import { Settlement, type Admitted, type GatewayHooks } from "./settlement";
 import { relayStream } from "./stream";
-import { UpstreamConnectionError, UpstreamDeadline, type Upstream } from "./upstream";
+import { UpstreamConnectionError, UpstreamDeadline, type Upstream, type UpstreamAnswer } from "./upstream";
+import type { Answer } from "./answer";
 import type { AudioPath } from "./upstream-interface";
 import { noUsage } from "./usage";
 
@@ -27,9 +28,9 @@ import { noUsage } from "./usage";
 interface Exchange {
   ctx: Admitted;
   streaming: boolean;
-  call(upstream: Upstream, signal: AbortSignal): Promise<Response>;
+  call(upstream: Upstream, signal: AbortSignal): Promise<UpstreamAnswer>;
   /** The caller's answer from an upstream 2xx; `streamed` when a relay took over the settlement. */
-  answer(args: { response: Response; upstream: Upstream; settlement: Settlement; deadline: UpstreamDeadline }): Promise<{ response: Response; streamed: boolean }>;
+  answer(args: { response: UpstreamAnswer; upstream: Upstream; settlement: Settlement; deadline: UpstreamDeadline }): Promise<{ response: Answer; streamed: boolean }>;
 }
 
 /** The gateway's shutdown state, shared with pipeline.ts (`drain()`, `abortInFlight()`, `inFlight`). */
@@ -50,9 +51,9 @@ export interface ProxyDeps {
 
 export interface Proxies {
   /** A JSON endpoint (chat, legacy completions, Responses, embeddings), as its dialect describes it. */
-  proxyJson(request: GatewayRequest, scope: RequestScope, dialect: Dialect): Promise<Response>;
+  proxyJson(request: GatewayRequest, scope: RequestScope, dialect: Dialect): Promise<Answer>;
   /** POST /v1/audio/transcriptions and /v1/audio/translations (audio.ts). */
-  proxyAudio(request: GatewayRequest, scope: RequestScope, path: AudioPath): Promise<Response>;
+  proxyAudio(request: GatewayRequest, scope: RequestScope, path: AudioPath): Promise<Answer>;
 }
 
 export function createProxies({ hooks, registry, admitRequest, settleInTime, state }: ProxyDeps): Proxies {
@@ -63,8 +64,8 @@ export function createProxies({ hooks, registry, admitRequest, settleInTime, sta
   const send = async (
     ctx: Admitted,
     deadline: UpstreamDeadline,
-    call: (u: Upstream, signal: AbortSignal) => Promise<Response>,
-  ): Promise<{ response: Response; upstream: Upstream }> => {
+    call: (u: Upstream, signal: AbortSignal) => Promise<UpstreamAnswer>,
+  ): Promise<{ response: UpstreamAnswer; upstream: Upstream }> => {
     let chosen = ctx.endpoint;
     try {
       return { response: await ctx.scope.upstream(call(chosen.upstream, deadline.signal)), upstream: chosen.upstream };
@@ -86,7 +87,7 @@ export function createProxies({ hooks, registry, admitRequest, settleInTime, sta
   };
 
   /** Sends an admitted request upstream and answers; settles it exactly once whatever happens. */
-  const proxy = async (exchange: Exchange, request: GatewayRequest): Promise<Response> => {
+  const proxy = async (exchange: Exchange, request: GatewayRequest): Promise<Answer> => {
     const { ctx } = exchange;
     const settlement = new Settlement(ctx, hooks);
     const deadline = new UpstreamDeadline(request.signal, ctx.config.api.upstream_timeout_s * 1000);
@@ -98,9 +99,9 @@ export function createProxies({ hooks, registry, admitRequest, settleInTime, sta
       if (request.signal.aborted || deadline.cause === "shutdown") {
         // Gone (or shutting down) before anything was sent upstream: nothing to bill.
         await settlement.release();
-        return errorResponse(deadline.cause === "shutdown" ? shuttingDown() : upstreamError());
+        return errorAnswer(deadline.cause === "shutdown" ? shuttingDown() : upstreamError());
       }
-      let sent: { response: Response; upstream: Upstream };
+      let sent: { response: UpstreamAnswer; upstream: Upstream };
       try {
         sent = await send(ctx, deadline, exchange.call);
       } catch (err) {
@@ -122,7 +123,7 @@ export function createProxies({ hooks, registry, admitRequest, settleInTime, sta
   };
 
   /** A JSON endpoint (chat, legacy completions, Responses, embeddings), as its dialect describes it. */
-  const proxyJson = async (request: GatewayRequest, scope: RequestScope, dialect: Dialect): Promise<Response> => {
+  const proxyJson = async (request: GatewayRequest, scope: RequestScope, dialect: Dialect): Promise<Answer> => {
     let body: Record<string, unknown> = {};
     let plan: BodyPlan | null = null;
     const ctx = await admitRequest(request, scope, async (config) => {
@@ -151,7 +152,7 @@ export function createProxies({ hooks, registry, admitRequest, settleInTime, sta
         streaming: bodyPlan.streaming,
         call: (u, signal) => u.post({ path: dialect.path, json: upstreamBody }, signal),
         answer: async ({ response, upstream, settlement, deadline }) => {
-          const isSse = (response.headers.get("content-type") ?? "").includes("text/event-stream");
+          const isSse = (response.header("content-type") ?? "").includes("text/event-stream");
           if (!bodyPlan.streaming || !isSse || !response.body || !dialect.streamReader) {
             return { response: await forwardJson(settlement, ctx, deadline, upstream, response, dialect, settleInTime), streamed: false };
           }
@@ -164,7 +165,7 @@ export function createProxies({ hooks, registry, admitRequest, settleInTime, sta
   };
 
   /** POST /v1/audio/transcriptions and /v1/audio/translations (audio.ts). */
-  const proxyAudio = async (request: GatewayRequest, scope: RequestScope, path: AudioPath): Promise<Response> => {
+  const proxyAudio = async (request: GatewayRequest, scope: RequestScope, path: AudioPath): Promise<Answer> => {
     let plan: AudioPlan | null = null;
     const ctx = await admitRequest(request, scope, async () => {
       const p = await readAudioPlan(request);

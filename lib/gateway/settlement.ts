@@ -6,6 +6,7 @@
  */
 import { release, RESERVATION_GRACE_SECONDS, type Admission } from "@/lib/coins/admission";
 import { requestCost } from "@/lib/coins/cost";
+import { leaseAbandoned } from "@/lib/coins/lease";
 import type { Outcome, RequestRecord } from "@/lib/coins/request-record";
 import { settleQueue } from "@/lib/coins/settle-queue";
 import type { LumenConfig, ModelConfig } from "@/lib/config/schema";
@@ -120,7 +121,10 @@ export class Settlement {
       await settleQueue(ctx.db).settle(ctx.admission, record, { retryUntil: Math.max(retryUntil, Date.now() + MIN_RETRY_MS) });
     } catch (err) {
       // Given up (the database stayed away past the retry window, or a bug): the reservation stays
-      // and the sweeper returns it. The ids let an operator reconcile; no key material is logged.
+      // and the sweeper returns it; a coin lease is retired and returned (memory cannot tell whether
+      // the lost attempt was charged; the database's lease row can). The ids let an operator
+      // reconcile; no key material is logged.
+      leaseAbandoned(ctx.admission);
       log.error("settlement lost", {
         clientId: record.clientId,
         model: record.model,

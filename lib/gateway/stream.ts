@@ -17,13 +17,16 @@
  *   that count runs above the model's on long tokens, and an honest answer must never be cut short.
  * The bill never exceeds the limit either way (the settlement caps it).
  */
+import type { Readable } from "node:stream";
+import { StringDecoder } from "node:string_decoder";
 import { log } from "@/lib/log";
+import type { StreamAnswer, StreamSink } from "./answer";
 import { upstreamError } from "./errors";
 import { withinLimit, type OutputLimit } from "./limits";
 import type { Admitted, Outcome, Settlement } from "./settlement";
 import type { StreamReader } from "./stream-readers";
 import { BYTES_PER_TOKEN, estimateTokensFromBytes } from "./tokens";
-import type { AbortCause, Upstream, UpstreamDeadline } from "./upstream";
+import type { AbortCause, Upstream, UpstreamAnswer, UpstreamDeadline } from "./upstream";
 
 /**
  * A stream is also cut when its typical token count (bytes / 4) passes the limit this many times.
@@ -153,7 +156,7 @@ export class SseTap {
 }
 
 export interface RelayArgs {
-  response: Response;
+  response: UpstreamAnswer;
   upstream: Upstream;
   ctx: Admitted;
   settlement: Settlement;
@@ -167,101 +170,106 @@ export interface RelayArgs {
 }
 
 /**
- * Pipes the upstream's SSE to the caller as it arrives (pull-based: the upstream is read only as
- * fast as the caller reads). Settles exactly once: at the end of the stream, when the upstream
- * fails or times out (an error event is sent, then the stream closes), or when the caller goes away
- * (request aborted or response stream cancelled; the upstream request is aborted). In
- * "before-answer" mode the stream closes only after its request is recorded; in "after-answer" mode
- * the last bytes leave at once and the settlement follows.
+ * Relays the upstream's SSE to the caller as it arrives, straight from the upstream's node stream to
+ * the caller's sink (answer.ts), with back-pressure: the upstream is paused while the caller's buffer
+ * is full. Settles exactly once: at the end of the stream, when the upstream fails or times out (an
+ * error event is sent, then the stream ends), at the output limit (the upstream is dropped, the
+ * closing events sent), or when the caller goes away (the deadline's "caller" abort, or `cancel()`;
+ * the upstream request is aborted). In "before-answer" mode the stream ends only after its request
+ * is recorded; in "after-answer" mode the last bytes leave at once and the settlement follows.
  */
-export function relayStream(a: RelayArgs): Response {
-  const reader = (a.response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  const encoder = new TextEncoder();
+export function relayStream(a: RelayArgs): StreamAnswer {
+  const body = a.response.body as Readable;
+  const decoder = new StringDecoder("utf8");
   const tap = new SseTap(a.reader, a.ctx.limit, a.allowance);
+  const where = { model: a.ctx.model.name, endpoint: a.upstream.label };
 
   // The first end wins; every later path awaits the same settlement (before-answer mode: the stream
-  // never closes before its request is recorded). Resolves with the outcome as billed.
+  // never ends before its request is recorded). Resolves with the outcome as billed.
   let finishing: Promise<Outcome> | null = null;
   const finish = (end: StreamEnd): Promise<Outcome> =>
     (finishing ??= (async () => {
       const cause = a.deadline.cause;
       a.deadline.dispose();
-      const where = { model: a.ctx.model.name, endpoint: a.upstream.label };
       const billed = withinLimit(tap.outcome(end, a.ctx, cause), a.ctx.limit, where);
       await a.settleInTime(a.settlement.settle(billed, a.upstream));
       return billed;
     })());
-  a.deadline.onAbort((cause) => {
-    reader.cancel().catch(() => {});
-    void finish(cause === "caller" ? "caller_gone" : "upstream_failed");
-  });
 
+  // The caller's side: text for a sink that is not there yet waits for it (an end before `pipe`).
+  let sink: StreamSink | null = null;
+  let lastText: string | null = null;
+  let ended = false;
+  let whenEnded: () => void = () => {};
+  const endedPromise = new Promise<void>((resolve) => (whenEnded = resolve));
+  const end = (text = "") => {
+    if (ended) return;
+    ended = true;
+    if (sink) sink.end(text);
+    else lastText = text;
+    whenEnded();
+  };
   const errorEvent = () => `data: ${JSON.stringify(upstreamError().toJSON())}\n\n`;
 
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      // After a cancel the controller refuses writes; nobody is listening then anyway.
-      const send = (text: string) => {
-        try {
-          if (text) controller.enqueue(encoder.encode(text));
-        } catch {}
-      };
-      const close = () => {
-        try {
-          controller.close();
-        } catch {}
-      };
-      for (;;) {
-        let step: ReadableStreamReadResult<Uint8Array>;
-        try {
-          step = await reader.read();
-        } catch {
-          step = { done: true, value: undefined };
-          if (!a.deadline.cause) {
-            log.warn("upstream stream failed", { model: a.ctx.model.name, endpoint: a.upstream.label });
-            // An incomplete event is dropped so the caller's parser sees a clean error event.
-            await finish("upstream_failed");
-            send(errorEvent());
-            return close();
-          }
-        }
-        if (step.done) {
-          // A timeout, a shutdown or a caller that left cancels the reader, which also ends up here.
-          const cause = a.deadline.cause;
-          if (!cause) send(tap.flush(performance.now()));
-          await finish(cause === "caller" ? "caller_gone" : cause ? "upstream_failed" : "complete");
-          if (cause === "timeout" || cause === "shutdown") {
-            log.warn(cause === "timeout" ? "upstream stream timed out" : "stream cut by shutdown", {
-              model: a.ctx.model.name,
-              endpoint: a.upstream.label,
-            });
-            send(errorEvent());
-          }
-          return close();
-        }
-        const out = tap.push(decoder.decode(step.value, { stream: true }), performance.now());
-        if (tap.cut) {
-          // At the output limit: abort the upstream (cancelling destroys its connection), bill, end cleanly.
-          log.warn("upstream ignored max_tokens; stream cut at the limit", {
-            model: a.ctx.model.name,
-            endpoint: a.upstream.label,
-            limit: a.ctx.limit.total,
-          });
-          send(out);
-          await reader.cancel().catch(() => {});
-          const billed = await finish("cut");
-          send(tap.closingEvents(billed));
-          return close();
-        }
-        if (out) return send(out);
-      }
-    },
-    async cancel() {
-      a.deadline.abort("caller");
-      await reader.cancel().catch(() => {});
-      await finish("caller_gone");
-    },
+  let upstreamEnded = false;
+  const onData = (chunk: Buffer) => {
+    if (finishing) return;
+    const out = tap.push(decoder.write(chunk), performance.now());
+    if (tap.cut) {
+      // At the output limit: drop the upstream (destroying its body closes the connection), bill, end cleanly.
+      log.warn("upstream ignored max_tokens; stream cut at the limit", { ...where, limit: a.ctx.limit.total });
+      body.off("data", onData);
+      body.destroy();
+      if (out) sink!.write(out);
+      void finish("cut").then((billed) => end(tap.closingEvents(billed)));
+      return;
+    }
+    if (out && !sink!.write(out)) {
+      body.pause();
+      sink!.onDrain(() => body.resume());
+    }
+  };
+  const onEnd = () => {
+    upstreamEnded = true;
+    if (finishing) return;
+    const now = performance.now();
+    const rest = tap.push(decoder.end(), now) + tap.flush(now);
+    void finish("complete").then(() => end(rest));
+  };
+  // A read error, or the connection closed before the end (the upstream dropped it mid-answer).
+  const onBroken = () => {
+    if (upstreamEnded || finishing || a.deadline.cause) return;
+    log.warn("upstream stream failed", where);
+    // An incomplete event is dropped so the caller's parser sees a clean error event.
+    void finish("upstream_failed").then(() => end(errorEvent()));
+  };
+  body.on("error", onBroken);
+  body.on("close", onBroken);
+  a.deadline.onAbort((cause) => {
+    body.destroy();
+    if (finishing) return;
+    void finish(cause === "caller" ? "caller_gone" : "upstream_failed").then(() => {
+      if (cause === "caller") return end();
+      log.warn(cause === "timeout" ? "upstream stream timed out" : "stream cut by shutdown", where);
+      end(errorEvent());
+    });
   });
-  return new Response(body, { status: 200, headers: SSE_HEADERS });
+
+  return {
+    kind: "stream",
+    status: 200,
+    headers: { ...SSE_HEADERS },
+    pipe(to) {
+      sink = to;
+      if (ended) to.end(lastText ?? "");
+      else {
+        body.on("data", onData);
+        body.once("end", onEnd);
+      }
+      return endedPromise;
+    },
+    cancel() {
+      a.deadline.abort("caller");
+    },
+  };
 }

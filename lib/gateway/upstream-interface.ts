@@ -1,3 +1,5 @@
+import type { Readable } from "node:stream";
+
 /**
  * What the pipeline needs of an upstream. Its own module so that the implementations (upstream.ts's
  * HttpUpstream, echo.ts's EchoUpstream) depend on it, and upstream.ts on echo.ts, without a circle.
@@ -27,13 +29,29 @@ export interface AudioUpload {
 
 export type UpstreamRequest = { path: JsonPath; json: Record<string, unknown> } | { path: AudioPath; form: AudioUpload };
 
+/**
+ * An upstream's answer as soon as its headers arrived. The body is a node stream of the bytes as they
+ * come (HttpUpstream: node's IncomingMessage itself, no web stream in between); destroying it drops
+ * the upstream connection, so the upstream sees the caller leave. It emits "error" when the upstream
+ * breaks off or the call's signal aborts it, and "close" without "end" when it was cut short.
+ */
+export interface UpstreamAnswer {
+  readonly status: number;
+  /** 2xx. */
+  readonly ok: boolean;
+  /** A response header by its lower-case name, or null. */
+  header(name: string): string | null;
+  /** null when the answer has no body (204, 304, HEAD). */
+  readonly body: Readable | null;
+}
+
 export interface Upstream {
   /** How logs and the request log name the endpoint: its URL without credentials or query, or "builtin:echo". */
   readonly label: string;
   /** Secrets that must never be shown to a caller (the endpoint's key and full URL). */
   readonly secrets: ReadonlyArray<string>;
   /** POST {base}{path}. Throws UpstreamConnectionError when no response could be obtained. */
-  post(request: UpstreamRequest, signal: AbortSignal): Promise<Response>;
+  post(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamAnswer>;
   /** GET /models (health checks). */
-  listModels(signal: AbortSignal): Promise<Response>;
+  listModels(signal: AbortSignal): Promise<UpstreamAnswer>;
 }

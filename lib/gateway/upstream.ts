@@ -6,10 +6,10 @@ import type { EndpointConfig } from "@/lib/config/schema";
 import { ENDPOINT_BUILTIN_ECHO } from "@/lib/config/schema";
 import { EchoUpstream } from "./echo";
 import { encodeMultipart } from "./multipart";
-import type { Upstream, UpstreamRequest } from "./upstream-interface";
+import type { Upstream, UpstreamAnswer, UpstreamRequest } from "./upstream-interface";
 import { httpFetch, type HttpRequestInit } from "./http-client";
 
-export type { Upstream, UpstreamRequest } from "./upstream-interface";
+export type { Upstream, UpstreamAnswer, UpstreamRequest } from "./upstream-interface";
 
 /** The request never got a response (refused, reset, DNS…): the one case that is retried elsewhere. */
 export class UpstreamConnectionError extends Error {
@@ -48,7 +48,7 @@ export class HttpUpstream implements Upstream {
 
   constructor(
     private readonly endpoint: EndpointConfig,
-    private readonly fetchImpl: (url: string, init: HttpRequestInit) => Promise<Response> = httpFetch,
+    private readonly fetchImpl: (url: string, init: HttpRequestInit) => Promise<UpstreamAnswer> = httpFetch,
   ) {
     this.base = endpoint.url.replace(/\/+$/, "");
     this.label = endpointLabel(endpoint.url);
@@ -56,7 +56,7 @@ export class HttpUpstream implements Upstream {
   }
 
   /** POST {base}{path}: a JSON body, or an audio upload as multipart (model ids replaced by the endpoint's). */
-  post(request: UpstreamRequest, signal: AbortSignal): Promise<Response> {
+  post(request: UpstreamRequest, signal: AbortSignal): Promise<UpstreamAnswer> {
     if ("json" in request) {
       const body = this.endpoint.model ? { ...request.json, model: this.endpoint.model } : request.json;
       return this.send("POST", request.path, { "content-type": "application/json" }, JSON.stringify(body), signal);
@@ -65,7 +65,7 @@ export class HttpUpstream implements Upstream {
     return this.send("POST", request.path, { "content-type": multipart.contentType }, multipart.chunks, signal);
   }
 
-  listModels(signal: AbortSignal): Promise<Response> {
+  listModels(signal: AbortSignal): Promise<UpstreamAnswer> {
     return this.send("GET", "/models", {}, undefined, signal);
   }
 

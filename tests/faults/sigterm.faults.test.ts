@@ -64,6 +64,8 @@ describe("(c) SIGTERM mid-burst", () => {
     console.log(`faults (c): ${describeLedger(ledger)}; delivered 200: ${answers.filter((a) => a.complete).length}`);
     expect.soft(ledger.logRows, "one log row per request that reached the upstream").toBe(rig.upstream.received());
     assertInvariants("(c)", ledger, { answers, exactBills: true });
+    // The shutdown returned the instance's coin lease (after the settlements, before the database closed).
+    expect.soft(ledger.leased, "coins left in leases after the shutdown").toBe("0.000000");
     const late = ledger.logRows - ledger.log200;
     expect.soft(late, "the streams past the grace were settled (non-200 rows)").toBeGreaterThanOrEqual(lateAnswers.length);
   });

@@ -99,7 +99,7 @@ export function useGatewayWorld(backend: Backend, gateway?: Partial<GatewayOptio
   const lastLog = async (clientId: string) => (await logRows(clientId))[0];
   const logCount = async (clientId: string) => (await logRows(clientId)).length;
   const balance = async (clientId: string) =>
-    (await rig.db.select({ b: sql<string>`${coinPools.balance}::text` }).from(coinPools).where(eq(coinPools.clientId, clientId)))[0]?.b;
+    (await rig.db.select({ b: sql<string>`(${coinPools.balance} + ${coinPools.leased})::text` }).from(coinPools).where(eq(coinPools.clientId, clientId)))[0]?.b;
   const waitFor = async <T>(fn: () => Promise<T | undefined | null | false>, ms = 5000): Promise<T> => {
     const until = Date.now() + ms;
     for (;;) {

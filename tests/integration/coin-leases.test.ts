@@ -116,7 +116,10 @@ describe.each(backends())("coin leases on $name", (backend) => {
       expect(answered).toBe(true);
       await pending;
     }
-    expect(counted.count()).toBe(n); // the lease (51 after the releases) covered all 20: no top-up either
+    // The lease (51 after the releases) covered all 20; at the rate just seen it may top up once in the background.
+    expect(counted.count()).toBeLessThanOrEqual(n + 1);
+    expect(b.stats.waited).toBe(50); // the cold ones; the 20 warm ones came from memory
+    expect(b.stats.fromMemory).toBe(20);
     const l = await ledger(db, c.clientId);
     expect(l.real).toBe("1000.000000");
     expect(parseCoins(l.leased)).toBe(parseCoins(b.available(c.clientId)!.amount));

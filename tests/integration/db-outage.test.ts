@@ -149,8 +149,9 @@ describe.runIf(Boolean(base))("gateway while the database is away (PostgreSQL th
     );
     expect(ids.map((r) => r.request_id)).toEqual(["outage-0", "outage-1", "outage-2", "outage-3", "outage-4", "outage-5"]);
     expect(await direct.db.select().from(coinReservations).where(eq(coinReservations.clientId, clientId))).toEqual([]);
-    const [pool] = await direct.db.select().from(coinPools).where(eq(coinPools.clientId, clientId));
-    expect((100 - Number(after.requestLog.coins)).toFixed(6)).toBe(Number(pool!.balance).toFixed(6));
+    // The real balance: the pool's own plus what the instance's coin lease holds.
+    const [pool] = await direct.db.select({ real: sql<string>`(${coinPools.balance} + ${coinPools.leased})::text` }).from(coinPools).where(eq(coinPools.clientId, clientId));
+    expect((100 - Number(after.requestLog.coins)).toFixed(6)).toBe(Number(pool!.real).toFixed(6));
   });
 
   it("logged the outage by error code, without SQL text or the key's hash", () => {

@@ -12,6 +12,7 @@ import { encode as o200k } from "gpt-tokenizer/encoding/o200k_base";
 import { encode as cl100k } from "gpt-tokenizer/encoding/cl100k_base";
 import { coinPools, coinReservations, requestLog } from "@/lib/db/schema";
 import { costOf } from "@/lib/coins/cost";
+import { leaseBook } from "@/lib/coins/lease";
 import { backends } from "../helpers/backend";
 import { useGatewayRig } from "../helpers/gateway-rig";
 import { OVERRUN_FACTOR } from "../helpers/upstream-api";
@@ -45,11 +46,16 @@ describe.each(backends())("overspend bounds on $name", (backend) => {
     const openai = rig.openai(key);
     return { id: c.id, key, openai };
   };
+  /** The real balance: the pool's own plus what this instance's coin lease holds. */
   const balance = async (clientId: string) =>
-    (await rig.db.select({ b: sql<string>`${coinPools.balance}::text` }).from(coinPools).where(eq(coinPools.clientId, clientId)))[0]?.b;
+    (await rig.db.select({ b: sql<string>`(${coinPools.balance} + ${coinPools.leased})::text` }).from(coinPools).where(eq(coinPools.clientId, clientId)))[0]?.b;
   const logRows = (clientId: string) => rig.db.select().from(requestLog).where(eq(requestLog.clientId, clientId)).orderBy(desc(requestLog.id));
-  const reservations = (clientId: string) =>
-    rig.db.select({ amount: sql<string>`${coinReservations.amount}::text` }).from(coinReservations).where(eq(coinReservations.clientId, clientId));
+  /** What requests in flight hold: reservation rows, or the estimates in flight on the coin lease (api.coin_lease). */
+  const reservations = async (clientId: string) => {
+    const held = await rig.db.select({ amount: sql<string>`${coinReservations.amount}::text` }).from(coinReservations).where(eq(coinReservations.clientId, clientId));
+    const leased = leaseBook(rig.db).available(clientId);
+    return leased && leased.inflight !== "0.000000" ? [...held, { amount: leased.inflight }] : held;
+  };
   const waitFor = async <T>(fn: () => Promise<T | undefined | null | false>, ms = 5000): Promise<T> => {
     for (const until = Date.now() + ms; ; await new Promise((r) => setTimeout(r, 20))) {
       const v = await fn();
@@ -132,7 +138,8 @@ describe.each(backends())("overspend bounds on $name", (backend) => {
     for (const row of rows) {
       expect(row).toMatchObject({ status: 200, outputTokens: 100, usageEstimated: true, coins: "2.000000" });
     }
-    // Estimate e = 2 per request; reservations took 2, 2 and the 1 left: the README's bound
+    // Estimate e = 2 per request; admissions took 2, 2 and the 1 left (from the coin lease, which took
+    // them from the pool first; the balance read is the real one, pool + lease): the README's bound
     // −Σ(e − r) over the requests in flight = −1 (uncapped, the three would have cost 60).
     expect(await balance(c.id)).toBe("-1.000000");
   });

@@ -45,7 +45,7 @@ describe("shipped config.yaml", () => {
     expect(config.auth.dev_login).toBe(true);
     expect(config.auth.oidc).toBeUndefined();
     expect(config.admins).toEqual(["admin@example.com"]);
-    expect(config.api).toEqual({ require_consent: true, upstream_timeout_s: 600, shutdown_grace_s: 30, db_timeout_ms: 2000, max_n: 8, max_response_mb: 64, monitoring: {} });
+    expect(config.api).toEqual({ require_consent: true, upstream_timeout_s: 600, shutdown_grace_s: 30, db_timeout_ms: 2000, max_n: 8, max_response_mb: 64, coin_lease: { enabled: true, max_fraction: 0.1 }, monitoring: {} });
     expect(config.metrics.enabled).toBe(false);
     expect(config.defaults.model_access).toBe("blocked");
     expect(config.groups.research?.max).toBe(500);
@@ -73,7 +73,7 @@ describe("parseConfigText", () => {
         app: { name: "Lumen", base_url: "http://localhost:3000", data_dir: "./.lumen", trust_proxy: false },
         auth: { dev_login: false, session_hours: 12 },
         admins: [],
-        api: { require_consent: true, upstream_timeout_s: 600, shutdown_grace_s: 30, db_timeout_ms: 2000, max_n: 8, max_response_mb: 64, monitoring: {} },
+        api: { require_consent: true, upstream_timeout_s: 600, shutdown_grace_s: 30, db_timeout_ms: 2000, max_n: 8, max_response_mb: 64, coin_lease: { enabled: true, max_fraction: 0.1 }, monitoring: {} },
         keys: {},
         metrics: { enabled: false },
         data: { request_log_retention_days: 400 },
@@ -219,6 +219,16 @@ describe("errors name the file, the field path and what was expected", () => {
     expect(fail("api: {max_n: 2.5}\n").message).toBe("config.yaml: api.max_n: expected a whole number from 1 to 1024 (answers per request), got 2.5");
     expect(fail("api: {max_response_mb: big}\n").message).toBe('config.yaml: api.max_response_mb: expected a number of megabytes > 0, got "big"');
     expect(parse("api: {max_n: 1, max_response_mb: 0.01}").config.api).toMatchObject({ max_n: 1, max_response_mb: 0.01 });
+  });
+
+  it("api.coin_lease", () => {
+    const fraction = "expected a number > 0 and ≤ 1 (the share of a pool's max one instance's coin lease may hold, e.g. 0.1)";
+    expect(fail("api: {coin_lease: {max_fraction: 0}}\n").message).toBe(`config.yaml: api.coin_lease.max_fraction: ${fraction}, got 0`);
+    expect(fail("api: {coin_lease: {max_fraction: 1.5}}\n").message).toBe(`config.yaml: api.coin_lease.max_fraction: ${fraction}, got 1.5`);
+    expect(fail("api: {coin_lease: {enabled: maybe}}\n").message).toMatch(/^config\.yaml: api\.coin_lease\.enabled: expected true or false/);
+    expect(fail("api: {coin_lease: {size: 3}}\n").message).toMatch(/api\.coin_lease\.size: unknown key/);
+    expect(parse("api: {coin_lease: {enabled: false}}").config.api.coin_lease).toEqual({ enabled: false, max_fraction: 0.1 });
+    expect(parse("api: {coin_lease: {max_fraction: 1}}").config.api.coin_lease).toEqual({ enabled: true, max_fraction: 1 });
   });
 
   it("metrics enabled without a token", () => {
