@@ -1,8 +1,6 @@
 import Link from "next/link";
 import { ShieldX } from "lucide-react";
-import { canUseClientsSection } from "@/lib/auth/permissions";
-import { currentViewer } from "@/lib/auth/session";
-import { getDb } from "@/lib/db/client";
+import { currentViewer, viewerCanUseClients } from "@/lib/auth/session";
 import { signOutAction } from "./actions";
 
 /**
@@ -11,7 +9,7 @@ import { signOutAction } from "./actions";
  */
 export default async function Forbidden() {
   const viewer = await currentViewer();
-  const hasClients = viewer ? await canUseClientsSection(await getDb(), viewer) : false;
+  const hasClients = viewer ? await viewerCanUseClients(viewer) : false;
   return (
     <div className="mx-auto flex max-w-lg flex-col items-center py-16 text-center" data-testid="forbidden">
       <ShieldX className="mb-4 size-10 text-muted-foreground" aria-hidden />

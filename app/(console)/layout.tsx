@@ -1,15 +1,13 @@
 import Link from "next/link";
 import { redirect } from "next/navigation";
-import { currentViewer } from "@/lib/auth/session";
-import { canUseClientsSection } from "@/lib/auth/permissions";
+import { currentViewer, viewerCanUseClients } from "@/lib/auth/session";
 import { getConfig } from "@/lib/config";
-import { getDb } from "@/lib/db/client";
 import { UserMenu } from "@/components/auth/user-menu";
 
 export default async function ConsoleLayout({ children }: { children: React.ReactNode }) {
   const viewer = await currentViewer();
   if (!viewer) redirect("/signin");
-  const showClients = await canUseClientsSection(await getDb(), viewer);
+  const showClients = await viewerCanUseClients(viewer);
   const appName = getConfig().app.name;
 
   return (

@@ -35,7 +35,11 @@ export async function ActivitySection({ client, searchParams }: SectionProps) {
           <p>{params.kind || params.page > 1 ? "No activity of this kind." : "No activity recorded yet."}</p>
         </div>
       ) : (
-        <Table data-testid="activity-table">
+        <Table
+          data-testid="activity-table"
+          // Column styles once on the table, not on each row's cells (smaller HTML and RSC payload).
+          className="[&_td]:align-top [&_td:nth-child(n+2)]:whitespace-normal [&_td:nth-child(2)]:max-w-56 [&_td:nth-child(3)]:min-w-80 [&_td:nth-child(3)]:break-words [&_td:nth-child(4)]:max-w-48 [&_td:nth-child(4)]:text-xs [&_td:nth-child(4)]:text-muted-foreground"
+        >
           <TableHeader>
             <TableRow>
               <TableHead scope="col">Time</TableHead>
@@ -46,17 +50,17 @@ export async function ActivitySection({ client, searchParams }: SectionProps) {
           </TableHeader>
           <TableBody>
             {rows.map((row) => (
-              <TableRow key={row.id} data-testid="activity-row" data-action={row.action} className="align-top">
-                <TableCell className="align-top">
+              <TableRow key={row.id} data-testid="activity-row" data-action={row.action}>
+                <TableCell>
                   <LocalDate iso={row.createdAt.toISOString()} precision="second" />
                 </TableCell>
-                <TableCell className="max-w-56 align-top whitespace-normal!">
+                <TableCell>
                   <Actor row={row} />
                 </TableCell>
-                <TableCell className="min-w-80 align-top whitespace-normal! break-words">
+                <TableCell>
                   <Describe row={row} />
                 </TableCell>
-                <TableCell className="max-w-48 align-top text-xs whitespace-normal! text-muted-foreground">
+                <TableCell>
                   <div>{row.ip ?? "unknown address"}</div>
                   {row.userAgent && (
                     <div className="truncate" title={row.userAgent}>

@@ -125,7 +125,11 @@ function KeysTable({ clientId, rows, now }: { clientId: string; rows: ApiKeyRow[
   const requestsHref = (keyId: string) => `/clients/${clientId}?requests_key=${keyId}#recent-requests-title`;
   return (
     <KeyActionsProvider clientId={clientId}>
-      <Table data-testid="api-keys-table">
+      <Table
+        data-testid="api-keys-table"
+        // Column styles once on the table, not on each of the 50 rows' cells (smaller HTML and RSC payload).
+        className="[&_td:first-child]:max-w-xs [&_td:first-child]:truncate [&_td:first-child]:font-medium [&_td:nth-child(2)]:font-mono [&_td:nth-child(2)]:text-xs [&_td:nth-child(n+3):nth-child(-n+5)]:text-right [&_td:nth-child(n+3):nth-child(-n+5)]:tabular-nums [&_td:last-child]:text-right [&_td:nth-child(3)_a]:underline-offset-4 [&_td:nth-child(3)_a:hover]:underline"
+      >
         <TableHeader>
           <TableRow>
             <TableHead>Name</TableHead>
@@ -150,14 +154,14 @@ function KeysTable({ clientId, rows, now }: { clientId: string; rows: ApiKeyRow[
               <TableRow
                 key={key.id}
                 data-testid="api-key-row"
-                data-revoked={key.revokedAt ? "true" : undefined}
-                data-expired={expired ? "true" : undefined}
-                className={inactive ? "text-muted-foreground" : undefined}
+                {...(key.revokedAt ? { "data-revoked": "true" } : null)}
+                {...(expired ? { "data-expired": "true" } : null)}
+                {...(inactive ? { className: "text-muted-foreground" } : null)}
               >
-                <TableCell className="max-w-xs truncate font-medium" title={key.name}>
+                <TableCell title={key.name}>
                   {key.name}
                 </TableCell>
-                <TableCell className="font-mono text-xs">
+                <TableCell>
                   <div>{key.hint}</div>
                   {!inactive &&
                     key.graceSecrets.map((g) => (
@@ -167,11 +171,10 @@ function KeysTable({ clientId, rows, now }: { clientId: string; rows: ApiKeyRow[
                       </div>
                     ))}
                 </TableCell>
-                <TableCell className="text-right tabular-nums">
+                <TableCell>
                   {key.requests > 0 ? (
                     <Link
                       href={requestsHref(key.id)}
-                      className="underline-offset-4 hover:underline"
                       aria-label={`${formatCount(key.requests)} requests: show the recent requests of key ${key.name}`}
                       prefetch={false}
                       scroll={false}
@@ -182,8 +185,8 @@ function KeysTable({ clientId, rows, now }: { clientId: string; rows: ApiKeyRow[
                     "0"
                   )}
                 </TableCell>
-                <TableCell className="text-right tabular-nums">{formatCount(key.tokens)}</TableCell>
-                <TableCell className="text-right tabular-nums">{formatCoins(key.coins)}</TableCell>
+                <TableCell>{formatCount(key.tokens)}</TableCell>
+                <TableCell>{formatCoins(key.coins)}</TableCell>
                 <TableCell>{key.lastUsedAt ? <LocalDate iso={key.lastUsedAt.toISOString()} withTime /> : "Never"}</TableCell>
                 <TableCell>
                   <LocalDate iso={key.createdAt.toISOString()} />
@@ -200,7 +203,7 @@ function KeysTable({ clientId, rows, now }: { clientId: string; rows: ApiKeyRow[
                     <Expires at={key.expiresAt} now={now} />
                   )}
                 </TableCell>
-                <TableCell className="text-right">{inactive ? null : <KeyRowButtons {...target} />}</TableCell>
+                <TableCell>{inactive ? null : <KeyRowButtons {...target} />}</TableCell>
               </TableRow>
             );
           })}

@@ -3,7 +3,7 @@ import { auth } from "@/lib/auth";
 import { getConfig, isAdminEmail } from "@/lib/config";
 import { getDb } from "@/lib/db/client";
 import { isAdminByGroups } from "./oidc";
-import type { Viewer } from "./permissions";
+import { canUseClientsSection, type Viewer } from "./permissions";
 import { sessionClaimsSchema, userOfSession } from "./sessions";
 
 /**
@@ -27,3 +27,10 @@ export const currentViewer = cache(async (): Promise<Viewer | null> => {
     isAdmin: (user.emailVerified && isAdminEmail(user.email, config)) || isAdminByGroups(user.idpGroups, oidc),
   };
 });
+
+/**
+ * Whether the viewer may open the Clients section (canUseClientsSection), memoized per request like
+ * currentViewer: the console layout, the list's layout and its page each ask, and a manager's answer is
+ * a query.
+ */
+export const viewerCanUseClients = cache(async (viewer: Viewer): Promise<boolean> => canUseClientsSection(await getDb(), viewer));

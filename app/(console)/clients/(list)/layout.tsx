@@ -1,7 +1,5 @@
 import { forbidden, redirect } from "next/navigation";
-import { currentViewer } from "@/lib/auth/session";
-import { canUseClientsSection } from "@/lib/auth/permissions";
-import { getDb } from "@/lib/db/client";
+import { currentViewer, viewerCanUseClients } from "@/lib/auth/session";
 
 /**
  * The access check lives in a layout, outside the page's loading boundary, so a refused visitor gets
@@ -10,6 +8,6 @@ import { getDb } from "@/lib/db/client";
 export default async function ClientsListLayout({ children }: { children: React.ReactNode }) {
   const viewer = await currentViewer();
   if (!viewer) redirect("/signin?callbackUrl=/clients");
-  if (!(await canUseClientsSection(await getDb(), viewer))) forbidden();
+  if (!(await viewerCanUseClients(viewer))) forbidden();
   return children;
 }

@@ -2,8 +2,7 @@ import type { Metadata } from "next";
 import Link from "next/link";
 import { forbidden, redirect } from "next/navigation";
 import { Inbox, SearchX } from "lucide-react";
-import { currentViewer } from "@/lib/auth/session";
-import { canUseClientsSection } from "@/lib/auth/permissions";
+import { currentViewer, viewerCanUseClients } from "@/lib/auth/session";
 import { getDb } from "@/lib/db/client";
 import { listClients } from "@/lib/clients/queries";
 import { clientListHref, parseClientListParams } from "@/lib/clients/list-params";
@@ -24,11 +23,10 @@ export default async function ClientsPage({
 }) {
   const viewer = await currentViewer();
   if (!viewer) redirect("/signin?callbackUrl=/clients");
-  const db = await getDb();
-  if (!(await canUseClientsSection(db, viewer))) forbidden();
+  if (!(await viewerCanUseClients(viewer))) forbidden();
 
   const params = parseClientListParams(await searchParams);
-  const list = await listClients(db, viewer, params);
+  const list = await listClients(await getDb(), viewer, params);
   const noClients = list.summary.totalClients === 0;
 
   return (

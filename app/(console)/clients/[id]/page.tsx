@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import Link from "next/link";
+import { cache } from "react";
 import { notFound, redirect } from "next/navigation";
 import { ArrowLeft } from "lucide-react";
 import { currentViewer } from "@/lib/auth/session";
@@ -16,18 +17,21 @@ type Props = {
   searchParams: Promise<Record<string, string | string[] | undefined>>;
 };
 
-async function load(id: string) {
+/** The client if the signed-in viewer may see it; once per request (the title and the page both ask). */
+const visibleClient = cache(async (id: string) => {
   const viewer = await currentViewer();
+  return { viewer, client: viewer ? await findVisibleClient(await getDb(), viewer, id) : null };
+});
+
+async function load(id: string) {
+  const { viewer, client } = await visibleClient(id);
   if (!viewer) redirect(`/signin?callbackUrl=${encodeURIComponent(`/clients/${id}`)}`);
-  const client = await findVisibleClient(await getDb(), viewer, id);
   if (!client) notFound();
   return { viewer, client };
 }
 
 export async function generateMetadata({ params }: Props): Promise<Metadata> {
-  const { id } = await params;
-  const viewer = await currentViewer();
-  const client = viewer ? await findVisibleClient(await getDb(), viewer, id) : null;
+  const { client } = await visibleClient((await params).id);
   return { title: client ? client.name : "Client" };
 }
 
