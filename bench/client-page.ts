@@ -232,7 +232,7 @@ async function main() {
 
     const [size] = await rows<{ clients: number; log: number; keys: number; revoked: number; mine: number }>(
       db,
-      sql`select (select count(*)::int from clients) as clients, (select sum(greatest(c.reltuples, 0))::bigint from pg_inherits i join pg_class c on c.oid = i.inhrelid where i.inhparent = 'request_log'::regclass) as log,
+      sql`select (select count(*)::int from clients) as clients, (select greatest(sum(greatest(c.reltuples, 0)), max(p.reltuples))::bigint from pg_class p left join pg_inherits i on i.inhparent = p.oid left join pg_class c on c.oid = i.inhrelid where p.oid = 'request_log'::regclass) as log,
                  (select count(*)::int from api_keys where client_id = ${id}) as keys,
                  (select count(*)::int from api_keys where client_id = ${id} and revoked_at is not null) as revoked,
                  (select requests from clients where id = ${id}) as mine`,
