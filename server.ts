@@ -15,8 +15,12 @@
  * dropped before Next sees them unless `app.trust_proxy: true`. Every non-/v1 answer carries the
  * console's security headers (lib/http/security-headers.ts; pages also get their CSP in middleware).
  *
- * Usage: node .next/lumen-server.js [-p PORT] [-H HOSTNAME]   (PORT and HOST env also work; default 3000, loopback)
+ * With `--workers N` / LUMEN_WORKERS=N (N > 1; PostgreSQL only) this process is a node:cluster primary
+ * that runs N such servers on the same port and owns their lifetime (lib/workers.ts).
+ *
+ * Usage: node .next/lumen-server.js [-p PORT] [-H HOSTNAME] [--workers N]   (PORT, HOST and LUMEN_WORKERS env also work; default 3000, loopback, 1)
  */
+import cluster from "node:cluster";
 import http from "node:http";
 import path from "node:path";
 import { getConfig } from "@/lib/config";
@@ -30,6 +34,7 @@ import { commonSecurityHeaders } from "@/lib/http/security-headers";
 import { log } from "@/lib/log";
 import { markStartup, processState } from "@/lib/process-state";
 import { healthAnswer, setListenHosts, shutdown, start } from "@/lib/runtime";
+import { prepareWorkers, reportReady, startPrimary, STOP_MESSAGE, workerCount, workersRefusal } from "@/lib/workers";
 
 /** Request headers a caller could use to pose as a proxy; honoured only with app.trust_proxy. */
 const FORWARDED_HEADERS = ["forwarded", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-for", "x-forwarded-prefix"];
@@ -69,6 +74,33 @@ async function main() {
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     console.error(`Lumen cannot start: invalid port ${JSON.stringify(option(["-p", "--port"]) ?? process.env.PORT)}`);
     process.exit(1);
+  }
+  if (cluster.isPrimary) {
+    let workers: number;
+    try {
+      workers = workerCount(option(["--workers"]), process.env.LUMEN_WORKERS);
+    } catch (err) {
+      console.error(`Lumen cannot start: ${(err as Error).message}`);
+      process.exit(1);
+    }
+    if (workers > 1) {
+      const refusal = workersRefusal(workers, process.env);
+      if (refusal) {
+        console.error(`Lumen cannot start: ${refusal}`);
+        process.exit(1);
+      }
+      try {
+        prepareWorkers(workers);
+      } catch (err) {
+        console.error(`Lumen cannot start: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(1);
+      }
+      // The primary's one signal handler: each worker runs its own shutdown (below), the primary waits.
+      const primary = startPrimary(workers);
+      process.on("SIGTERM", primary.stop);
+      process.on("SIGINT", primary.stop);
+      process.exit(await primary.done);
+    }
   }
   const hostname = option(["-H", "--hostname"]) ?? (process.env.HOST?.trim() || undefined);
   const hosts = hostname ? [hostname] : [...DEFAULT_LISTEN_HOSTS];
@@ -186,6 +218,16 @@ async function main() {
   };
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  if (cluster.isWorker) {
+    // A worker's stop comes from its primary (a Ctrl-C may also reach it directly: counted once).
+    process.on("message", (m: unknown) => {
+      if (m === STOP_MESSAGE && !stopping) stop("SIGTERM");
+    });
+    // The primary is gone (killed): nobody owns this worker any more.
+    process.on("disconnect", () => {
+      if (!stopping) stop("SIGTERM");
+    });
+  }
 
   const listening: string[] = [];
   try {
@@ -202,7 +244,10 @@ async function main() {
   }
   markStartup("listening");
   console.log(`  Listening on ${listening.map((h) => `${h}:${port}`).join(" and ")}`);
-  void whenReady.then(() => log.info("startup phases", { ms: { ...processState().startup, ready: Math.round(performance.now()) } }));
+  void whenReady.then(() => {
+    log.info("startup phases", { ms: { ...processState().startup, ready: Math.round(performance.now()) } });
+    reportReady();
+  });
 }
 
 main().catch((err: unknown) => {

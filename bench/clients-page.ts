@@ -1,13 +1,20 @@
 /**
- * `npm run bench:clients-page -- [--clients N] [--requests R] [--runs 20] [--keep | --reuse NAME] [--explain]`
+ * `npm run bench:clients-page -- [--clients N] [--requests R] [--days D] [--settle S] [--runs 20] [--keep | --reuse NAME] [--explain]`
  *
- * Server time of the Clients page (SPEC §3, §10) with 100,000 clients and 10 million request-log rows,
- * measured on a fresh PostgreSQL database: (a) the data layer (`listClients`) and (b) the real page over
- * HTTP against the Lumen server (when a build exists), each against a trivial baseline measured in the same run.
+ * Server time of the Clients page (SPEC §3, §10) with 100,000 clients and 10 million request-log rows
+ * spread over 12 months (the log's monthly partitions, lib/db/partitions.ts), measured on a fresh
+ * PostgreSQL database: (a) the data layer (`listClients`) and (b) the real page over HTTP against the
+ * Lumen server (when a build exists), each against a trivial baseline measured in the same run. It also
+ * prints the log's insert throughput: the seed's bulk insert, and the settlement statement (settleMany)
+ * in batches of 256 as under load and one request at a time.
  * A benchmark, not a test: it prints numbers and fails only when it cannot run.
  */
+import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
-import { rows } from "@/lib/db/client";
+import { settleMany, type SettleItem } from "@/lib/coins/settle";
+import { MAX_BATCH } from "@/lib/coins/settle-queue";
+import { rows, type Db } from "@/lib/db/client";
+import { verifySeed } from "../scripts/seed/verify";
 import { DEFAULT_SEED_MODELS, seedModelsFromConfig, type SeedModel } from "../scripts/seed/generate";
 import { seedDatabase } from "../scripts/seed/load";
 import { listClients } from "@/lib/clients/queries";
@@ -21,6 +28,8 @@ const TARGET_MS = 50;
 const USAGE = `Usage: npm run bench:clients-page -- [options]
   --clients N      clients to seed (default 100,000)
   --requests R     request-log rows to seed (default 10,000,000)
+  --days D         days of log history to seed (default 365: twelve monthly partitions and more)
+  --settle S       requests recorded through the settlement statement for its throughput (default 20,000)
   --runs N         timed requests per variant (default 20, after 3 warm-ups)
   --keep           keep the database afterwards (prints its name for --reuse)
   --reuse NAME     use (and keep) an existing bench database; seeds it only when it is empty
@@ -57,8 +66,44 @@ async function explainVariants(url: string, variants: Variant[], viewers: Record
   await log.end();
 }
 
+/**
+ * Rows per second of the settlement statement into the seeded log: `n` requests of random clients and
+ * keys (unlimited admissions, so only the log and the counters are written), in batches of MAX_BATCH as
+ * the settle queue sends them under load, then 1,000 one at a time as at low load.
+ */
+async function settleThroughput(db: Db, n: number): Promise<{ batched: number; single: number; singleMs: number }> {
+  const keys = await rows<{ client_id: string; id: string; model: string }>(
+    db,
+    sql`select k.client_id, k.id, coalesce((select model from client_model_usage u where u.client_id = k.client_id limit 1), 'echo') as model
+        from api_keys k tablesample system (10) limit 5000`,
+  );
+  if (keys.length === 0) throw new Error("the bench database has no API keys; reseed it");
+  let seq = 0;
+  const item = (): SettleItem => {
+    const k = keys[seq++ % keys.length]!;
+    return {
+      admission: { kind: "unlimited" },
+      record: {
+        clientId: k.client_id, clientName: "bench", keyId: k.id, model: k.model, endpoint: "builtin:echo", status: 200,
+        inputTokens: 100, outputTokens: 50, coins: "0.000123", durationMs: 20, ttftMs: 5, streamed: false,
+        usageEstimated: false, errorCode: null, settlementId: randomUUID(), at: new Date(),
+      },
+    };
+  };
+  const t0 = performance.now();
+  for (let done = 0; done < n; done += MAX_BATCH) {
+    await settleMany(db, Array.from({ length: Math.min(MAX_BATCH, n - done) }, item));
+  }
+  const batched = Math.round(n / ((performance.now() - t0) / 1000));
+  const singles = 1_000;
+  const t1 = performance.now();
+  for (let i = 0; i < singles; i++) await settleMany(db, [item()]);
+  const singleMs = (performance.now() - t1) / singles;
+  return { batched, single: Math.round(1000 / singleMs), singleMs };
+}
+
 async function main() {
-  const opt = parseOptions(USAGE, { clients: 100_000, requests: 10_000_000 });
+  const opt = parseOptions(USAGE, { clients: 100_000, requests: 10_000_000, days: 365, settle: 20_000 });
   const run = new BenchRun(opt);
   const name = run.name;
 
@@ -67,10 +112,14 @@ async function main() {
     const [version] = await rows<{ v: string }>(db, sql`select current_setting('server_version') as v`);
 
     const [have] = await rows<{ n: number }>(db, sql`select count(*)::int as n from clients`);
+    let seedRate = "(not seeded in this run)";
     if (Number(have?.n ?? 0) === 0) {
       const models = seedModels();
       console.log(`Seeding ${name}: ${fmt(opt.clients)} clients, ${fmt(opt.requests)} log rows, models ${models.map((m) => m.name).join(", ")}`);
-      const r = await seedDatabase(db, { clients: opt.clients, requests: opt.requests, days: 30, keysPerClient: 2, models }, (l) => console.log(`  ${l}`));
+      const r = await seedDatabase(db, { clients: opt.clients, requests: opt.requests, days: opt.days, keysPerClient: 2, models }, (l) => {
+        console.log(`  ${l}`);
+        seedRate = /^request_log .* ([\d,]+) rows\/s$/.exec(l)?.[1] ?? seedRate;
+      });
       console.log(`Seeded in ${(r.ms / 1000).toFixed(1)} s`);
     } else {
       console.log(`Reusing ${name} (already seeded; --clients/--requests ignored)`);
@@ -78,7 +127,7 @@ async function main() {
     await db.execute(sql`analyze`);
     const [size] = await rows<{ clients: number; log: number }>(
       db,
-      sql`select (select count(*)::int from clients) as clients, (select reltuples::bigint from pg_class where relname = 'request_log') as log`,
+      sql`select (select count(*)::int from clients) as clients, (select greatest(sum(greatest(c.reltuples, 0)), max(p.reltuples))::bigint from pg_class p left join pg_inherits i on i.inhparent = p.oid left join pg_class c on c.oid = i.inhrelid where p.oid = 'request_log'::regclass) as log`,
     );
 
     const [a] = await rows<Viewer["user"]>(db, sql`select id, email, name from users where email = 'admin@example.com'`);
@@ -140,6 +189,20 @@ async function main() {
 
     const layout = { width: 34, targetMs: TARGET_MS, noHttp: "      (skipped)                       " };
     printTable(layout, variants.map((v) => v.label), [baseData, baseHttp], data, http, note);
+    const [spread] = await rows<{ months: number; parts: number }>(
+      db,
+      sql`select count(distinct date_trunc('month', created_at at time zone 'UTC'))::int as months,
+                 (select count(*)::int from pg_inherits where inhparent = 'request_log'::regclass) as parts from request_log`,
+    );
+    console.log(`\nrequest_log: rows in ${spread?.months} months, ${spread?.parts} partitions (incl. DEFAULT, when partitioned; 0 = a plain table)`);
+    console.log(`Insert throughput: seed bulk insert ${seedRate} rows/s`);
+    const settled = await settleThroughput(db, opt.settle);
+    console.log(
+      `  settlement statement (settleMany): ${fmt(opt.settle)} requests in batches of ${MAX_BATCH}: ${fmt(settled.batched)} rows/s · ` +
+        `one at a time: ${fmt(settled.single)} rows/s (${settled.singleMs.toFixed(2)} ms per statement)`,
+    );
+    const { mismatches } = await verifySeed(db);
+    console.log(`  counters vs request_log after the settlements: ${mismatches.length ? `MISMATCH in ${mismatches.join(", ")}` : "all agree"}`);
     if (opt.explain) await explainVariants(run.url, variants, viewers);
   } finally {
     await run.cleanup();

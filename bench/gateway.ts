@@ -43,6 +43,8 @@ const USAGE = `Usage: npm run bench:gateway -- [options]
   --soak N             memory soak instead of the latency scenarios: N requests (JSON and SSE alternating) at
                        the high concurrency, printing the Lumen server's RSS at every 10 % of N and its growth
                        over the second half; then the accounting check
+  --workers N          run the Lumen server with N workers (LUMEN_WORKERS=N, lib/workers.ts; default 1). CPU per
+                       request counts every worker and the primary
   --keep               keep the bench database afterwards (prints its name)
 Base server: env BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
 Profile the server: env BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" (written when it stops).
@@ -77,6 +79,8 @@ interface Options {
   redis: string;
   /** --soak N: memory soak of N requests instead of the scenarios; null: the scenarios. */
   soak: number | null;
+  /** --workers N: the server runs N gateway workers (LUMEN_WORKERS, lib/workers.ts). */
+  workers: number;
 }
 
 function options(): Options {
@@ -100,6 +104,7 @@ function options(): Options {
         limiter: { type: "string" },
         redis: { type: "string" },
         soak: { type: "string" },
+        workers: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -122,6 +127,7 @@ function options(): Options {
       })(),
       redis: v.redis ?? (process.env.REDIS_URL?.trim() || "redis://127.0.0.1:6379"),
       soak: v.soak === undefined ? null : whole(v.soak, 0, "soak", 10),
+      workers: whole(v.workers, 1, "workers", 1),
     };
   } catch (err) {
     console.error(`bench: ${(err as Error).message}\n\n${USAGE}`);
@@ -733,7 +739,7 @@ async function main() {
     const [pg] = await rows<{ v: string }>(db, sql`select current_setting('server_version') as v`);
     const port = await freePort();
     const { file: configFile, config } = writeConfig(run.tmpDir(), port, upstream.port, opt.pool);
-    const origin = await run.startNext(port, configFile);
+    const origin = await run.startNext(port, configFile, opt.workers);
 
     // Other work on the machine skews every number below: say how busy it was just before the run.
     const idle0 = cpuTimes();
@@ -756,7 +762,7 @@ async function main() {
     };
 
     console.log(
-      `Lumen gateway bench · upstream latency ${opt.latency} ms · coin pool ${opt.pool === null ? "unlimited" : fmt(opt.pool)} · PostgreSQL ${pg?.v} (${run.name}) · Lumen DB pool ${poolSize} · node ${process.version} · ${os.cpus().length} CPUs, ${pct(busyBefore)} busy in the 2 s before the run (load average ${os
+      `Lumen gateway bench · upstream latency ${opt.latency} ms · coin pool ${opt.pool === null ? "unlimited" : fmt(opt.pool)} · PostgreSQL ${pg?.v} (${run.name}) · Lumen DB pool ${poolSize}${opt.workers > 1 ? ` per worker · ${opt.workers} workers` : ""} · node ${process.version} · ${os.cpus().length} CPUs, ${pct(busyBefore)} busy in the 2 s before the run (load average ${os
         .loadavg()
         .map((x) => x.toFixed(2))
         .join(" ")})`,

@@ -155,15 +155,16 @@ export class BenchRun {
   }
 
   /** the production server (.next/lumen-server.js) on `port`, on the bench database with config `configFile`; its origin. */
-  async startNext(port: number, configFile: string): Promise<string> {
+  async startNext(port: number, configFile: string, workers = 1): Promise<string> {
     const env = {
       ...process.env,
       NODE_ENV: "production",
       DATABASE_URL: this.url,
       LUMEN_CONFIG: configFile,
       LUMEN_DATA_DIR: path.join(this.tmpDir(), "data"),
+      LUMEN_WORKERS: String(workers),
     } as NodeJS.ProcessEnv;
-    this.server = await startServer(env, port);
+    this.server = await startServer(env, port, workers);
     return `http://127.0.0.1:${port}`;
   }
 
@@ -267,7 +268,7 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
   }
 }
 
-async function startServer(env: NodeJS.ProcessEnv, port: number): Promise<ChildProcess> {
+async function startServer(env: NodeJS.ProcessEnv, port: number, workers: number): Promise<ChildProcess> {
   // Lumen's production server (server.ts, built by `npm run build`), as `npm start` runs it.
   // BENCH_SERVER_BIN: another bundle of server.ts to measure (e.g. a main build beside this one, for an A/B).
   const bin = process.env.BENCH_SERVER_BIN?.trim() || path.join(process.cwd(), ".next", "lumen-server.js");
@@ -290,7 +291,8 @@ async function startServer(env: NodeJS.ProcessEnv, port: number): Promise<ChildP
     try {
       const res = await fetch(`http://127.0.0.1:${port}/healthz`);
       await res.arrayBuffer();
-      if (res.ok) return child;
+      // Several workers (lib/workers.ts): one answering is not enough, the primary says when all are.
+      if (res.ok && (workers === 1 || out.includes(`all ${workers} workers ready`))) return child;
     } catch {
       // not listening yet
     }

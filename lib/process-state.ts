@@ -28,6 +28,8 @@ export interface ProcessState {
   leaseBooks?: Set<{ close(): Promise<void> }>;
   /** The reservation sweeper's timer. */
   sweeper?: NodeJS.Timeout;
+  /** The request log's partition upkeep timer (lib/db/partitions.ts). */
+  logUpkeep?: NodeJS.Timeout;
   /** Shutdown, once (lib/runtime.ts shutdown). */
   stopping?: Promise<void>;
   /** The addresses the HTTP server listens on (server.ts, before start-up); unknown under `next dev`. */

@@ -4,7 +4,8 @@
  * `start()` (once per process; server.ts and Next's instrumentation hook may both ask): config.yaml,
  * the development sign-in's exposure check, a private data folder (umask 077, modes fixed), the
  * secrets, the database and its migrations, then the gateway's services — metrics hooks, endpoint
- * health checks, the reservation and lease sweeper. A bad config or secret, an exposed development sign-in or
+ * health checks, the reservation and lease sweeper — and the request log's partition upkeep. A bad config
+ * or secret, an exposed development sign-in or
  * an unreachable database stops the process with a clear message.
  *
  * `shutdown()` (server.ts calls it on SIGTERM/SIGINT; no other module handles signals) runs in a fixed
@@ -21,12 +22,14 @@ import { devLoginRefusal } from "@/lib/auth/dev-login";
 import { ConfigError, dataDir, getConfig, onConfigChange } from "@/lib/config";
 import { restrictModes, secureDataDir } from "@/lib/data-dir";
 import { getDbHandle, type Db } from "@/lib/db/client";
-import { withDbTimeout } from "@/lib/db/errors";
+import { describeDbError, withDbTimeout } from "@/lib/db/errors";
 import { errorFields, log } from "@/lib/log";
 import { markStartup, processState } from "@/lib/process-state";
 import { ensureSecrets, SecretError } from "@/lib/secret";
 
 const SWEEP_INTERVAL_MS = 60_000;
+/** Partition upkeep: hourly, so a run that met a busy table (lock timeout) is retried soon; idle runs read only the catalog. */
+const LOG_UPKEEP_INTERVAL_MS = 3_600_000;
 /** After the grace period and the aborts: how long settlements still being retried may take. */
 const SETTLE_DRAIN_MS = 10_000;
 /** How long aborted requests get to settle and end their responses. */
@@ -63,6 +66,23 @@ async function startGatewayServices(db: Db): Promise<void> {
 }
 
 /**
+ * The request log's monthly partitions (lib/db/partitions.ts): created ahead, dropped past
+ * data.request_log_retention_days (read live). In the background: start-up and readiness never wait for it.
+ */
+async function startLogUpkeep(db: Db): Promise<void> {
+  const { maintainRequestLog } = await import("@/lib/db/partitions");
+  const upkeep = () =>
+    maintainRequestLog(db, { retentionDays: getConfig().data.request_log_retention_days })
+      .then((r) => (r.created.length > 0 || r.dropped.length > 0) && log.info("request log partitions", { ...r }))
+      .catch((err: unknown) => log.warn("request log partition upkeep failed; retried within the hour", { ...describeDbError(err) }));
+  const state = processState();
+  if (state.logUpkeep) clearInterval(state.logUpkeep);
+  state.logUpkeep = setInterval(upkeep, LOG_UPKEEP_INTERVAL_MS);
+  state.logUpkeep.unref();
+  void upkeep();
+}
+
+/**
  * server.ts, before Next prepares (which runs the instrumentation hook, hence `start()`): the
  * addresses it is about to listen on, for the development sign-in's exposure check.
  */
@@ -93,6 +113,7 @@ async function startOnce(): Promise<void> {
     // The embedded database writes its initial files world-readable: make them private too.
     if (handle.kind === "pglite") restrictModes(dataDir());
     await startGatewayServices(handle.db);
+    void startLogUpkeep(handle.db).catch((err: unknown) => log.error("request log partition upkeep did not start", { ...errorFields(err) }));
     markStartup("services");
     const url = config.app.base_url.replace(/\/$/, "");
     log.info("lumen started", { url, database: handle.kind });
@@ -232,6 +253,7 @@ async function shutdownOnce(hooks: ShutdownHooks): Promise<void> {
   // 5. Background work, the rate limiter's Redis connection, the web app, the database.
   gateway?.close();
   if (state.sweeper) clearInterval(state.sweeper);
+  if (state.logUpkeep) clearInterval(state.logUpkeep);
   await state.rateLimiter?.close().catch((err: unknown) => log.error("shutdown: closing the rate limiter failed", { ...errorFields(err) }));
   if (hooks.closeApp) await hooks.closeApp().catch((err: unknown) => log.error("shutdown: closing the web app failed", { ...errorFields(err) }));
   if (state.db) {

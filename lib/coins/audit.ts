@@ -5,8 +5,10 @@
  *
  * and, over the whole database, Σ client_totals (the maintained totals of the summary cards) = Σ clients.
  *
- * for requests, input and output tokens, coins and audio seconds. Used by the seed's verification, the
- * benches and the tests; a full scan of the log, so never by a page.
+ * for requests, input and output tokens, coins and audio seconds. "The log" is its whole history: the
+ * rows still kept plus the sums of the monthly partitions retention dropped (request_log_dropped, written
+ * in the dropping transaction by lib/db/partitions.ts), so the equation stays exact after a drop. Used by
+ * the seed's verification, the benches and the tests; a full scan of the log, so never by a page.
  */
 import { sql, type SQL } from "drizzle-orm";
 import { rows, type Executor } from "@/lib/db/client";
@@ -22,6 +24,7 @@ export interface UsageTotals {
 }
 
 export interface AccountingTotals {
+  /** The log's whole history: its rows plus what retention dropped. */
   requestLog: UsageTotals;
   /** Log rows that carry a key (the API-key counters add up to these). */
   requestLogWithKey: UsageTotals;
@@ -44,6 +47,8 @@ export async function accountingTotals(ex: Executor, clientId?: string): Promise
       coalesce(sum(${coins}), 0)::numeric(30, 6)::text as coins,
       coalesce(sum(audio_seconds), 0)::numeric(30, 3)::text as audio_seconds
     from ${table} where ${where} and ${clientId === undefined ? sql`true` : sql`${clientColumn} = ${clientId}`}`;
+  const history = sql`(select client_id, key_id, 1 as requests, input_tokens, output_tokens, coins, audio_seconds from request_log
+    union all select client_id, key_id, requests, input_tokens, output_tokens, coins_spent, audio_seconds from request_log_dropped) log`;
   const found = await rows<{
     source: keyof AccountingTotals;
     requests: string;
@@ -55,8 +60,8 @@ export async function accountingTotals(ex: Executor, clientId?: string): Promise
     ex,
     sql.join(
       [
-        sum("requestLog", sql`request_log`, sql`1`, sql`coins`, sql`client_id`),
-        sum("requestLogWithKey", sql`request_log`, sql`1`, sql`coins`, sql`client_id`, sql`key_id is not null`),
+        sum("requestLog", history, sql`requests`, sql`coins`, sql`client_id`),
+        sum("requestLogWithKey", history, sql`requests`, sql`coins`, sql`client_id`, sql`key_id is not null`),
         sum("clients", sql`clients`, sql`requests`, sql`coins_spent`, sql`id`),
         sum("apiKeys", sql`api_keys`, sql`requests`, sql`coins_spent`, sql`client_id`),
         sum("clientModelUsage", sql`client_model_usage`, sql`requests`, sql`coins_spent`, sql`client_id`),

@@ -30,7 +30,12 @@ export interface RequestRecord {
   /** True when the upstream reported no (usable) usage and the tokens were counted by Lumen. */
   usageEstimated: boolean;
   errorCode: string | null;
-  /** Defaults to the database clock. */
+  /**
+   * When the request is logged (request_log.created_at, the log's partition key). Part of the unique key
+   * with `settlementId`, so every attempt to settle one record must carry the same value: SettleQueue
+   * stamps it once, before the first attempt. Required with `settlementId` in a direct settle(); absent
+   * (with no settlement id either), this process's clock then.
+   */
   at?: Date;
 }
 

@@ -60,8 +60,9 @@ export class SettleQueue {
 
   /** Resolves when this request's settlement is committed; rejects when it failed for good. */
   settle(admission: Admission, record: RequestRecord, options: SettleOptions = {}): Promise<void> {
-    // One id for every attempt: the unique key that makes a retry harmless.
-    const keyed: RequestRecord = record.settlementId ? record : { ...record, settlementId: randomUUID() };
+    // One id and one time for every attempt: (settlement_id, created_at) is the unique key that makes a
+    // retry harmless (created_at is the log's partition key, so it is part of every unique key).
+    const keyed: RequestRecord = { ...record, settlementId: record.settlementId ?? randomUUID(), at: record.at ?? new Date() };
     const reservation = admission.kind === "reserved" ? admission.reservationId : null;
     if (reservation) this.held.set(reservation, (this.held.get(reservation) ?? 0) + 1);
     const work = new Promise<void>((resolve, reject) => {

@@ -29,6 +29,9 @@ export interface SettleItem {
 
 /** Checks an item before anything is written; throws RangeError/Error on a programming error. */
 function checkItem({ admission, record }: SettleItem): void {
+  // (settlement_id, created_at) is the log's unique key: a record that can be settled again (it has its
+  // id) must carry its time too, or a retry would be a new row and a second bill.
+  if (record.settlementId && !record.at) throw new Error("settle: a record with a settlement id must carry its time (at), stamped before the first attempt");
   if ((admission.kind === "reserved" || admission.kind === "leased") && admission.clientId !== record.clientId) {
     throw new Error("settle: the record belongs to another client than the admission");
   }
@@ -61,14 +64,15 @@ function itemJson({ admission, record: r }: SettleItem, ord: number) {
     error_code: r.errorCode ?? null,
     settlement_id: r.settlementId ?? randomUUID(),
     request_id: r.requestId ?? null,
-    at: r.at ? r.at.toISOString() : null,
+    at: (r.at ?? new Date()).toISOString(),
   };
 }
 
 /**
  * Records finished requests — one or many — in ONE SQL statement, hence one transaction. Each request
  * is keyed by its settlement id: its request-log row is inserted only when that id is new (unique
- * index), and everything else happens only for the rows inserted here — so settling the same request
+ * index on (settlement_id, created_at): the log is partitioned by created_at, so a retry must carry the
+ * record's `at` as well — SettleQueue stamps both before the first attempt), and everything else happens only for the rows inserted here — so settling the same request
  * twice (a retry after a commit whose answer was lost with the connection) records and bills it once.
  * For each inserted request its reservation row is deleted and only a reservation deleted here is
  * credited back (a reservation the sweeper already returned is never credited twice; the pool is then
@@ -76,10 +80,10 @@ function itemJson({ admission, record: r }: SettleItem, ord: number) {
  * leased admission (lease.ts) to its lease row while that exists, else (returned or swept meanwhile) to
  * the pool itself, never both — and the
  * per-client, per-key, per-model and per-day counters are incremented by the batch's sums. The log and
- * the counters therefore change together or not at all. Requests without `at` are stamped with the
- * database clock (the transaction's time). An admission already settled or released by this process
- * is skipped. Locks follow lease-sql.ts's order: reservations, then the pools in client order, then
- * the leases in (client, holder) order.
+ * the counters therefore change together or not at all. A record with a settlement id must carry its
+ * `at` (SettleQueue stamps both); one without either gets both now. An admission already settled
+ * or released by this process is skipped. Locks follow lease-sql.ts's order: reservations, then the pools
+ * in client order, then the leases in (client, holder) order.
  */
 export async function settleMany(db: Db, items: readonly SettleItem[]): Promise<void> {
   for (const item of items) checkItem(item);
@@ -91,7 +95,7 @@ export async function settleMany(db: Db, items: readonly SettleItem[]): Promise<
       with input as (
         select x.ord, x.settlement_id, x.request_id, x.reservation_id, x.lease_id, x.client_id, x.key_id, x.model, x.endpoint,
                x.status, x.input_tokens, x.output_tokens, x.coins, x.audio_seconds, x.duration_ms, x.ttft_ms, x.streamed,
-               x.usage_estimated, x.error_code, coalesce(x.at, now()) as at
+               x.usage_estimated, x.error_code, x.at
         from jsonb_to_recordset(${input}::jsonb) as x(ord int, settlement_id uuid, request_id text, reservation_id uuid, lease_id uuid,
           client_id uuid, key_id uuid, model text, endpoint text, status int, input_tokens bigint, output_tokens bigint,
           coins numeric, audio_seconds numeric, duration_ms int, ttft_ms int, streamed boolean, usage_estimated boolean,
@@ -103,7 +107,7 @@ export async function settleMany(db: Db, items: readonly SettleItem[]): Promise<
         select at, client_id, key_id, model, endpoint, status, input_tokens, output_tokens, coins, audio_seconds,
           duration_ms, ttft_ms, streamed, usage_estimated, error_code, request_id, settlement_id
         from input order by ord
-        on conflict (settlement_id) do nothing
+        on conflict (settlement_id, created_at) do nothing
         returning settlement_id
       ),
       items as (select i.* from input i join logged l on l.settlement_id = i.settlement_id),

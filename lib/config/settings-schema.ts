@@ -1,5 +1,5 @@
 /**
- * The settings sections of config.yaml: app, auth, admins, api, rate_limits, keys, metrics, defaults.
+ * The settings sections of config.yaml: app, auth, admins, api, rate_limits, keys, metrics, data, defaults.
  */
 import { z } from "zod";
 import { accessWordInput, canonicalAccess, isHttpUrl, MSG, nullable, section } from "./schema-blocks";
@@ -168,6 +168,22 @@ const LIFETIME_MSG = "expected a whole number of days between 1 and 36500 (the l
 export const keysSchema = z.strictObject({
   /** Caps the expiry of new API keys for everyone (managers and admins); unset: keys may never expire. */
   max_lifetime_days: z.int({ error: LIFETIME_MSG }).min(1, { error: LIFETIME_MSG }).max(36_500, { error: LIFETIME_MSG }).optional(),
+});
+
+/** Default of `data.request_log_retention_days`: a bit more than a year, so a year-on-year look still finds its rows. */
+export const DEFAULT_LOG_RETENTION_DAYS = 400;
+const RETENTION_MSG = `expected a whole number of days between 1 and 36500 (how long request-log rows are kept; 0 or absent: ${DEFAULT_LOG_RETENTION_DAYS})`;
+
+/** The stored data: how long the request log keeps its rows (counters and daily rollups are kept forever). */
+export const dataSchema = z.strictObject({
+  request_log_retention_days: nullable(
+    z
+      .int({ error: RETENTION_MSG })
+      .min(0, { error: RETENTION_MSG })
+      .max(36_500, { error: RETENTION_MSG })
+      .default(DEFAULT_LOG_RETENTION_DAYS)
+      .transform((days) => days || DEFAULT_LOG_RETENTION_DAYS),
+  ),
 });
 
 export const metricsSchema = z

@@ -11,7 +11,7 @@ import type { users, userSessions } from "./tables/users";
 export { users, userSessions } from "./tables/users";
 export { clients, clientManagers, clientTotals, consents } from "./tables/clients";
 export { apiKeys, apiKeyRetiredSecrets } from "./tables/keys";
-export { coinLeases, coinPools, coinReservations, clientModelUsage, clientDailyUsage, requestLog } from "./tables/usage";
+export { coinLeases, coinPools, coinReservations, clientModelUsage, clientDailyUsage, requestLog, requestLogDropped } from "./tables/usage";
 export { auditEvents } from "./tables/audit";
 export { models, endpoints } from "./tables/models";
 

@@ -6,6 +6,7 @@
  */
 import { sql } from "drizzle-orm";
 import { rows, type Db, type Tx } from "@/lib/db/client";
+import { ensureMonths } from "@/lib/db/partitions";
 import {
   DEFAULT_SEED_MODELS,
   finishClients,
@@ -60,6 +61,7 @@ export class SeedRefusedError extends Error {
 /** Tables holding users, clients and usage. `models`/`endpoints` mirror config.yaml and are left alone. */
 export const LUMEN_DATA_TABLES = [
   "request_log",
+  "request_log_dropped",
   "client_daily_usage",
   "client_model_usage",
   "consents",
@@ -124,6 +126,10 @@ export async function seedDatabase(db: Db, opts: SeedOptions, log: (line: string
       await seedManagers(tx, managerUsers, adminId);
       step("client managers");
 
+      // The log reaches `days` back: its monthly partitions must exist first, or the rows land in DEFAULT.
+      const months = await ensureMonths(tx, new Date(Date.now() - (days + 1) * 86_400_000), new Date());
+      step(`request_log partitions: ${months.length} created`);
+
       // A fresh, seq-ordered copy: its sequential scan feeds the log client by client (see the module comment).
       await tx.execute(sql`
         create temp table _seed_plan on commit drop as
@@ -182,7 +188,9 @@ async function withoutConstraints(tx: Tx, log: (line: string) => void, load: () 
   await load();
   const t0 = performance.now();
   await tx.execute(sql`set local maintenance_work_mem = '256MB'`);
-  for (const ix of indexes) await tx.execute(sql.raw(ix.def));
+  // The log is partitioned: its index definitions read "ON ONLY request_log" (the parent alone); created
+  // without ONLY they are built on every partition again.
+  for (const ix of indexes) await tx.execute(sql.raw(ix.def.replace(/ ON ONLY /, " ON ")));
   log(`request_log indexes rebuilt · ${secs(performance.now() - t0)}`);
   const t1 = performance.now();
   for (const fk of fks) await tx.execute(sql.raw(`alter table ${fk.tbl} add constraint ${fk.name} ${fk.def}`));

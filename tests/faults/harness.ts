@@ -124,7 +124,7 @@ export class LumenServer {
   readonly url: string;
 
   constructor(
-    readonly opts: { port: number; databaseUrl: string; configFile: string; dataDir: string; logFile: string },
+    readonly opts: { port: number; databaseUrl: string; configFile: string; dataDir: string; logFile: string; workers?: number },
   ) {
     this.url = `http://127.0.0.1:${opts.port}`;
   }
@@ -144,6 +144,7 @@ export class LumenServer {
       LUMEN_CONFIG: this.opts.configFile,
       LUMEN_DATA_DIR: this.opts.dataDir,
       LUMEN_SECRET: SECRET,
+      LUMEN_WORKERS: String(this.opts.workers ?? 1),
       // Nothing but 127.0.0.1 traffic.
       NEXT_TELEMETRY_DISABLED: "1",
     };
@@ -166,7 +167,9 @@ export class LumenServer {
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`Lumen exited (${child.exitCode}) at start:\n${this.log().slice(-2_000)}`);
       const ok = await fetch(`${this.url}/healthz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok, () => false);
-      if (ok) return;
+      // Several workers (lib/workers.ts): one answering is not enough, the primary says when all are.
+      const workers = this.opts.workers ?? 1;
+      if (ok && (workers === 1 || this.log().includes(`all ${workers} workers ready`))) return;
       await sleep(200);
     }
     throw new Error(`Lumen did not become healthy within 90 s; log ${this.opts.logFile}`);
@@ -237,6 +240,8 @@ export interface RigOptions extends Omit<ConfigOptions, "upstreamUrl"> {
   upstream?: FaultUpstreamOptions;
   /** A database URL to use instead of a fresh one on pgBase() (the outage test's own cluster). */
   databaseUrl?: string;
+  /** Gateway workers of the server (LUMEN_WORKERS; default 1). */
+  workers?: number;
 }
 
 export async function startRig(o: RigOptions = {}): Promise<Rig> {
@@ -256,6 +261,7 @@ export async function startRig(o: RigOptions = {}): Promise<Rig> {
       configFile,
       dataDir: path.join(tmp, "data"),
       logFile: path.join(tmp, "server.log"),
+      workers: o.workers,
     });
   const rig: Rig = {
     upstream,

@@ -297,7 +297,9 @@ describe.each(backends())("coin accounting on $name", (backend) => {
       const c = await newClient(db);
       await setPool(db, c.clientId, "10");
       const admission = reserved(await admit(db, { clientId: c.clientId, pool: pool(10, 0), estimate: ESTIMATE, timeoutSeconds: TIMEOUT_S }));
-      const usage = usageFor(c, 100, 100, { settlementId: crypto.randomUUID(), requestId: "caller-req-1" });
+      // Every attempt carries the record as first stamped: its settlement id and its time (SettleQueue
+      // stamps both before the first attempt; (settlement_id, created_at) is the log's unique key).
+      const usage = usageFor(c, 100, 100, { settlementId: crypto.randomUUID(), requestId: "caller-req-1", at: new Date() });
       await settle(db, admission, usage);
       // Another process-level attempt (a fresh admission object, as after clearFinished): the unique
       // settlement id stops it in the database, in one batch with a new request that still counts.

@@ -154,7 +154,7 @@ describe.each(backends())("coin leases on $name", (backend) => {
     await sleep(100); // the background top-up (low water)
     const held = parseCoins((await ledger(db, c.clientId)).leased);
     expect(held).toBeGreaterThanOrEqual(parseCoins("6"));
-    await settle(db, a, { ...record(c, 2), settlementId: crypto.randomUUID() });
+    await settle(db, a, { ...record(c, 2), settlementId: crypto.randomUUID(), at: new Date() });
     // Charged to the lease: the pool's own balance does not move, the real balance does.
     expect(await ledger(db, c.clientId)).toMatchObject({
       balance: formatMicro(parseCoins("100") - held),
@@ -168,8 +168,9 @@ describe.each(backends())("coin leases on $name", (backend) => {
     expect(swept[0] + swept[1]).toBe(1);
     expect(await ledger(db, c.clientId)).toMatchObject({ balance: "98.000000", leased: "0.000000", count: 0, real: "98.000000" });
     const id = crypto.randomUUID();
-    await settle(db, x, { ...record(c, 3), settlementId: id });
-    await settle(db, { ...x }, { ...record(c, 3), settlementId: id }); // a retry of the same settlement
+    const keyed = { ...record(c, 3), settlementId: id, at: new Date() }; // stamped once, as SettleQueue does
+    await settle(db, x, keyed);
+    await settle(db, { ...x }, keyed); // a retry of the same settlement
     expect(await ledger(db, c.clientId)).toMatchObject({ balance: "95.000000", leased: "0.000000", logged: "5.000000", real: "95.000000" });
     expect(accountingMismatches(await accountingTotals(db, c.clientId))).toEqual([]);
     // The book notices at its next top-up: a new lease, taken afresh.

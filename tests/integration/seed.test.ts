@@ -25,12 +25,27 @@ async function count(db: Db, query: ReturnType<typeof sql>): Promise<number> {
 async function constraintsAndIndexes(db: Db): Promise<string[]> {
   const defs = await rows<{ def: string }>(
     db,
-    sql`select conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) as def
-          from pg_constraint where connamespace = 'public'::regnamespace
+    // The request log's monthly partitions (the seed makes those its history reaches) are compared apart.
+    sql`select conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(p.oid) as def
+          from pg_constraint p join pg_class t on t.oid = p.conrelid
+          where connamespace = 'public'::regnamespace and not t.relispartition
         union all
-        select indexdef from pg_indexes where schemaname = 'public'`,
+        select indexdef from pg_indexes x join pg_class t on t.relname = x.tablename and t.relnamespace = 'public'::regnamespace
+          where schemaname = 'public' and not t.relispartition`,
   );
   return defs.map((d) => d.def).sort();
+}
+
+/** For each partition of request_log: its indexes, by the parent index they belong to. */
+async function partitionIndexes(db: Db): Promise<Record<string, string[]>> {
+  const found = await rows<{ part: string; parents: string[] }>(
+    db,
+    sql`select c.relname as part, array_agg(pi.inhparent::regclass::text order by pi.inhparent::regclass::text) as parents
+        from pg_inherits i join pg_class c on c.oid = i.inhrelid
+        join pg_index x on x.indrelid = c.oid join pg_inherits pi on pi.inhrelid = x.indexrelid
+        where i.inhparent = 'request_log'::regclass group by 1`,
+  );
+  return Object.fromEntries(found.map((r) => [r.part, r.parents]));
 }
 
 describe.each(backends())("db seed on $name", (backend) => {
@@ -145,6 +160,12 @@ describe.each(backends())("db seed on $name", (backend) => {
     const after = await constraintsAndIndexes(db);
     expect(after).toEqual(schemaBefore);
     expect(after.filter((d) => d.includes("FOREIGN KEY")).length).toBeGreaterThanOrEqual(10);
+    // Every partition of the log, those the seed made included, carries every index of the log.
+    const parents = (await rows<{ name: string }>(db, sql`select indexrelid::regclass::text as name from pg_index where indrelid = 'request_log'::regclass order by 1`)).map((r) => r.name);
+    expect(parents).toHaveLength(6);
+    const parts = await partitionIndexes(db);
+    expect(Object.keys(parts).length).toBeGreaterThanOrEqual(4);
+    for (const [part, indexes] of Object.entries(parts)) expect({ part, indexes }).toEqual({ part, indexes: parents });
   });
 
   it("refuses a database that has clients unless reset, and reset starts over", async () => {

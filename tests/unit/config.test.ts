@@ -76,6 +76,7 @@ describe("parseConfigText", () => {
         api: { require_consent: true, upstream_timeout_s: 600, shutdown_grace_s: 30, db_timeout_ms: 2000, max_n: 8, max_response_mb: 64, coin_lease: { enabled: true, max_fraction: 0.1 }, monitoring: {} },
         keys: {},
         metrics: { enabled: false },
+        data: { request_log_retention_days: 400 },
         rate_limits: { key_prefix: "lumen" },
         defaults: { model_access: "blocked", model_access_needs_ack: false },
         groups: {},
@@ -192,6 +193,23 @@ describe("errors name the file, the field path and what was expected", () => {
       expect(fail(`keys: {max_lifetime_days: ${value}}`).message).toBe(`config.yaml: keys.max_lifetime_days: ${expected}, got ${got}`);
     }
     expect(fail("keys: {max_lifetime: 90}").message).toMatch(/^config\.yaml: keys\.max_lifetime: unknown key/);
+  });
+
+  it("data.request_log_retention_days: whole days, 0 or absent → 400", () => {
+    expect(parse("").config.data).toEqual({ request_log_retention_days: 400 });
+    expect(parse("data:\n").config.data).toEqual({ request_log_retention_days: 400 });
+    expect(parse("data: {request_log_retention_days: 0}").config.data.request_log_retention_days).toBe(400);
+    expect(parse("data: {request_log_retention_days: 90}").config.data.request_log_retention_days).toBe(90);
+    const expected = "expected a whole number of days between 1 and 36500 (how long request-log rows are kept; 0 or absent: 400)";
+    for (const [value, got] of [
+      ["-1", "-1"],
+      ["1.5", "1.5"],
+      ["36501", "36501"],
+      ['"1 year"', '"1 year"'],
+    ] as const) {
+      expect(fail(`data: {request_log_retention_days: ${value}}`).message).toBe(`config.yaml: data.request_log_retention_days: ${expected}, got ${got}`);
+    }
+    expect(fail("data: {retention: 90}").message).toMatch(/^config\.yaml: data\.retention: unknown key/);
   });
 
   it("api.max_n and api.max_response_mb", () => {

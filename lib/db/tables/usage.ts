@@ -85,11 +85,17 @@ export const clientDailyUsage = pgTable(
   (t) => [primaryKey({ columns: [t.clientId, t.day, t.model] })],
 );
 
-/** One row per request that reached an upstream. The counters above always equal its sums. */
+/**
+ * One row per request that reached an upstream. The counters above always equal its sums together with
+ * `request_log_dropped`. Partitioned by month on `created_at` (drizzle/0011_request_log_partitions.sql;
+ * lib/db/partitions.ts keeps the partitions and drops those past the retention), so every key carries
+ * `created_at`: the primary key is (id, created_at) and settlement ids are unique per (settlement_id, created_at) —
+ * settlement stamps `created_at` once, before its first attempt, so a retry hits the same row.
+ */
 export const requestLog = pgTable(
   "request_log",
   {
-    id: bigserial("id", { mode: "number" }).primaryKey(),
+    id: bigserial("id", { mode: "number" }).notNull(),
     createdAt: ts("created_at").notNull().defaultNow(),
     clientId: uuid("client_id")
       .notNull()
@@ -118,11 +124,34 @@ export const requestLog = pgTable(
     settlementId: uuid("settlement_id"),
   },
   (t) => [
-    uniqueIndex("request_log_settlement_id_idx").on(t.settlementId),
+    primaryKey({ columns: [t.id, t.createdAt] }),
+    uniqueIndex("request_log_settlement_id_idx").on(t.settlementId, t.createdAt),
     index("request_log_client_time_idx").on(t.clientId, t.createdAt),
     index("request_log_key_time_idx").on(t.keyId, t.createdAt),
     // "Errors only" in Recent requests: partial, so only the (few) failed requests pay an extra index write.
     index("request_log_client_errors_idx").on(t.clientId, t.createdAt).where(sql`${t.status} >= 400`),
     index("request_log_key_errors_idx").on(t.keyId, t.createdAt).where(sql`${t.status} >= 400`),
   ],
+);
+
+/**
+ * What retention dropped: the sums of each dropped monthly partition of request_log per client, key and
+ * model, written in the transaction that drops it (lib/db/partitions.ts). Counters = log + this, exactly,
+ * forever (lib/coins/audit.ts).
+ */
+export const requestLogDropped = pgTable(
+  "request_log_dropped",
+  {
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    /** The dropped partition's name, e.g. request_log_y2025m01. */
+    partition: text("partition").notNull(),
+    clientId: uuid("client_id")
+      .notNull()
+      .references(() => clients.id, { onDelete: "cascade" }),
+    keyId: uuid("key_id").references(() => apiKeys.id, { onDelete: "set null" }),
+    model: text("model").notNull(),
+    ...usageCounters(),
+    droppedAt: ts("dropped_at").notNull().defaultNow(),
+  },
+  (t) => [index("request_log_dropped_client_idx").on(t.clientId)],
 );
