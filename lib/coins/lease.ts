@@ -173,7 +173,10 @@ export class LeaseBook {
     st.op = (async () => {
       try {
         const result = await this.topUpStatement(st, formatMicro(want));
-        const l = this.applyTopUp(st, result, sentAt);
+        const applied = this.applyTopUp(st, result, sentAt);
+        // An answer that came later than ttl − margin after the statement was sent: the lease may
+        // already be a sweeper's — not used (the waiters go round again, and a new top-up renews it).
+        const l = applied && performance.now() < applied.validUntil ? applied : null;
         const exhausted = parseCoins(result.taken) < want;
         if (exhausted) st.emptyUntil = performance.now() + EMPTY_BACKOFF_MS;
         const again: Waiter[] = [];
@@ -181,7 +184,7 @@ export class LeaseBook {
           const available = l?.available ?? 0n;
           if (l && available > 0n && (available >= w.estimate || exhausted)) {
             w.resolve(this.take(st, l, available >= w.estimate ? w.estimate : available));
-          } else if (exhausted && !st.lease?.retired) {
+          } else if (exhausted && !st.lease?.retired && (l || !applied)) {
             w.resolve(exhaustedRefusal(st.pool, result.nextRefillSeconds));
           } else again.push(w); // a settled overrun shrank the lease meanwhile: another round
         }
