@@ -35,11 +35,17 @@ if (needsBuild()) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 const port = process.env.PORT || "3000";
+// The server runs in a process group of its own, so a Ctrl-C in the terminal (which signals the whole
+// foreground group) reaches it once, through this forwarding, instead of twice — a second signal means
+// "exit now" to the server, which would cut the in-flight requests its graceful shutdown lets finish.
+// Closing the terminal (SIGHUP) stops it gracefully too.
 const child = spawn(process.execPath, [server, "-p", port, ...process.argv.slice(2)], {
   cwd: root,
   stdio: "inherit",
+  detached: true,
 });
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
+process.on("SIGHUP", () => child.kill("SIGTERM"));
 
 // Ask for /healthz once the port is open, so start-up checks (config.yaml, database migrations) run
 // now and a bad configuration stops the server at once instead of on the first visitor's request.
