@@ -14,7 +14,7 @@ import { rows, type Db, type Executor } from "@/lib/db/client";
 import { normalizeCoins, parseCoins } from "./decimal";
 import { leaseReleased } from "./lease-local";
 import { hasPool, UNLIMITED_MAX, type PoolConfig } from "./pool";
-import { refillSql } from "./store";
+import { lockedPoolCte } from "./store";
 
 export type Admission =
   | { kind: "unlimited" }
@@ -104,14 +104,10 @@ async function reserve(db: Db, input: AdmitManyInput, pool: PoolConfig): Promise
   const ttl = input.timeoutSeconds + RESERVATION_GRACE_SECONDS;
   // Reservation ids are made here so that each request knows its own.
   const requests = input.estimates.map((estimate, ord) => ({ ord, id: randomUUID(), estimate: normalizeCoins(estimate) }));
-  // Same refill as readPool (one implementation: refillSql).
-  const { balance: refilled, anchor } = refillSql(sql`p`, at, pool);
-
-  // `cur` is the pattern for "the row before the update" on PostgreSQL < 18: SELECT … FOR UPDATE
-  // waits for concurrent writers and then returns the latest committed version, and the UPDATE reads
-  // its values from `cur`. `takes`: what is left before request i is the refilled balance minus the
-  // estimates of the requests before it (each earlier one took its whole estimate while anything was
-  // left), so sequential min(estimate, left) admission is a running sum. The refused case writes only
+  // `cur`: the locked pool row with the same refill as readPool (store.ts lockedPoolCte). `takes`: what
+  // is left before request i is the refilled balance minus the estimates of the requests before it
+  // (each earlier one took its whole estimate while anything was left), so sequential min(estimate,
+  // left) admission is a running sum. The refused case writes only
   // when the refill moved the anchor.
   //
   // `no_flush_wait` commits this statement asynchronously (synchronous_commit off for this
@@ -127,13 +123,7 @@ async function reserve(db: Db, input: AdmitManyInput, pool: PoolConfig): Promise
           select x.ord, x.id, x.estimate
           from jsonb_to_recordset(${JSON.stringify(requests)}::jsonb) as x(ord int, id uuid, estimate numeric)
         ),
-        cur as (
-          select client_id, refilled, anchor from (
-            select p.client_id, ${refilled} as refilled, ${anchor} as anchor
-            from coin_pools p where p.client_id = ${input.clientId}
-            for update
-          ) locked
-        ),
+        ${lockedPoolCte(input.clientId, at, pool)},
         takes as (
           select ord, id, case when left_before > 0 then least(estimate, left_before) end as take
           from (

@@ -15,7 +15,7 @@ import { sql } from "drizzle-orm";
 import { rows, type Db, type Executor } from "@/lib/db/client";
 import { normalizeCoins } from "./decimal";
 import type { PoolConfig } from "./pool";
-import { refillSql } from "./store";
+import { lockedPoolCte } from "./store";
 
 export interface TopUpResult {
   leaseId: string;
@@ -45,16 +45,9 @@ export async function topUpLease(
   input: { clientId: string; holder: string; pool: PoolConfig; want: string; ttlSeconds: number },
 ): Promise<(Omit<TopUpResult, "leaseId"> & { leaseId: string | null }) | null> {
   const at = sql`now()`;
-  const { balance: refilled, anchor } = refillSql(sql`p`, at, input.pool);
   const found = await rows<TopUpRow>(
     db,
-    sql`with cur as (
-          select client_id, refilled, anchor from (
-            select p.client_id, ${refilled} as refilled, ${anchor} as anchor
-            from coin_pools p where p.client_id = ${input.clientId}
-            for update
-          ) locked
-        ),
+    sql`with ${lockedPoolCte(input.clientId, at, input.pool)},
         take as (
           select client_id, case when refilled > 0 then least(${normalizeCoins(input.want)}::numeric, refilled) else 0 end as taken
           from cur

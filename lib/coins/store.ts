@@ -30,6 +30,23 @@ export function refillSql(row: SQL, at: SQL, cfg: PoolConfig): { hours: SQL; bal
 }
 
 /**
+ * `cur`, the first CTE of every statement that takes coins from a pool (admission, lease top-up): the
+ * client's pool row locked, with its refilled balance and refill anchor. SELECT … FOR UPDATE waits for
+ * concurrent writers and then returns the latest committed version (the pattern for "the row before
+ * the update" on PostgreSQL < 18); the statement's UPDATE reads its values from `cur`.
+ */
+export function lockedPoolCte(clientId: string, at: SQL, cfg: PoolConfig): SQL {
+  const { balance: refilled, anchor } = refillSql(sql`p`, at, cfg);
+  return sql`cur as (
+          select client_id, refilled, anchor from (
+            select p.client_id, ${refilled} as refilled, ${anchor} as anchor
+            from coin_pools p where p.client_id = ${clientId}
+            for update
+          ) locked
+        )`;
+}
+
+/**
  * The client's pool after refill, creating it at `starting` on first use; `balance` is the real balance:
  * the pool's own plus what its leases hold (the estimates of requests in flight are not subtracted). null when the config
  * gives no pool (max −2 unlimited, 0 blocked). `now` defaults to the database clock.
