@@ -3,8 +3,8 @@
  * global setups of the e2e, security and fault suites import outside any test file).
  */
 import { afterAll, beforeAll } from "vitest";
-import type { DbHandle } from "@/lib/db/client";
-import type { Backend, TestDatabase } from "./db";
+import { openDatabase, type DbHandle } from "@/lib/db/client";
+import { createServerDatabase, type Backend, type TestDatabase } from "./db";
 
 export { backends, type Backend } from "./db";
 
@@ -20,4 +20,25 @@ export function useBackend(backend: Backend, opened: (handle: DbHandle) => void)
     opened(t.handle);
   });
   afterAll(async () => t?.cleanup());
+}
+
+/**
+ * Two app instances on one PostgreSQL database (TEST_DATABASE_URL; the suite skips without it): a fresh
+ * database opened through two handles before the suite's tests, closed and dropped after. The returned
+ * array is filled in beforeAll.
+ */
+export function useTwoInstances(): DbHandle[] {
+  const handles: DbHandle[] = [];
+  let drop: (() => Promise<void>) | undefined;
+  beforeAll(async () => {
+    const created = await createServerDatabase(process.env.TEST_DATABASE_URL!.trim());
+    drop = created.drop;
+    handles.push(await openDatabase({ url: created.url, max: 10 }));
+    handles.push(await openDatabase({ url: created.url, max: 10 }));
+  });
+  afterAll(async () => {
+    for (const h of handles) await h.close();
+    await drop?.();
+  });
+  return handles;
 }

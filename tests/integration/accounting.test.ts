@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { eq, sql } from "drizzle-orm";
-import { openDatabase, rows, type Db, type DbHandle } from "@/lib/db/client";
+import { rows, type Db } from "@/lib/db/client";
 import { apiKeys, clientDailyUsage, clients, coinPools, coinReservations, requestLog } from "@/lib/db/schema";
 import { modelSchema } from "@/lib/config/schema";
 import { admit, admitMany, release, sweepExpiredReservations, type Admission, type Refusal } from "@/lib/coins/admission";
@@ -12,8 +12,7 @@ import type { PoolConfig } from "@/lib/coins/pool";
 import { recordRefusal, settle, settleMany, type RequestRecord } from "@/lib/coins/settle";
 import { accountingTotals } from "@/lib/coins/audit";
 import { SettleQueue } from "@/lib/coins/settle-queue";
-import { createServerDatabase } from "../helpers/db";
-import { backends, useBackend } from "../helpers/backend";
+import { backends, useBackend, useTwoInstances } from "../helpers/backend";
 import { insertClient } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
 
@@ -565,19 +564,7 @@ describe.each(backends())("coin accounting on $name", (backend) => {
 });
 
 describe.skipIf(!process.env.TEST_DATABASE_URL?.trim())("coin accounting on two app instances sharing PostgreSQL", () => {
-  let drop: () => Promise<void>;
-  const handles: DbHandle[] = [];
-
-  beforeAll(async () => {
-    const created = await createServerDatabase(process.env.TEST_DATABASE_URL!.trim());
-    drop = created.drop;
-    handles.push(await openDatabase({ url: created.url, max: 10 }));
-    handles.push(await openDatabase({ url: created.url, max: 10 }));
-  });
-  afterAll(async () => {
-    for (const h of handles) await h.close();
-    await drop?.();
-  });
+  const handles = useTwoInstances();
 
   it("200 concurrent requests, half through each instance: exact accounting, bounded overrun", async () => {
     for (const seed of [2, 3]) await assertBurst(await burst(handles.map((h) => h.db), 200, seed));

@@ -6,9 +6,9 @@
  * under concurrent admissions, settlements, returns and sweeps: the money equation holds in every
  * snapshot, nothing deadlocks, and the pool is never overspent beyond the README's bound.
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { eq, sql } from "drizzle-orm";
-import { openDatabase, rows, type Db, type DbHandle } from "@/lib/db/client";
+import { rows, type Db } from "@/lib/db/client";
 import { coinLeases, coinPools } from "@/lib/db/schema";
 import { modelSchema } from "@/lib/config/schema";
 import { release, type Admission, type Refusal } from "@/lib/coins/admission";
@@ -20,8 +20,7 @@ import { sweepExpiredLeases } from "@/lib/coins/lease-sql";
 import type { PoolConfig } from "@/lib/coins/pool";
 import { settle, type RequestRecord } from "@/lib/coins/settle";
 import { readPool } from "@/lib/coins/store";
-import { createServerDatabase } from "../helpers/db";
-import { backends, useBackend } from "../helpers/backend";
+import { backends, useBackend, useTwoInstances } from "../helpers/backend";
 import { insertClient } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
 
@@ -242,18 +241,7 @@ describe.each(backends())("coin leases on $name", (backend) => {
 });
 
 describe.skipIf(!process.env.TEST_DATABASE_URL?.trim())("coin leases: two instances sharing a pool on PostgreSQL", () => {
-  let drop: () => Promise<void>;
-  const handles: DbHandle[] = [];
-  beforeAll(async () => {
-    const created = await createServerDatabase(process.env.TEST_DATABASE_URL!.trim());
-    drop = created.drop;
-    handles.push(await openDatabase({ url: created.url, max: 10 }));
-    handles.push(await openDatabase({ url: created.url, max: 10 }));
-  });
-  afterAll(async () => {
-    for (const h of handles) await h.close();
-    await drop?.();
-  });
+  const handles = useTwoInstances();
 
   it("concurrent admissions, settlements, returns and sweeps: the money equation holds in every snapshot, no deadlock, overspend within the bound", async () => {
     const [one, two] = handles.map((h) => h.db) as [Db, Db];
