@@ -20,6 +20,8 @@
  *
  * Usage: node .next/lumen-server.js [-p PORT] [-H HOSTNAME] [--workers N]   (PORT, HOST and LUMEN_WORKERS env also work; default 3000, loopback, 1)
  */
+// First, for its side effect: PGlite's WebAssembly compiles while the rest loads (see the module).
+import "@/lib/db/pglite-warm";
 import cluster from "node:cluster";
 import http from "node:http";
 import path from "node:path";
@@ -30,12 +32,14 @@ import { gatewayRoute, serveGateway } from "@/lib/gateway/node";
 import type { Gateway } from "@/lib/gateway/pipeline";
 import { isGatewayPath, pathOf } from "@/lib/gateway/routes";
 import { DEFAULT_LISTEN_HOSTS } from "@/lib/http/loopback";
-import { compressAnswer } from "@/lib/http/compress";
 import { commonSecurityHeaders } from "@/lib/http/security-headers";
 import { log } from "@/lib/log";
 import { markStartup, processState } from "@/lib/process-state";
 import { healthAnswer, setListenHosts, shutdown, start } from "@/lib/runtime";
 import { prepareWorkers, reportReady, startPrimary, STOP_MESSAGE, workerCount, workersRefusal } from "@/lib/workers";
+
+/** How long Next's loading waits for the runtime's start-up (the database) before it loads anyway. */
+const NEXT_LOAD_WAIT_MS = 3_000;
 
 /** Request headers a caller could use to pose as a proxy; honoured only with app.trust_proxy. */
 const FORWARDED_HEADERS = ["forwarded", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-for", "x-forwarded-prefix"];
@@ -108,26 +112,44 @@ async function main() {
   process.env.PORT = String(port);
   setListenHosts(hosts);
 
-  // Start-up runs behind a listening socket: the runtime (config.yaml, exposure check, secrets,
-  // database + migrations) and Next's prepare() run side by side, and the port is bound at once.
-  // Until both are done, /v1 answers 503 service_unavailable (never an answer from a database whose
-  // schema is not ready) and every other request waits for them. The runtime's config and exposure
-  // checks run synchronously inside start(), so a refused start exits before anything listens.
+  // Start-up runs behind a listening socket, and the port is bound at once. Two stages:
+  //  1. the runtime — config.yaml, exposure check, secrets, database + migrations, gateway services.
+  //     When it is done the gateway serves /v1 and /healthz answers its checks (configuration loaded,
+  //     database answers); until then /v1 answers 503 service_unavailable (never an answer from a
+  //     database whose schema is not ready) and /healthz 503.
+  //  2. Next.js (the console, sign-in, /metrics): loaded and prepared after the runtime, so its ~0.7 s
+  //     of synchronous module loading does not sit on the same thread in front of the database's open
+  //     (measured: bench/startup.ts). Console requests that arrive before it is ready wait for it.
+  // The runtime's config and exposure checks run synchronously inside start(), so a refused start exits
+  // before anything listens.
   const started = start(); // exits the process with a clear message on failure
-  // Next is loaded after the database has begun opening (its loading is synchronous, the database's is not).
-  await new Promise((r) => setImmediate(r));
-  const { default: next } = await import("next");
   // The bundle lives in <root>/.next; Next finds the build and next.config.ts from the project root.
   const dir = path.resolve(__dirname, "..");
-  const app = next({ dev: false, dir, hostname: hostname ?? "localhost", port });
-  const handle = app.getRequestHandler();
-  const prepared = app.prepare().then(() => markStartup("next_prepared"));
+  type NextApp = ReturnType<typeof import("next").default>;
+  let app: NextApp | null = null;
+  // A database that waits (another instance's migrations on PostgreSQL) does not hold the console back.
+  const nextAfter = Promise.race([started, new Promise((r) => setTimeout(r, NEXT_LOAD_WAIT_MS).unref())]);
+  const appLoaded = nextAfter.then(async () => {
+    const { default: next } = await import("next");
+    app = next({ dev: false, dir, hostname: hostname ?? "localhost", port });
+    return app;
+  });
+  const prepared = appLoaded.then(async (a) => {
+    await a.prepare();
+    // The console's compression (and its packages) load with the console, off the /healthz path.
+    const { compressAnswer } = await import("@/lib/http/compress");
+    markStartup("next_prepared");
+    const handle = a.getRequestHandler();
+    return { handle, compressAnswer };
+  });
   let ready = false;
   let gateway: Gateway | null = null;
-  const whenReady = Promise.all([started, prepared]).then(() => {
+  const gatewayReady = started.then(() => {
     gateway = defaultGateway();
     ready = true;
+    markStartup("serving");
   });
+  const whenReady = Promise.all([gatewayReady, prepared]);
   whenReady.catch((err: unknown) => {
     console.error(`Lumen cannot start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     process.exit(1);
@@ -137,17 +159,23 @@ async function main() {
   let stopping = false;
   /** /v1 responses not finished yet: shutdown waits for them. */
   let active = 0;
-  const serveApp: http.RequestListener = (req, res) => {
+  const serveApp = ({ handle, compressAnswer }: Awaited<typeof prepared>, req: http.IncomingMessage, res: http.ServerResponse) => {
     const config = getConfig();
     if (!config.app.trust_proxy) for (const name of FORWARDED_HEADERS) delete req.headers[name];
     for (const [name, value] of Object.entries(commonSecurityHeaders(config.app.base_url))) res.setHeader(name, value);
     compressAnswer(req, res);
     void handle(req, res);
   };
+  /** The console's handler once Next is prepared (and the runtime started); null before. */
+  let appHandle: Awaited<typeof prepared> | null = null;
+  void whenReady.then(([, handle]) => {
+    appHandle = handle;
+  });
   /**
    * GET /healthz, served here rather than by Next's route (app/healthz, for `next dev` / `next start`):
    * no framework work, and no first-request route loading on the way to the first 200. 503 until
-   * start-up is done; then the runtime's checks (configuration loaded, database answers).
+   * the runtime has started (stage 1 above); then the runtime's checks (configuration loaded, database
+   * answers). It does not wait for the console (stage 2): /v1 serves without it.
    */
   const serveHealth = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const answer = ({ status, body }: { status: number; body: Record<string, unknown> }) => {
@@ -168,7 +196,7 @@ async function main() {
         active++;
         void serveGateway(async () => errorAnswer(startingUp()), req, res, origin).finally(() => active--);
       } else {
-        void whenReady.then(() => serveApp(req, res), () => res.destroy());
+        void whenReady.then(([, handle]) => serveApp(handle, req, res), () => res.destroy());
       }
       return;
     }
@@ -178,7 +206,8 @@ async function main() {
       void serveGateway(route, req, res, origin).finally(() => active--);
       return;
     }
-    serveApp(req, res);
+    if (appHandle) serveApp(appHandle, req, res);
+    else void whenReady.then(([, handle]) => serveApp(handle, req, res), () => res.destroy());
   };
   const servers = hosts.map(() => {
     const server = http.createServer(onRequest);
@@ -210,7 +239,13 @@ async function main() {
         }
       },
       activeRequests: () => active,
-      closeApp: () => app.close(),
+      // The console may still be loading (a stop right after the gateway started): it gets a few
+      // seconds to finish before it is closed; one that was never loaded has nothing to close.
+      closeApp: async () => {
+        if (!app) return;
+        await Promise.race([prepared.catch(() => {}), new Promise((r) => setTimeout(r, 5_000).unref())]);
+        await app.close();
+      },
     })
       .catch((err: unknown) => console.error("Lumen: shutdown failed", err instanceof Error ? err.name : String(err)))
       .finally(() => {

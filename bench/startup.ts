@@ -7,7 +7,8 @@
  * `lumen_bench_startup_<random>` that is dropped afterwards) and runs the migrations; then `--runs` timed
  * starts, each stopped with SIGTERM. Prints per run: the first HTTP answer of any status, the first 200 from
  * /healthz, the first 200 from /v1/models (the gateway's route table, 401 without a key counts as answered
- * by the gateway), the phases the server logs ("startup phases", ms since its process started) and how long
+ * by the gateway), the first answer of any status from the console's /signin page (Next.js, which the server
+ * loads after the database: /healthz and /v1 do not wait for it), the phases the server logs ("startup phases", ms since its process started) and how long
  * the ordered shutdown took; then the medians. A benchmark, not a test: it fails only when it cannot run.
  */
 import crypto from "node:crypto";
@@ -64,6 +65,8 @@ interface Start {
   firstAnswer: number | null;
   healthz: number | null;
   gateway: number | null;
+  /** First answer of the console (GET /signin, any status): Next.js loaded and prepared. */
+  console: number | null;
   /** "startup phases" log line of the server: ms since its process started. */
   phases: Record<string, number>;
   /** SIGTERM to exit. */
@@ -119,7 +122,7 @@ async function oneStart(bin: string, port: number, env: NodeJS.ProcessEnv): Prom
   child.stderr!.on("data", collect);
   const exit = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   const base = `http://127.0.0.1:${port}`;
-  const result: Start = { firstAnswer: null, healthz: null, gateway: null, phases, shutdown: NaN, exitCode: null };
+  const result: Start = { firstAnswer: null, healthz: null, gateway: null, console: null, phases, shutdown: NaN, exitCode: null };
   const deadline = t0 + 120_000;
   try {
     // Poll /healthz and /v1/models in parallel, every 5 ms, until both answered as a ready server does.
@@ -142,7 +145,16 @@ async function oneStart(bin: string, port: number, env: NodeJS.ProcessEnv): Prom
         else await sleep(5);
       }
     };
-    await Promise.all([pollHealthz(), pollGateway()]);
+    // The console answers once Next.js is prepared (requests before that wait for it).
+    const pollConsole = async () => {
+      while (result.console === null && performance.now() < deadline && child.exitCode === null) {
+        const status = await probe(`${base}/signin`);
+        const at = performance.now() - t0;
+        if (status !== null) result.console = at;
+        else await sleep(5);
+      }
+    };
+    await Promise.all([pollHealthz(), pollGateway(), pollConsole()]);
     if (result.healthz === null) throw new Error(`Lumen did not answer /healthz with 200 (exit code ${child.exitCode}):\n${out}`);
     // Let the background work the server started settle a moment before stopping it (a real stop).
     await sleep(300);
@@ -164,11 +176,11 @@ function printRuns(label: string, runs: Start[]) {
   const phaseNames = [...new Set(runs.flatMap((r) => Object.keys(r.phases)))];
   console.log(`\n${label}: ms after spawn (server phases: ms after its process started, as it logs them)`);
   console.log(
-    `  run │ 1st answer  healthz  gateway │${phaseNames.map((p) => p.slice(0, 9).padStart(10)).join("")} │ shutdown`,
+    `  run │ 1st answer  healthz  gateway  console │${phaseNames.map((p) => p.slice(0, 9).padStart(10)).join("")} │ shutdown`,
   );
   const row = (name: string, r: Omit<Start, "exitCode">) =>
     console.log(
-      `  ${name.padStart(3)} │ ${f(r.firstAnswer)}   ${f(r.healthz)} ${f(r.gateway)} │${phaseNames.map((p) => `  ${f(r.phases[p])}`).join("")} │ ${f(r.shutdown)}`,
+      `  ${name.padStart(3)} │ ${f(r.firstAnswer)}   ${f(r.healthz)} ${f(r.gateway)} ${f(r.console)} │${phaseNames.map((p) => `  ${f(r.phases[p])}`).join("")} │ ${f(r.shutdown)}`,
     );
   runs.forEach((r, i) => row(String(i + 1), r));
   const med = (xs: (number | null | undefined)[]) => {
@@ -179,6 +191,7 @@ function printRuns(label: string, runs: Start[]) {
     firstAnswer: med(runs.map((r) => r.firstAnswer)),
     healthz: med(runs.map((r) => r.healthz)),
     gateway: med(runs.map((r) => r.gateway)),
+    console: med(runs.map((r) => r.console)),
     phases: Object.fromEntries(phaseNames.map((p) => [p, med(runs.map((r) => r.phases[p])) ?? NaN])),
     shutdown: med(runs.map((r) => r.shutdown)) ?? NaN,
   };

@@ -15,6 +15,8 @@ import type { RateLimiter } from "@/lib/gateway/rate-limits";
 export interface ProcessState {
   /** The database, opened on first use (lib/db/client.ts getDbHandle). */
   db?: Promise<DbHandle>;
+  /** PGlite's WebAssembly, compiled ahead by the production server (lib/db/pglite-warm.ts); null when that failed. */
+  pgliteWasm?: Promise<WebAssembly.Module | null>;
   /** The gateway of the server and the route handlers (lib/gateway/pipeline.ts defaultGateway). */
   gateway?: Gateway;
   gatewayHooks: Set<GatewayHooks>;

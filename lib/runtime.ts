@@ -30,6 +30,14 @@ import { ensureSecrets, SecretError } from "@/lib/secret";
 const SWEEP_INTERVAL_MS = 60_000;
 /** Partition upkeep: hourly, so a run that met a busy table (lock timeout) is retried soon; idle runs read only the catalog. */
 const LOG_UPKEEP_INTERVAL_MS = 3_600_000;
+/**
+ * The first reservation/lease sweep and the first partition upkeep run this long after start-up rather
+ * than at once: they are background work (their intervals repeat them), and on PGlite — one connection,
+ * queries one after another — their queries would otherwise queue the first /healthz and /v1 requests
+ * behind them (bench/startup.ts). Expired reservations and leases wait 2 s longer to go back to their
+ * pools; the request log's DEFAULT partition takes any row meanwhile.
+ */
+const BACKGROUND_FIRST_RUN_MS = 2_000;
 /** After the grace period and the aborts: how long settlements still being retried may take. */
 const SETTLE_DRAIN_MS = 10_000;
 /** How long aborted requests get to settle and end their responses. */
@@ -58,16 +66,21 @@ async function startGatewayServices(db: Db): Promise<void> {
         .then((n) => n > 0 && log.warn("returned expired coin leases", { count: n }))
         .catch((err: unknown) => log.error("coin lease sweep failed", { ...errorFields(err) })),
     ]);
-  void sweep();
   const state = processState();
   if (state.sweeper) clearInterval(state.sweeper);
-  state.sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
+  // One timer field for both (clearInterval clears a timeout too): shutdown stops whichever is pending.
+  state.sweeper = setTimeout(() => {
+    void sweep();
+    state.sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
+    state.sweeper.unref();
+  }, BACKGROUND_FIRST_RUN_MS);
   state.sweeper.unref();
 }
 
 /**
  * The request log's monthly partitions (lib/db/partitions.ts): created ahead, dropped past
- * data.request_log_retention_days (read live). In the background: start-up and readiness never wait for it.
+ * data.request_log_retention_days (read live). In the background: start-up and readiness never wait for it,
+ * and its first run comes BACKGROUND_FIRST_RUN_MS after start-up.
  */
 async function startLogUpkeep(db: Db): Promise<void> {
   const { maintainRequestLog } = await import("@/lib/db/partitions");
@@ -77,9 +90,12 @@ async function startLogUpkeep(db: Db): Promise<void> {
       .catch((err: unknown) => log.warn("request log partition upkeep failed; retried within the hour", { ...describeDbError(err) }));
   const state = processState();
   if (state.logUpkeep) clearInterval(state.logUpkeep);
-  state.logUpkeep = setInterval(upkeep, LOG_UPKEEP_INTERVAL_MS);
+  state.logUpkeep = setTimeout(() => {
+    void upkeep();
+    state.logUpkeep = setInterval(upkeep, LOG_UPKEEP_INTERVAL_MS);
+    state.logUpkeep.unref();
+  }, BACKGROUND_FIRST_RUN_MS);
   state.logUpkeep.unref();
-  void upkeep();
 }
 
 /**

@@ -91,15 +91,21 @@ export async function openDatabase(opts: OpenOptions): Promise<DbHandle> {
   const { PGlite } = await import("@electric-sql/pglite");
   const { pg_trgm } = await import("@electric-sql/pglite/contrib/pg_trgm");
   const { drizzle } = await import("drizzle-orm/pglite");
-  const { migrate } = await import("drizzle-orm/pglite/migrator");
   const release = opts.pgliteDir ? lockPgliteDir(opts.pgliteDir) : () => {};
   // Options-object form: `new PGlite(undefined, opts)` silently drops the extensions.
   try {
-    const client = new PGlite({ dataDir: opts.pgliteDir, extensions: { pg_trgm } });
+    // The production server compiled the WebAssembly ahead (lib/db/pglite-warm.ts); else PGlite does.
+    const pgliteWasmModule = (await processState().pgliteWasm) ?? undefined;
+    const client = new PGlite({ dataDir: opts.pgliteDir, extensions: { pg_trgm }, pgliteWasmModule });
     await client.waitReady;
     markStartup("db_connected");
     const pg = drizzle(client, { schema });
-    await migrate(pg, { migrationsFolder: migrationsFolder() });
+    // The common case, a folder already at the newest migration: one query instead of the migrator's
+    // reading and hashing of every file and its three statements (each a sync of the folder on PGlite).
+    if (!(await pgliteAtHead(client))) {
+      const { migrate } = await import("drizzle-orm/pglite/migrator");
+      await migrate(pg, { migrationsFolder: migrationsFolder() });
+    }
     return {
       db: pg as unknown as Db,
       kind: "pglite",
@@ -114,6 +120,33 @@ export async function openDatabase(opts: OpenOptions): Promise<DbHandle> {
   } catch (err) {
     release();
     throw err;
+  }
+}
+
+/**
+ * Whether the database already has every migration of drizzle/meta/_journal.json, decided exactly as
+ * drizzle's migrator decides what to apply (pg-core dialect `migrate`: a migration runs when its
+ * journal `when` is later than the newest `created_at` in drizzle.__drizzle_migrations). False when
+ * the table does not exist yet or anything is in doubt: the migrator then runs and decides itself.
+ * PGlite only: there the folder lock makes this process the only one migrating. PostgreSQL keeps
+ * taking its advisory lock first, so a start waits for another instance's migrations to finish.
+ */
+async function pgliteAtHead(client: import("@electric-sql/pglite").PGlite): Promise<boolean> {
+  try {
+    const journal = JSON.parse(fs.readFileSync(path.join(migrationsFolder(), "meta", "_journal.json"), "utf8")) as {
+      entries?: { when?: unknown }[];
+    };
+    const newest = Math.max(...(journal.entries ?? []).map((e) => Number(e.when)));
+    if (!Number.isFinite(newest)) return false;
+    const present = await client.query<{ t: string | null }>("select to_regclass('drizzle.__drizzle_migrations')::text as t");
+    if (!present.rows[0]?.t) return false;
+    const last = await client.query<{ created_at: unknown }>(
+      "select created_at from drizzle.__drizzle_migrations order by created_at desc limit 1",
+    );
+    const at = last.rows[0]?.created_at;
+    return (typeof at === "string" || typeof at === "number" || typeof at === "bigint") && Number(at) >= newest;
+  } catch {
+    return false;
   }
 }
 

@@ -16,7 +16,7 @@
  * once; the loser finds the work done) and a lock timeout: DROP and CREATE … PARTITION OF take an
  * exclusive lock on request_log, and a waiting exclusive lock queues every settlement behind it, so
  * upkeep gives up after LOCK_TIMEOUT and tries again on its next run rather than stall the gateway.
- * Runs with nothing to do touch only the catalog. lib/runtime.ts runs it at start and hourly.
+ * Runs with nothing to do touch only the catalog. lib/runtime.ts runs it 2 s after start and hourly.
  */
 import { sql } from "drizzle-orm";
 import { rows, type Db, type Executor } from "./client";

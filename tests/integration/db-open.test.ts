@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { lockPgliteDir, openDatabase, rows } from "@/lib/db/client";
+import { lockPgliteDir, migrationsFolder, openDatabase, rows } from "@/lib/db/client";
 import { createServerDatabase } from "../helpers/db";
 
 describe("opening the database", () => {
@@ -23,6 +23,42 @@ describe("opening the database", () => {
     await again.close();
     expect(fs.existsSync(`${dir}.lock`)).toBe(false);
     release();
+  });
+
+  it("a PGlite folder at an older migration gets the newer ones at open, and a folder at the newest keeps its rows", async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "lumen-migrate-"));
+    const dir = path.join(tmp, "pgdata");
+    // The folder as an older Lumen left it: migrated with the journal's first entries only.
+    const journal = JSON.parse(fs.readFileSync(path.join(migrationsFolder(), "meta", "_journal.json"), "utf8")) as {
+      entries: { tag: string; when: number }[];
+    };
+    expect(journal.entries.length).toBeGreaterThanOrEqual(3);
+    const older = path.join(tmp, "drizzle-older");
+    fs.mkdirSync(path.join(older, "meta"), { recursive: true });
+    const kept = journal.entries.slice(0, -2);
+    fs.writeFileSync(path.join(older, "meta", "_journal.json"), JSON.stringify({ ...journal, entries: kept }));
+    for (const e of kept) fs.copyFileSync(path.join(migrationsFolder(), `${e.tag}.sql`), path.join(older, `${e.tag}.sql`));
+    const { PGlite } = await import("@electric-sql/pglite");
+    const { pg_trgm } = await import("@electric-sql/pglite/contrib/pg_trgm");
+    const { drizzle } = await import("drizzle-orm/pglite");
+    const { migrate } = await import("drizzle-orm/pglite/migrator");
+    const old = new PGlite({ dataDir: dir, extensions: { pg_trgm } });
+    await migrate(drizzle(old), { migrationsFolder: older });
+    await old.close();
+
+    const applied = async (h: Awaited<ReturnType<typeof openDatabase>>) =>
+      (await rows<{ n: number; last: string }>(h.db, sql`select count(*)::int as n, max(created_at)::text as last from drizzle.__drizzle_migrations`))[0];
+    const opened = await openDatabase({ pgliteDir: dir });
+    expect(await applied(opened)).toEqual({ n: journal.entries.length, last: String(journal.entries.at(-1)!.when) });
+    await opened.db.execute(sql`insert into clients (name) values ('kept across opens')`);
+    await opened.close();
+
+    // At the newest migration: nothing is applied twice, the data is there.
+    const again = await openDatabase({ pgliteDir: dir });
+    expect(await applied(again)).toEqual({ n: journal.entries.length, last: String(journal.entries.at(-1)!.when) });
+    const [c] = await rows<{ n: number }>(again.db, sql`select count(*)::int as n from clients where name = 'kept across opens'`);
+    expect(c?.n).toBe(1);
+    await again.close();
   });
 
   it.runIf(Boolean(process.env.TEST_DATABASE_URL))("two instances starting together migrate once", async () => {
