@@ -4,6 +4,10 @@ const nextConfig: NextConfig = {
   // PGlite ships WASM and data files that must be loaded from node_modules, not bundled.
   serverExternalPackages: ["@electric-sql/pglite", "postgres", "ioredis", "rate-limiter-flexible", "busboy"],
   poweredByHeader: false,
+  // The production server (server.ts) compresses the console's answers itself, with Next's many small
+  // writes coalesced per event-loop turn (lib/http/compress.ts); Next's own per-chunk compression cost more
+  // than the pages' queries. `next dev` answers uncompressed.
+  compress: false,
   reactStrictMode: true,
   // /v1 paths are the gateway's: `/v1/chat/completions/` answers the API's 404 envelope, not a 308
   // (lib/gateway/routes.ts; server.ts answers /v1 without Next, this covers `next dev`).

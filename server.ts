@@ -30,6 +30,7 @@ import { gatewayRoute, serveGateway } from "@/lib/gateway/node";
 import type { Gateway } from "@/lib/gateway/pipeline";
 import { isGatewayPath, pathOf } from "@/lib/gateway/routes";
 import { DEFAULT_LISTEN_HOSTS } from "@/lib/http/loopback";
+import { compressAnswer } from "@/lib/http/compress";
 import { commonSecurityHeaders } from "@/lib/http/security-headers";
 import { log } from "@/lib/log";
 import { markStartup, processState } from "@/lib/process-state";
@@ -140,6 +141,7 @@ async function main() {
     const config = getConfig();
     if (!config.app.trust_proxy) for (const name of FORWARDED_HEADERS) delete req.headers[name];
     for (const [name, value] of Object.entries(commonSecurityHeaders(config.app.base_url))) res.setHeader(name, value);
+    compressAnswer(req, res);
     void handle(req, res);
   };
   /**

@@ -12,6 +12,8 @@ function format(el: HTMLTimeElement) {
   const mode = el.dataset.local;
   const text = new Date(iso).toLocaleString(undefined, mode === "datetime" ? DATETIME : mode === "datetime-seconds" ? DATETIME_SECONDS : DATE);
   el.dataset.formatted = iso;
+  // The exact instant on hover (LocalDate leaves the attribute to this script).
+  el.title = new Date(iso).toUTCString();
   if (el.textContent !== text) el.textContent = text;
 }
 

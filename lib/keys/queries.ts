@@ -4,7 +4,7 @@ import { apiKeys, apiKeyRetiredSecrets } from "@/lib/db/schema";
 import { likeContains } from "@/lib/clients/queries";
 
 /** Keys shown per page of the detail page (a client may have thousands; the page stays cheap). */
-export const KEY_LIST_LIMIT = 50;
+export const KEY_LIST_LIMIT = 25;
 
 export interface ApiKeyRow {
   id: string;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, inject, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { eventually, expect, hydrated, launch, newContext, screenshot, signIn } from "./browser";
+import { KEY_LIST_LIMIT } from "@/lib/keys/queries";
 import { USERS } from "./fixtures";
 
 let browser: Browser;
@@ -178,6 +179,25 @@ describe("client detail page", () => {
       await probe.goto("/clients");
       expect(await probe.getByTestId("new-client").count()).toBe(1);
     }, 8_000);
+    await page.context().close();
+  });
+
+  it("pages the API keys table: the newest keys first, Older and Newer", async () => {
+    const page = await openClient(USERS.admin, "data-pipeline");
+    const section = page.getByTestId("api-keys-section");
+    const names = () => section.getByTestId("api-key-row").locator("td:first-child").allInnerTexts();
+    const expected = (from: number, to: number) =>
+      Array.from({ length: from - to + 1 }, (_, i) => `batch-${String(from - i).padStart(2, "0")}`);
+    await eventually(async () => expect(await names()).toEqual(expected(30, 30 - KEY_LIST_LIMIT + 1)));
+    expect(await section.getByRole("navigation", { name: "Key pages" }).innerText()).toContain(`Keys 1–${KEY_LIST_LIMIT}, newest first`);
+    // Dates in the viewer's locale, the exact instant on hover (both set in the browser, LocalDateFormatter).
+    await eventually(async () => expect(await section.locator("time[data-local]").first().getAttribute("title")).toMatch(/ GMT$/));
+    await section.getByRole("link", { name: "Older" }).click();
+    await eventually(async () => expect(await names()).toEqual(expected(30 - KEY_LIST_LIMIT, 1)));
+    expect(page.url()).toContain("keys_page=2");
+    expect(await section.getByRole("link", { name: "Older" }).count()).toBe(0);
+    await section.getByRole("link", { name: "Newer" }).click();
+    await eventually(async () => expect(await names()).toEqual(expected(30, 30 - KEY_LIST_LIMIT + 1)));
     await page.context().close();
   });
 

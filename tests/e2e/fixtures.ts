@@ -41,6 +41,21 @@ export async function seedE2e(db: Db, secret: string) {
     .insert(apiKeys)
     .values({ clientId: ids["research-bot"]!, name: "e2e", keyHash: key.hash, hint: key.hint, createdBy: admin.id })
     .returning({ id: apiKeys.id });
+  // More keys than one page of the API keys table holds (KEY_LIST_LIMIT): data-pipeline's batch-01 … batch-30,
+  // created a minute apart, newest last.
+  await db.insert(apiKeys).values(
+    Array.from({ length: 30 }, (_, i) => {
+      const k = generateApiKey(secret);
+      return {
+        clientId: ids["data-pipeline"]!,
+        name: `batch-${String(i + 1).padStart(2, "0")}`,
+        keyHash: k.hash,
+        hint: k.hint,
+        createdBy: admin.id,
+        createdAt: sql`now() - ${`${60 - i} minutes`}::interval`,
+      };
+    }),
+  );
   // An hour of research-bot's history for the Recent requests section: 60 requests, every 10th failed.
   await db.insert(requestLog).values(
     Array.from({ length: 60 }, (_, i) => ({
