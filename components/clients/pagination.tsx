@@ -1,34 +1,21 @@
 import Link from "next/link";
 import { ChevronLeft, ChevronRight } from "lucide-react";
 import { Button } from "@/components/ui/button";
-import { formatCount } from "@/lib/format";
-import { clientListHref, type ClientListParams } from "@/lib/clients/list-params";
+import { clientListHref, pagingTexts, type ClientListParams, type PageInfo } from "@/lib/clients/list-params";
 
-export function Pagination({
-  params,
-  page,
-  pageCount,
-  pageSize,
-  total,
-}: {
-  params: ClientListParams;
-  page: number;
-  pageCount: number;
-  pageSize: number;
-  total: number;
-}) {
-  const from = total === 0 ? 0 : (page - 1) * pageSize + 1;
-  const to = Math.min(total, page * pageSize);
+export function Pagination({ params, ...info }: { params: ClientListParams } & PageInfo) {
+  const { page, pageCount, totalExact } = info;
+  const { showing, pageOf, hasNext } = pagingTexts(info);
   const href = (p: number) => clientListHref({ ...params, page: p });
   return (
     <nav aria-label="Pagination" className="flex items-center justify-between gap-4 text-sm">
       <p className="text-muted-foreground" data-testid="showing">
-        Showing {formatCount(from)}–{formatCount(to)} of {formatCount(total)}
+        {showing}
       </p>
-      {pageCount > 1 && (
+      {(pageCount > 1 || !totalExact) && (
         <div className="flex items-center gap-2">
-          <span className="text-muted-foreground">
-            Page {formatCount(page)} of {formatCount(pageCount)}
+          <span className="text-muted-foreground" data-testid="page-of">
+            {pageOf}
           </span>
           {page > 1 ? (
             <Button asChild variant="outline" size="sm">
@@ -41,7 +28,7 @@ export function Pagination({
               <ChevronLeft aria-hidden /> Previous
             </Button>
           )}
-          {page < pageCount ? (
+          {hasNext ? (
             <Button asChild variant="outline" size="sm">
               <Link href={href(page + 1)} rel="next" prefetch={false}>
                 Next <ChevronRight aria-hidden />

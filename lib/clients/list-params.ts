@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { formatCount } from "@/lib/format";
 
 export const SORT_COLUMNS = ["name", "managers", "active", "requests", "tokens", "coins", "created"] as const;
 export type SortColumn = (typeof SORT_COLUMNS)[number];
@@ -42,4 +43,28 @@ export function clientListHref(params: Partial<ClientListParams>): string {
   if (params.page && params.page > 1) sp.set("page", String(params.page));
   const s = sp.toString();
   return s ? `/clients?${s}` : "/clients";
+}
+
+export interface PageInfo {
+  page: number;
+  pageCount: number;
+  pageSize: number;
+  total: number;
+  /** False when `total` and `pageCount` are lower bounds (a search counted up to its cap). */
+  totalExact: boolean;
+}
+
+/**
+ * The pagination texts: "Showing 1–50 of 1,234" and "Page 1 of 25"; when a search's count stopped at its
+ * cap, "Showing 1–50 of more than 1,000" and "Page 1 of more than 20". `hasNext`: a next page exists.
+ */
+export function pagingTexts({ page, pageCount, pageSize, total, totalExact }: PageInfo) {
+  const from = total === 0 ? 0 : (page - 1) * pageSize + 1;
+  const to = Math.min(total, page * pageSize);
+  const of = totalExact ? "of" : "of more than";
+  return {
+    showing: `Showing ${formatCount(from)}–${formatCount(to)} ${of} ${formatCount(total)}`,
+    pageOf: `Page ${formatCount(page)} ${of} ${formatCount(pageCount)}`,
+    hasNext: page < pageCount || !totalExact,
+  };
 }

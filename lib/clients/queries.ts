@@ -26,11 +26,31 @@ export interface ClientRow {
 export interface ClientList {
   summary: ClientSummary;
   rows: ClientRow[];
-  /** Rows matching the search (all visible clients when there is none). */
+  /**
+   * Rows matching the search (all visible clients when there is none). When `totalExact` is false, a
+   * lower bound: more than `total` clients match (see SEARCH_COUNT_CAP).
+   */
   total: number;
+  /** False when a search matched more clients than were counted; `total` and `pageCount` are then "more than". */
+  totalExact: boolean;
   page: number;
+  /** Pages of `pageSize` rows; when `totalExact` is false, there are more than `pageCount` pages. */
   pageCount: number;
   pageSize: number;
+}
+
+/**
+ * A search counts its matches exactly up to this many (or to the end of the requested page, when that is
+ * further), and beyond it shows "of more than 1,000": an exact count of a substring search evaluates the
+ * pattern on every client (a 100,000-client `count(*)` is 10–25 ms on its own — more than the rest of the
+ * page), while a capped count stops after cap + 1 matches. The unfiltered view keeps its exact total from
+ * the maintained totals.
+ */
+export const SEARCH_COUNT_CAP = 1_000;
+
+export interface ListClientsOptions {
+  /** Count a search's matches exactly up to this many (default SEARCH_COUNT_CAP); tests use a small one. */
+  searchCountCap?: number;
 }
 
 /** Escapes LIKE wildcards so `%` and `_` typed by a user match themselves. */
@@ -145,29 +165,62 @@ async function pageRows(ex: Executor, where: SQL | undefined, params: ClientList
     .orderBy(...orderBy(params));
 }
 
-/** The Clients page: cards over every visible client, one page of the table, and the match count. */
-export async function listClients(ex: Executor, viewer: Viewer, params: ClientListParams): Promise<ClientList> {
+/**
+ * How many rows match `where`, counted up to `limit`: the exact count when it is at most `limit`, else
+ * `limit + 1` (the scan stops there).
+ */
+async function countUpTo(ex: Executor, where: SQL | undefined, limit: number): Promise<number> {
+  const matches = ex
+    .select({ one: sql<number>`1`.as("one") })
+    .from(clients)
+    .where(where)
+    .limit(limit + 1)
+    .as("matches");
+  const [row] = await ex.select({ n: sql<number>`count(*)::int` }).from(matches);
+  return Number(row?.n ?? 0);
+}
+
+/**
+ * The Clients page: cards over every visible client, one page of the table, and the match count — exact
+ * without a search, and for a search exact up to the cap (or the end of the requested page, if further).
+ */
+export async function listClients(
+  ex: Executor,
+  viewer: Viewer,
+  params: ClientListParams,
+  { searchCountCap = SEARCH_COUNT_CAP }: ListClientsOptions = {},
+): Promise<ClientList> {
   const visible = visibleTo(viewer);
   const search = params.q ? sql`${lowerName} like lower(${likeContains(params.q)}) escape '\\'` : undefined;
   const where = and(visible, search);
 
   const summaryP = clientSummary(ex, viewer);
-  const totalP = search
-    ? ex
-        .select({ n: sql<number>`count(*)::int` })
-        .from(clients)
-        .where(where)
-        .then((r) => Number(r[0]?.n ?? 0))
-    : summaryP.then((s) => s.totalClients);
+  // Counting to the end of the requested page (at least) means a count past the limit proves that page
+  // is full and a next one exists; a count within it is exact, so an out-of-range page clamps as before.
+  const countLimit = Math.max(searchCountCap, params.page * PAGE_SIZE);
+  const totalP = search ? countUpTo(ex, where, countLimit) : summaryP.then((s) => s.totalClients);
   // The requested page is read alongside the counts (it is almost always in range); a page past the
   // end is read again once the count says where the last page is.
   const rowsP = pageRows(ex, where, params, params.page);
-  const [summary, total, requested] = await Promise.all([summaryP, totalP, rowsP]);
+  const [summary, counted, requested] = await Promise.all([summaryP, totalP, rowsP]);
 
+  if (search && counted > countLimit) {
+    // More than countLimit ≥ page × PAGE_SIZE matches: the requested page is in range and not the last.
+    return {
+      summary,
+      rows: requested,
+      total: countLimit,
+      totalExact: false,
+      page: params.page,
+      pageCount: Math.floor(countLimit / PAGE_SIZE),
+      pageSize: PAGE_SIZE,
+    };
+  }
+  const total = counted;
   const pageCount = Math.max(1, Math.ceil(total / PAGE_SIZE));
   const page = Math.min(params.page, pageCount);
   const rows = !total ? [] : page === params.page ? requested : await pageRows(ex, where, params, page);
-  return { summary, rows, total, page, pageCount, pageSize: PAGE_SIZE };
+  return { summary, rows, total, totalExact: true, page, pageCount, pageSize: PAGE_SIZE };
 }
 
 export type ClientHeader = Pick<

@@ -4,8 +4,8 @@ import type { Db } from "@/lib/db/client";
 import { tempConfigFile } from "../helpers/config-file";
 import { backends, useBackend } from "../helpers/backend";
 import { clientByName, clientCount, insertClient, makeUser, viewerFor } from "../helpers/fixtures";
-import { listClients, findVisibleClient, clientSummary } from "@/lib/clients/queries";
-import { parseClientListParams, SORT_COLUMNS, type SortColumn } from "@/lib/clients/list-params";
+import { listClients, findVisibleClient, clientSummary, SEARCH_COUNT_CAP, type ListClientsOptions } from "@/lib/clients/queries";
+import { pagingTexts, parseClientListParams, SORT_COLUMNS, type SortColumn } from "@/lib/clients/list-params";
 import { createClient } from "@/lib/clients/commands";
 import { addManager, removeManager } from "@/lib/clients/managers";
 import { canUseClientsSection } from "@/lib/auth/permissions";
@@ -62,7 +62,8 @@ describe.each(backends())("clients on $name", (backend) => {
     await removeManager(db, admin, ids.gamma!, other.user.id);
   });
 
-  const list = (viewer: Viewer, q: Record<string, string> = {}) => listClients(db, viewer, parseClientListParams(q));
+  const list = (viewer: Viewer, q: Record<string, string> = {}, opts?: ListClientsOptions) =>
+    listClients(db, viewer, parseClientListParams(q), opts);
   const names = async (viewer: Viewer, q: Record<string, string> = {}) => (await list(viewer, q)).rows.map((r) => r.name);
 
   it("admins see every client, managers only theirs, others none", async () => {
@@ -152,6 +153,7 @@ describe.each(backends())("clients on $name", (backend) => {
       for (let page = 1; page <= 3; page++) {
         const r = await list(admin, { sort: "requests", q: "page-", page: String(page) });
         expect(r.total).toBe(120);
+        expect(r.totalExact).toBe(true);
         expect(r.pageCount).toBe(3);
         seen.push(...r.rows.map((x) => x.name));
       }
@@ -162,6 +164,53 @@ describe.each(backends())("clients on $name", (backend) => {
     } finally {
       const { inArray } = await import("drizzle-orm");
       const { clients } = await import("@/lib/db/schema");
+      await db.delete(clients).where(inArray(clients.id, extra.map((c) => c.id)));
+    }
+  });
+
+  it("a search counts exactly up to the cap, then says 'more than' and keeps paging", async () => {
+    expect(SEARCH_COUNT_CAP).toBe(1_000);
+    // 130 matches, named so that name order is creation order
+    const extra = await Promise.all(
+      Array.from({ length: 130 }, (_, i) => insertClient(db, `cap-${String(i).padStart(3, "0")}`, { requests: i % 4 })),
+    );
+    await addManager(db, admin, extra[7]!.id, manager.user.id);
+    const all = extra.map((c) => c.name);
+    const at = (page: number, cap: number, viewer = admin) => list(viewer, { q: "CAP-", page: String(page) }, { searchCountCap: cap });
+    try {
+      // at or above the number of matches: exact, and a page past the end clamps to the last one as before
+      for (const cap of [130, 200, SEARCH_COUNT_CAP]) {
+        const r = await at(1, cap);
+        expect([r.total, r.totalExact, r.page, r.pageCount], `cap ${cap}`).toEqual([130, true, 1, 3]);
+        expect(r.rows.map((x) => x.name)).toEqual(all.slice(0, 50));
+        const past = await at(99, cap);
+        expect([past.total, past.totalExact, past.page, past.pageCount]).toEqual([130, true, 3, 3]);
+        expect(past.rows.map((x) => x.name)).toEqual(all.slice(100));
+        expect(pagingTexts(past)).toEqual({ showing: "Showing 101–130 of 130", pageOf: "Page 3 of 3", hasNext: false });
+      }
+      // below it: "more than the cap" on the pages within the cap, each page still the right slice
+      const first = await at(1, 129);
+      expect([first.total, first.totalExact, first.page, first.pageCount]).toEqual([129, false, 1, 2]);
+      expect(first.rows.map((x) => x.name)).toEqual(all.slice(0, 50));
+      expect(pagingTexts(first)).toEqual({ showing: "Showing 1–50 of more than 129", pageOf: "Page 1 of more than 2", hasNext: true });
+      const second = await at(2, 100);
+      expect([second.total, second.totalExact, second.page, second.pageCount]).toEqual([100, false, 2, 2]);
+      expect(second.rows.map((x) => x.name)).toEqual(all.slice(50, 100));
+      expect(pagingTexts(second)).toEqual({ showing: "Showing 51–100 of more than 100", pageOf: "Page 2 of more than 2", hasNext: true });
+      // a page beyond the cap counts to its own end: exact when the matches end there, clamped when past them
+      const third = await at(3, 100);
+      expect([third.total, third.totalExact, third.page, third.pageCount]).toEqual([130, true, 3, 3]);
+      expect(third.rows.map((x) => x.name)).toEqual(all.slice(100));
+      const seventh = await at(7, 100);
+      expect([seventh.total, seventh.totalExact, seventh.page, seventh.rows.length]).toEqual([130, true, 3, 30]);
+      const second60 = await at(2, 60);
+      expect([second60.total, second60.totalExact, second60.pageCount]).toEqual([100, false, 2]);
+      // the cap never touches the unfiltered count, nor a manager's few matches
+      const whole = await list(admin, {}, { searchCountCap: 1 });
+      expect([whole.totalExact, whole.total]).toEqual([true, (await clientSummary(db, admin)).totalClients]);
+      const mine = await at(1, 1, manager);
+      expect([mine.total, mine.totalExact, mine.rows.map((x) => x.name)]).toEqual([1, true, [all[7]]]);
+    } finally {
       await db.delete(clients).where(inArray(clients.id, extra.map((c) => c.id)));
     }
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { clientListHref, parseClientListParams } from "@/lib/clients/list-params";
+import { clientListHref, pagingTexts, parseClientListParams } from "@/lib/clients/list-params";
 import { validateClientName } from "@/lib/clients/names";
 import { likeContains } from "@/lib/clients/queries";
 import { formatCoins, formatCount } from "@/lib/format";
@@ -30,6 +30,14 @@ describe("list parameters", () => {
     expect(clientListHref({ sort: "requests", order: "desc", q: "bot", page: 2 })).toBe("/clients?sort=requests&q=bot&page=2");
     expect(clientListHref({ sort: "requests", order: "asc" })).toBe("/clients?sort=requests&order=asc");
     expect(clientListHref({ q: "a&b=c" })).toBe("/clients?q=a%26b%3Dc");
+  });
+  it("paging texts: exact counts as the spec writes them, capped counts as 'more than'", () => {
+    const exact = { page: 1, pageCount: 25, pageSize: 50, total: 1_234, totalExact: true };
+    expect(pagingTexts(exact)).toEqual({ showing: "Showing 1–50 of 1,234", pageOf: "Page 1 of 25", hasNext: true });
+    expect(pagingTexts({ ...exact, page: 25 })).toEqual({ showing: "Showing 1,201–1,234 of 1,234", pageOf: "Page 25 of 25", hasNext: false });
+    expect(pagingTexts({ ...exact, page: 1, pageCount: 1, total: 0 }).showing).toBe("Showing 0–0 of 0");
+    const capped = { page: 20, pageCount: 20, pageSize: 50, total: 1_000, totalExact: false };
+    expect(pagingTexts(capped)).toEqual({ showing: "Showing 951–1,000 of more than 1,000", pageOf: "Page 20 of more than 20", hasNext: true });
   });
   it("escapes LIKE wildcards", () => {
     expect(likeContains("50%_Off\\")).toBe("%50\\%\\_off\\\\%");

@@ -82,6 +82,7 @@ export default async function ClientsPage({
                     pageCount={list.pageCount}
                     pageSize={list.pageSize}
                     total={list.total}
+                    totalExact={list.totalExact}
                   />
                 </>
               )}
