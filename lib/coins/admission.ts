@@ -44,6 +44,16 @@ export interface AdmitInput {
 /** A reservation outlives the upstream timeout by this much before the sweeper returns it. */
 export const RESERVATION_GRACE_SECONDS = 60;
 
+/**
+ * The longest a request can stay in flight, from its admission to its settlement's last retry
+ * (lib/gateway/settlement.ts stops retrying shortly before it): `api.upstream_timeout_s` +
+ * RESERVATION_GRACE_SECONDS. A reservation expires this long after admission; the sweeper holds a
+ * coin lease this long past its expiry (lease.ts), so every request admitted from it has ended first.
+ */
+export function inFlightSeconds(upstreamTimeoutSeconds: number): number {
+  return upstreamTimeoutSeconds + RESERVATION_GRACE_SECONDS;
+}
+
 const timestamp = (now: Date | undefined): SQL => (now ? sql`${now.toISOString()}::timestamptz` : sql`now()`);
 
 /**
@@ -101,7 +111,7 @@ interface ReserveRow {
 /** The admission statement; null when the client has no pool row yet. */
 async function reserve(db: Db, input: AdmitManyInput, pool: PoolConfig): Promise<(Admission | Refusal)[] | null> {
   const at = timestamp(input.now);
-  const ttl = input.timeoutSeconds + RESERVATION_GRACE_SECONDS;
+  const ttl = inFlightSeconds(input.timeoutSeconds);
   // Reservation ids are made here so that each request knows its own.
   const requests = input.estimates.map((estimate, ord) => ({ ord, id: randomUUID(), estimate: normalizeCoins(estimate) }));
   // `cur`: the locked pool row with the same refill as readPool (store.ts lockedPoolCte). `takes`: what

@@ -7,11 +7,18 @@ import type { Admission } from "./admission";
 import { parseCoins } from "./decimal";
 
 export interface LeaseTimings {
-  /** A lease's expiry in the database is its last renewal + ttlMs (the sweeper returns it after). */
+  /** A lease's expiry in the database is its last renewal + ttlMs (the sweeper returns it holdMs after). */
   ttlMs: number;
   renewMs: number;
   /** Used locally only until (renewing statement sent) + ttlMs − marginMs. */
   marginMs: number;
+  /**
+   * How long the sweeper keeps an expired lease before returning it (written into the row, as the
+   * expiry is): the longest a request admitted from it can stay in flight, so that it is settled
+   * against the lease, not the pool. null: from each admission's `timeoutSeconds`,
+   * inFlightSeconds(api.upstream_timeout_s) (admission.ts) — the reservations' lifetime.
+   */
+  holdMs: number | null;
   /** Returned to the pool after this long without an admission, once nothing is in flight. */
   idleMs: number;
   /** Coins a top-up aims to leave available: the admitted rate over this horizon (capped). */
@@ -19,7 +26,15 @@ export interface LeaseTimings {
   tickMs: number;
 }
 
-export const LEASE_TIMINGS: LeaseTimings = { ttlMs: 60_000, renewMs: 20_000, marginMs: 10_000, idleMs: 5_000, horizonMs: 2_000, tickMs: 1_000 };
+export const LEASE_TIMINGS: LeaseTimings = {
+  ttlMs: 60_000,
+  renewMs: 20_000,
+  marginMs: 10_000,
+  holdMs: null,
+  idleMs: 5_000,
+  horizonMs: 2_000,
+  tickMs: 1_000,
+};
 
 export class LocalLease {
   inflight = 0n;
@@ -27,6 +42,8 @@ export class LocalLease {
   retired = false;
   validUntil = 0;
   renewedSent = -Infinity;
+  /** The hold its row is known to have (ms): admitting a request that needs more waits for a top-up, which writes it. */
+  holdMs = 0;
   constructor(
     readonly id: string,
     public amount: bigint,
@@ -34,8 +51,9 @@ export class LocalLease {
   get available(): bigint {
     return this.amount - this.inflight;
   }
-  renewed(sentAt: number, t: LeaseTimings): void {
+  renewed(sentAt: number, t: LeaseTimings, holdMs: number): void {
     this.renewedSent = Math.max(this.renewedSent, sentAt);
+    this.holdMs = Math.max(this.holdMs, holdMs);
     this.validUntil = Math.max(this.validUntil, sentAt + t.ttlMs - t.marginMs);
   }
 }

@@ -34,15 +34,18 @@ interface TopUpRow {
   next_refill_s: number | string;
 }
 
+/** A hold in seconds as an interval (coin_leases.hold). */
+const holdInterval = (holdSeconds: number) => sql`${holdSeconds}::float8 * interval '1 second'`;
+
 /**
  * Applies the refill and moves min(want, refilled balance) — while that balance is above zero — from
  * the client's pool into this holder's lease (created on first use), extending its expiry to now +
- * ttl. null when the client has no pool row yet (the caller creates it, as admission does).
- * `leaseId` is null when no lease exists and nothing could be taken.
+ * ttl and its hold to at least `holdSeconds`. null when the client has no pool row yet (the caller
+ * creates it, as admission does). `leaseId` is null when no lease exists and nothing could be taken.
  */
 export async function topUpLease(
   db: Db,
-  input: { clientId: string; holder: string; pool: PoolConfig; want: string; ttlSeconds: number },
+  input: { clientId: string; holder: string; pool: PoolConfig; want: string; ttlSeconds: number; holdSeconds: number },
 ): Promise<(Omit<TopUpResult, "leaseId"> & { leaseId: string | null }) | null> {
   const at = sql`now()`;
   const found = await rows<TopUpRow>(
@@ -53,11 +56,13 @@ export async function topUpLease(
           from cur
         ),
         lease as (
-          insert into coin_leases as l (id, client_id, holder, amount, expires_at)
-          select ${randomUUID()}, t.client_id, ${input.holder}, t.taken, ${at} + ${input.ttlSeconds}::float8 * interval '1 second'
+          insert into coin_leases as l (id, client_id, holder, amount, expires_at, hold)
+          select ${randomUUID()}, t.client_id, ${input.holder}, t.taken, ${at} + ${input.ttlSeconds}::float8 * interval '1 second',
+                 ${holdInterval(input.holdSeconds)}
           from take t
           where t.taken > 0 or exists (select 1 from coin_leases x where x.client_id = t.client_id and x.holder = ${input.holder})
-          on conflict (client_id, holder) do update set amount = l.amount + excluded.amount, expires_at = excluded.expires_at
+          on conflict (client_id, holder) do update
+          set amount = l.amount + excluded.amount, expires_at = excluded.expires_at, hold = greatest(l.hold, excluded.hold)
           returning l.id, l.amount
         ),
         pool as (
@@ -80,10 +85,11 @@ export async function topUpLease(
 }
 
 /**
- * Extends the expiry of these leases of `holder` to now + ttl; returns the ids that still exist (a
- * missing one was returned by a sweeper). Locks the lease rows in (client, holder) order.
+ * Extends the expiry of these leases of `holder` to now + ttl and their hold to at least
+ * `holdSeconds`; returns the ids that still exist (a missing one was returned by a sweeper). Locks the
+ * lease rows in (client, holder) order.
  */
-export async function renewLeases(ex: Executor, holder: string, ids: readonly string[], ttlSeconds: number): Promise<string[]> {
+export async function renewLeases(ex: Executor, holder: string, ids: readonly string[], ttlSeconds: number, holdSeconds: number): Promise<string[]> {
   if (ids.length === 0) return [];
   const found = await rows<{ id: string }>(
     ex,
@@ -91,7 +97,8 @@ export async function renewLeases(ex: Executor, holder: string, ids: readonly st
           select id from coin_leases where holder = ${holder} and id = any(${`{${ids.join(",")}}`}::uuid[])
           order by client_id, holder for update
         )
-        update coin_leases l set expires_at = now() + ${ttlSeconds}::float8 * interval '1 second'
+        update coin_leases l
+        set expires_at = now() + ${ttlSeconds}::float8 * interval '1 second', hold = greatest(l.hold, ${holdInterval(holdSeconds)})
         from locked where l.id = locked.id
         returning l.id::text as id`,
   );
@@ -101,9 +108,9 @@ export async function renewLeases(ex: Executor, holder: string, ids: readonly st
 /**
  * Returns leases to their pools (pool += amount, the row deleted) in one statement: the leases named by
  * `ids` (with `holder`), every lease of `holder` (ids null), or — `expiredOnly` — every lease whose
- * expiry passed, whoever holds it (the sweeper: `holder` null). A lease returned by a concurrent
- * statement is skipped (its delete finds no row), so each lease is returned exactly once. Returns the
- * returned leases' ids and amounts.
+ * expiry passed more than its hold ago, whoever holds it (the sweeper: `holder` null). A lease
+ * returned by a concurrent statement is skipped (its delete finds no row), so each lease is returned
+ * exactly once. Returns the returned leases' ids and amounts.
  */
 export async function returnLeases(
   ex: Executor,
@@ -111,7 +118,8 @@ export async function returnLeases(
 ): Promise<Array<{ id: string; amount: string }>> {
   const holder = which.holder === null ? sql`true` : sql`l.holder = ${which.holder}`;
   const ids = which.ids === null ? sql`true` : sql`l.id = any(${`{${which.ids.join(",")}}`}::uuid[])`;
-  const expired = which.expiredOnly ? sql`l.expires_at < now()` : sql`true`;
+  // expires_at < now() first: hold ≥ 0, and it lets the expiry index narrow the rows.
+  const expired = which.expiredOnly ? sql`(l.expires_at < now() and l.expires_at + l.hold < now())` : sql`true`;
   if (which.ids !== null && which.ids.length === 0) return [];
   const found = await rows<{ id: string; amount: string }>(
     ex,
@@ -141,7 +149,12 @@ export async function returnLeases(
   return found.map((r) => ({ id: r.id, amount: normalizeCoins(r.amount) }));
 }
 
-/** The sweeper's part for leases: returns every expired lease (a crashed or cut-off holder's); how many. */
+/**
+ * The sweeper's part for leases: returns every lease whose holder stopped renewing it (a crashed or
+ * cut-off holder's) once expires_at + hold has passed — every request admitted from it has ended, so
+ * none of their settlements can still land on the pool instead — and how many. The holder's own returns
+ * stay immediate (lease.ts: an idle lease has nothing in flight; at shutdown the settlements drained first).
+ */
 export async function sweepExpiredLeases(ex: Executor): Promise<number> {
   return (await returnLeases(ex, { holder: null, ids: null, expiredOnly: true })).length;
 }

@@ -12,14 +12,17 @@
  * leaseSettled: amount −= cost, in flight −= estimate. A lease is used only while it is safely held:
  * local monotonic time < (time its last renewing statement was SENT) + ttl − margin. A timer renews
  * active leases, returns idle ones (nothing in flight, no admission for idleMs) to the pool, and
- * close() (the runtime, at shutdown) returns them all.
+ * close() (the runtime, at shutdown) returns them all. Every top-up and renewal also writes the
+ * lease's hold — the longest a request admitted from it can stay in flight, inFlightSeconds of the
+ * admissions' upstream timeout (admission.ts) unless the timings fix it — so that a sweeper returns a
+ * lease its holder stopped renewing only once all of its requests have ended (lease-sql.ts).
  */
 import { randomUUID } from "node:crypto";
 import { sql } from "drizzle-orm";
 import type { Db } from "@/lib/db/client";
 import { errorFields, log } from "@/lib/log";
 import { processState } from "@/lib/process-state";
-import type { Admission, Refusal } from "./admission";
+import { inFlightSeconds, type Admission, type Refusal } from "./admission";
 import { formatMicro, normalizeCoins, parseCoins } from "./decimal";
 import { LocalLease, ownLease, type LeaseTimings, LEASE_TIMINGS } from "./lease-local";
 import { renewLeases, returnLeases, topUpLease, type TopUpResult } from "./lease-sql";
@@ -38,6 +41,8 @@ export interface LeaseAdmitInput {
   estimate: string;
   /** `api.coin_lease.max_fraction`: a lease's target is at most this share of max (never below one estimate). */
   maxFraction: number;
+  /** `api.upstream_timeout_s`: the lease's hold is inFlightSeconds of it (unless the timings fix the hold). */
+  timeoutSeconds: number;
 }
 
 interface Waiter {
@@ -74,11 +79,15 @@ export class LeaseBook {
   private timer: NodeJS.Timeout | null = null;
   private renewing = false;
   private closing: Promise<void> | null = null;
+  /** The hold written with top-ups and renewals: the longest seen (a config reload never shortens it under requests in flight). */
+  private holdMs: number;
 
   constructor(
     private readonly db: Db,
     readonly timings: LeaseTimings = LEASE_TIMINGS,
-  ) {}
+  ) {
+    this.holdMs = timings.holdMs ?? 0;
+  }
 
   get closed(): boolean {
     return this.closing !== null;
@@ -88,9 +97,11 @@ export class LeaseBook {
   admit(input: LeaseAdmitInput): Promise<Admission | Refusal> {
     const e = parseCoins(input.estimate);
     if (e < 0n) throw new RangeError(`estimate must not be negative: ${input.estimate}`);
+    // Before any admission from a lease: the top-up that follows (or the next renewal) writes it.
+    if (this.timings.holdMs === null) this.holdMs = Math.max(this.holdMs, inFlightSeconds(input.timeoutSeconds) * 1000);
     const st = this.state(input);
     const l = st.lease;
-    if (l && !l.retired && st.waiting.length === 0 && st.covering === 0 && performance.now() < l.validUntil && l.available >= e && l.available > 0n) {
+    if (l && !l.retired && st.waiting.length === 0 && st.covering === 0 && this.usable(l) && l.available >= e && l.available > 0n) {
       this.stats.fromMemory++;
       return Promise.resolve(this.take(st, l, e));
     }
@@ -99,6 +110,11 @@ export class LeaseBook {
       st.waiting.push({ estimate: e, resolve, reject });
       this.kick(st);
     });
+  }
+
+  /** Whether admissions may be taken from a lease: safely held, with a hold in its row long enough for them. */
+  private usable(l: LocalLease): boolean {
+    return performance.now() < l.validUntil && l.holdMs >= this.holdMs;
   }
 
   /** Coins available in this client's lease (tests, diagnostics); null without a lease. */
@@ -153,7 +169,7 @@ export class LeaseBook {
       this.giveBack(st, l);
       return;
     }
-    if (l && performance.now() < l.validUntil) {
+    if (l && this.usable(l)) {
       while (st.waiting.length > 0 && l.available >= st.waiting[0]!.estimate && l.available > 0n) {
         const w = st.waiting.shift()!;
         w.resolve(this.take(st, l, w.estimate));
@@ -170,13 +186,14 @@ export class LeaseBook {
     if (want < 1n) want = 1n; // one micro-coin: "took less than asked" then always means the pool ran dry
     st.covering = covered.length;
     const sentAt = performance.now();
+    const holdMs = this.holdMs;
     st.op = (async () => {
       try {
-        const result = await this.topUpStatement(st, formatMicro(want));
-        const applied = this.applyTopUp(st, result, sentAt);
+        const result = await this.topUpStatement(st, formatMicro(want), holdMs);
+        const applied = this.applyTopUp(st, result, sentAt, holdMs);
         // An answer that came later than ttl − margin after the statement was sent: the lease may
         // already be a sweeper's — not used (the waiters go round again, and a new top-up renews it).
-        const l = applied && performance.now() < applied.validUntil ? applied : null;
+        const l = applied && this.usable(applied) ? applied : null;
         const exhausted = parseCoins(result.taken) < want;
         if (exhausted) st.emptyUntil = performance.now() + EMPTY_BACKOFF_MS;
         const again: Waiter[] = [];
@@ -200,10 +217,11 @@ export class LeaseBook {
     })();
   }
 
-  private async topUpStatement(st: ClientState, want: string): Promise<TopUpResult | (Omit<TopUpResult, "leaseId"> & { leaseId: null })> {
+  private async topUpStatement(st: ClientState, want: string, holdMs: number): Promise<TopUpResult | (Omit<TopUpResult, "leaseId"> & { leaseId: null })> {
     const ttlSeconds = this.timings.ttlMs / 1000;
+    const holdSeconds = holdMs / 1000;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const result = await topUpLease(this.db, { clientId: st.clientId, holder: this.holder, pool: st.pool, want, ttlSeconds });
+      const result = await topUpLease(this.db, { clientId: st.clientId, holder: this.holder, pool: st.pool, want, ttlSeconds, holdSeconds });
       if (result) return result as TopUpResult;
       // The client's first use: create its pool row (as admission does), then top up.
       await this.db.execute(sql`
@@ -215,7 +233,7 @@ export class LeaseBook {
   }
 
   /** The lease to admit from after a top-up; null when there is none (or only a retired one, returned next). */
-  private applyTopUp(st: ClientState, result: { leaseId: string | null; amount: string; taken: string }, sentAt: number): LocalLease | null {
+  private applyTopUp(st: ClientState, result: { leaseId: string | null; amount: string; taken: string }, sentAt: number, holdMs: number): LocalLease | null {
     const l = st.lease;
     if (result.leaseId === null) {
       st.lease = null; // none exists (a sweeper returned ours): in-flight requests settle against the pool
@@ -225,12 +243,12 @@ export class LeaseBook {
       // The same row: what it took adds to what memory knows. A retired lease stays retired (its
       // in-flight requests are not in a new lease's count), so it is returned before anything else.
       l.amount += parseCoins(result.taken);
-      l.renewed(sentAt, this.timings);
+      l.renewed(sentAt, this.timings, holdMs);
       return l.retired ? null : l;
     }
     // A new row (ours was returned by a sweeper): exactly what this top-up took.
     const fresh = new LocalLease(result.leaseId, parseCoins(result.amount));
-    fresh.renewed(sentAt, this.timings);
+    fresh.renewed(sentAt, this.timings, holdMs);
     st.lease = fresh;
     return fresh;
   }
@@ -268,11 +286,12 @@ export class LeaseBook {
     }
     if (due.length === 0 || this.renewing) return;
     this.renewing = true;
-    renewLeases(this.db, this.holder, due.map((l) => l.id), t.ttlMs / 1000)
+    const holdMs = this.holdMs;
+    renewLeases(this.db, this.holder, due.map((l) => l.id), t.ttlMs / 1000, holdMs / 1000)
       .then((found) => {
         const alive = new Set(found);
         for (const l of due) {
-          if (alive.has(l.id)) l.renewed(now, t);
+          if (alive.has(l.id)) l.renewed(now, t, holdMs);
           else l.retired = true; // returned by a sweeper: in-flight requests settle against the pool
         }
       })

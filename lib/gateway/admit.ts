@@ -6,7 +6,7 @@
  * (proxy.ts) settles it exactly once.
  */
 import { randomUUID } from "node:crypto";
-import { release, type Admission, type Refusal } from "@/lib/coins/admission";
+import { inFlightSeconds, release, type Admission, type Refusal } from "@/lib/coins/admission";
 import { admissionQueue } from "@/lib/coins/admission-queue";
 import { leaseBook } from "@/lib/coins/lease";
 import { hasPool } from "@/lib/coins/pool";
@@ -86,7 +86,7 @@ export function createAdmitRequest({ getDb, getConfig, hooks, keyCache, rateLimi
         keyId: caller.keyId,
         limits: clientEntry(config, caller.clientName).limits,
         tokens: price.tokens,
-        leaseMs: (config.api.upstream_timeout_s + 60) * 1000,
+        leaseMs: inFlightSeconds(config.api.upstream_timeout_s) * 1000,
       });
     } catch (err) {
       if (isGatewayError(err) && err.code === "rate_limit_exceeded") {
@@ -105,7 +105,13 @@ export function createAdmitRequest({ getDb, getConfig, hooks, keyCache, rateLimi
       const book = lease.enabled && pool && hasPool(pool) ? leaseBook(db) : null;
       const admitting =
         book && !book.closed
-          ? book.admit({ clientId: caller.clientId, pool, estimate: price.estimate, maxFraction: lease.max_fraction })
+          ? book.admit({
+              clientId: caller.clientId,
+              pool,
+              estimate: price.estimate,
+              maxFraction: lease.max_fraction,
+              timeoutSeconds: config.api.upstream_timeout_s,
+            })
           : admissionQueue(db).admit({
               clientId: caller.clientId,
               pool,

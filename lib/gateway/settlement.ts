@@ -4,7 +4,7 @@
  * happens (lib/coins/settle.ts does the transaction; lib/coins/settle-queue.ts groups concurrent
  * settlements into one statement).
  */
-import { release, RESERVATION_GRACE_SECONDS, type Admission } from "@/lib/coins/admission";
+import { inFlightSeconds, release, type Admission } from "@/lib/coins/admission";
 import { requestCost } from "@/lib/coins/cost";
 import { leaseAbandoned } from "@/lib/coins/lease";
 import type { Outcome, RequestRecord } from "@/lib/coins/request-record";
@@ -115,8 +115,7 @@ export class Settlement {
       coins: billable ? requestCost(ctx.model, outcome) : "0",
       durationMs: Math.max(0, Math.round(performance.now() - ctx.startedAt)),
     };
-    const retryUntil =
-      ctx.admittedAt + (ctx.config.api.upstream_timeout_s + RESERVATION_GRACE_SECONDS) * 1000 - RETRY_MARGIN_MS;
+    const retryUntil = ctx.admittedAt + inFlightSeconds(ctx.config.api.upstream_timeout_s) * 1000 - RETRY_MARGIN_MS;
     try {
       await settleQueue(ctx.db).settle(ctx.admission, record, { retryUntil: Math.max(retryUntil, Date.now() + MIN_RETRY_MS) });
     } catch (err) {

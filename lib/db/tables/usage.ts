@@ -1,6 +1,6 @@
 /** Coin pools and reservations, the request log and the usage counters kept in step with it. */
 import { sql } from "drizzle-orm";
-import { bigserial, boolean, date, index, integer, pgTable, primaryKey, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
+import { bigserial, boolean, date, index, integer, interval, pgTable, primaryKey, text, uniqueIndex, uuid } from "drizzle-orm/pg-core";
 import { audioSeconds, coins, ts, usageCounters } from "./columns";
 import { clients } from "./clients";
 import { apiKeys } from "./keys";
@@ -40,7 +40,8 @@ export const coinReservations = pgTable(
  * Coin leases (lib/coins/lease.ts): a slice of a client's pool taken by one app instance (`holder`, a
  * random id per process and database handle), which admits requests against it in memory. `amount` is
  * what the lease took from the pool minus the costs settled against it; the sweeper returns a lease
- * whose holder stopped renewing it (expires_at passed) to the pool.
+ * whose holder stopped renewing it to the pool once expires_at + hold passed (`hold`, written by the
+ * holder: the longest a request admitted from the lease can stay in flight, so none is still unsettled).
  */
 export const coinLeases = pgTable(
   "coin_leases",
@@ -52,6 +53,7 @@ export const coinLeases = pgTable(
     holder: text("holder").notNull(),
     amount: coins("amount").notNull(),
     expiresAt: ts("expires_at").notNull(),
+    hold: interval("hold").notNull().default(sql`interval '0'`),
     createdAt: ts("created_at").notNull().defaultNow(),
   },
   (t) => [uniqueIndex("coin_leases_client_holder_idx").on(t.clientId, t.holder), index("coin_leases_expires_idx").on(t.expiresAt)],

@@ -1,0 +1,1 @@
+ALTER TABLE "coin_leases" ADD COLUMN "hold" interval DEFAULT interval '0' NOT NULL;
