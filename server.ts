@@ -114,12 +114,12 @@ async function main() {
 
   // Start-up runs behind a listening socket, and the port is bound at once. Two stages:
   //  1. the runtime — config.yaml, exposure check, secrets, database + migrations, gateway services.
-  //     When it is done the gateway serves /v1 and /healthz answers its checks (configuration loaded,
-  //     database answers); until then /v1 answers 503 service_unavailable (never an answer from a
-  //     database whose schema is not ready) and /healthz 503.
+  //     When it is done the gateway serves /v1; until then /v1 answers 503 service_unavailable (never an
+  //     answer from a database whose schema is not ready).
   //  2. Next.js (the console, sign-in, /metrics): loaded and prepared after the runtime, so its ~0.7 s
   //     of synchronous module loading does not sit on the same thread in front of the database's open
-  //     (measured: bench/startup.ts). Console requests that arrive before it is ready wait for it.
+  //     (measured: bench/startup.ts). Console requests that arrive before it is ready wait for it, and
+  //     /healthz answers 503 until it is (see serveHealth).
   // The runtime's config and exposure checks run synchronously inside start(), so a refused start exits
   // before anything listens.
   const started = start(); // exits the process with a clear message on failure
@@ -174,8 +174,11 @@ async function main() {
   /**
    * GET /healthz, served here rather than by Next's route (app/healthz, for `next dev` / `next start`):
    * no framework work, and no first-request route loading on the way to the first 200. 503 until
-   * the runtime has started (stage 1 above); then the runtime's checks (configuration loaded, database
-   * answers). It does not wait for the console (stage 2): /v1 serves without it.
+   * both stages above are done, then the runtime's checks (configuration loaded, database answers).
+   * It waits for the console (stage 2) although /v1 does not need it: Next's loading blocks this
+   * thread for ~0.7 s, and a load balancer that routed traffic here on an earlier 200 saw /v1 calls
+   * stall that long right after start (a caller leaving a stream then was noticed late: the fault
+   * suite's disconnect test billed a token the caller never read).
    */
   const serveHealth = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const answer = ({ status, body }: { status: number; body: Record<string, unknown> }) => {
@@ -184,7 +187,7 @@ async function main() {
       res.end(req.method === "HEAD" ? undefined : text);
     };
     for (const [name, value] of Object.entries(commonSecurityHeaders(getConfig().app.base_url))) res.setHeader(name, value);
-    if (!ready) return answer({ status: 503, body: { status: "unavailable", checks: { starting: true } } });
+    if (!ready || !appHandle) return answer({ status: 503, body: { status: "unavailable", checks: { starting: true } } });
     void healthAnswer().then(answer, () => answer({ status: 503, body: { status: "unavailable", checks: { config: false, database: false } } }));
   };
   const onRequest: http.RequestListener = (req, res) => {
