@@ -119,18 +119,13 @@ function EmptyState({ children }: { children: ReactNode }) {
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-function keyView(key: ApiKeyRow): KeyView {
+function keyView({ rotatedAt: _rotatedAt, lastUsedAt, createdAt, revokedAt, expiresAt, graceSecrets, ...rest }: ApiKeyRow): KeyView {
   return {
-    id: key.id,
-    name: key.name,
-    hint: key.hint,
-    requests: key.requests,
-    tokens: key.tokens,
-    coins: key.coins,
-    lastUsedAt: iso(key.lastUsedAt),
-    createdAt: key.createdAt.toISOString(),
-    revokedAt: iso(key.revokedAt),
-    expiresAt: iso(key.expiresAt),
-    graceSecrets: key.graceSecrets.map((g) => ({ hint: g.hint, validUntil: g.validUntil.toISOString() })),
+    ...rest,
+    lastUsedAt: iso(lastUsedAt),
+    createdAt: createdAt.toISOString(),
+    revokedAt: iso(revokedAt),
+    expiresAt: iso(expiresAt),
+    graceSecrets: graceSecrets.map((g) => ({ hint: g.hint, validUntil: g.validUntil.toISOString() })),
   };
 }

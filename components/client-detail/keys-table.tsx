@@ -6,6 +6,7 @@ import { LocalDate } from "@/components/clients/local-date";
 import { Badge } from "@/components/ui/badge";
 import { formatCoins, formatCount } from "@/lib/format";
 import { timeUntil } from "@/lib/keys/expiry";
+import type { ApiKeyRow } from "@/lib/keys/queries";
 import { EndGraceButton, KeyActionsProvider, KeyRowButtons } from "./key-row-actions";
 
 /**
@@ -13,19 +14,10 @@ import { EndGraceButton, KeyActionsProvider, KeyRowButtons } from "./key-row-act
  * the requests table (requests-table.tsx): a page of small objects in the RSC payload instead of every
  * cell twice.
  */
-export interface KeyView {
-  id: string;
-  name: string;
-  hint: string;
-  requests: number;
-  tokens: string;
-  coins: string;
-  lastUsedAt: string | null;
-  createdAt: string;
-  revokedAt: string | null;
-  expiresAt: string | null;
+export type KeyView = Omit<ApiKeyRow, Instants | "rotatedAt" | "graceSecrets"> & { [K in Instants]: ApiKeyRow[K] extends Date ? string : string | null } & {
   graceSecrets: { hint: string; validUntil: string }[];
-}
+};
+type Instants = "lastUsedAt" | "createdAt" | "revokedAt" | "expiresAt";
 
 /** `now`: the server's instant of the render, so expiry reads the same in the HTML and after hydration. */
 export function KeysTable({ clientId, rows, now: nowIso }: { clientId: string; rows: KeyView[]; now: string }) {

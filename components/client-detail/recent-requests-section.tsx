@@ -50,24 +50,7 @@ export async function RecentRequestsSection({ client, searchParams }: SectionPro
         </div>
       ) : (
         <RequestsTable
-          rows={page.rows.map(
-            (r): RequestView => ({
-              id: r.id,
-              at: r.createdAt.toISOString(),
-              keyName: r.keyName,
-              model: r.model,
-              status: r.status,
-              errorCode: r.errorCode,
-              inputTokens: r.inputTokens,
-              outputTokens: r.outputTokens,
-              coins: r.coins,
-              durationMs: r.durationMs,
-              ttftMs: r.ttftMs,
-              streamed: r.streamed,
-              usageEstimated: r.usageEstimated,
-              requestId: r.requestId,
-            }),
-          )}
+          rows={page.rows.map(({ createdAt, cursor: _cursor, keyId: _keyId, ...rest }): RequestView => ({ ...rest, at: createdAt.toISOString() }))}
         />
       )}
       {(page.newer || page.older || paged) && (

@@ -3,28 +3,14 @@
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { LocalDate } from "@/components/clients/local-date";
 import { formatCoins, formatCount } from "@/lib/format";
+import type { RecentRequestRow } from "@/lib/clients/recent-requests";
 
 /**
  * One request-log row as the table shows it. The table is a client component on purpose: the server sends
  * these 50 small objects in the RSC payload instead of the ~600 cells they render to (the payload carried
  * every cell a second time, beside the HTML), which was most of the detail page's render time.
  */
-export interface RequestView {
-  id: number;
-  at: string;
-  keyName: string | null;
-  model: string;
-  status: number;
-  errorCode: string | null;
-  inputTokens: number;
-  outputTokens: number;
-  coins: string;
-  durationMs: number;
-  ttftMs: number | null;
-  streamed: boolean;
-  usageEstimated: boolean;
-  requestId: string | null;
-}
+export type RequestView = Omit<RecentRequestRow, "createdAt" | "cursor" | "keyId"> & { at: string };
 
 const ms = (v: number | null) => (v === null ? "–" : v < 10_000 ? `${formatCount(v)} ms` : `${(v / 1000).toFixed(1)} s`);
 
