@@ -66,15 +66,24 @@ async function startGatewayServices(db: Db): Promise<void> {
         .then((n) => n > 0 && log.warn("returned expired coin leases", { count: n }))
         .catch((err: unknown) => log.error("coin lease sweep failed", { ...errorFields(err) })),
     ]);
+  repeatInBackground("sweeper", sweep, SWEEP_INTERVAL_MS);
+}
+
+/**
+ * Runs `task` BACKGROUND_FIRST_RUN_MS after start-up, then every `intervalMs`, on unref'd timers kept in
+ * one processState field (clearInterval clears a timeout too, so shutdown stops whichever is pending).
+ */
+function repeatInBackground(field: "sweeper" | "logUpkeep", task: () => unknown, intervalMs: number): void {
   const state = processState();
-  if (state.sweeper) clearInterval(state.sweeper);
-  // One timer field for both (clearInterval clears a timeout too): shutdown stops whichever is pending.
-  state.sweeper = setTimeout(() => {
-    void sweep();
-    state.sweeper = setInterval(sweep, SWEEP_INTERVAL_MS);
-    state.sweeper.unref();
+  if (state[field]) clearInterval(state[field]);
+  const first = setTimeout(() => {
+    void task();
+    const every = setInterval(task, intervalMs);
+    every.unref();
+    state[field] = every;
   }, BACKGROUND_FIRST_RUN_MS);
-  state.sweeper.unref();
+  first.unref();
+  state[field] = first;
 }
 
 /**
@@ -88,14 +97,7 @@ async function startLogUpkeep(db: Db): Promise<void> {
     maintainRequestLog(db, { retentionDays: getConfig().data.request_log_retention_days })
       .then((r) => (r.created.length > 0 || r.dropped.length > 0) && log.info("request log partitions", { ...r }))
       .catch((err: unknown) => log.warn("request log partition upkeep failed; retried within the hour", { ...describeDbError(err) }));
-  const state = processState();
-  if (state.logUpkeep) clearInterval(state.logUpkeep);
-  state.logUpkeep = setTimeout(() => {
-    void upkeep();
-    state.logUpkeep = setInterval(upkeep, LOG_UPKEEP_INTERVAL_MS);
-    state.logUpkeep.unref();
-  }, BACKGROUND_FIRST_RUN_MS);
-  state.logUpkeep.unref();
+  repeatInBackground("logUpkeep", upkeep, LOG_UPKEEP_INTERVAL_MS);
 }
 
 /**
