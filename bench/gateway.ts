@@ -14,6 +14,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { spawn, type ChildProcess } from "node:child_process";
 import { sql } from "drizzle-orm";
 import { stringify as stringifyYaml } from "yaml";
 import { rows, type Db } from "@/lib/db/client";
@@ -45,6 +46,9 @@ const USAGE = `Usage: npm run bench:gateway -- [options]
                        over the second half; then the accounting check
   --workers N          run the Lumen server with N workers (LUMEN_WORKERS=N, lib/workers.ts; default 1). CPU per
                        request counts every worker and the primary
+  --no-floors          leave out the bare proxies (bench/bare-proxy.ts) measured beside Lumen: a node:http proxy
+                       with nothing else ("proxy"), and the same proxy recording each answer with one durable
+                       insert before its last bytes leave ("proxy+c"), the floor for a gateway that bills
   --keep               keep the bench database afterwards (prints its name)
 Base server: env BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test).
 Profile the server: env BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" (written when it stops).
@@ -84,6 +88,8 @@ interface Options {
   soak: number | null;
   /** --workers N: the server runs N gateway workers (LUMEN_WORKERS, lib/workers.ts). */
   workers: number;
+  /** Measure the bare proxies beside Lumen (default; --no-floors leaves them out). */
+  floors: boolean;
 }
 
 function options(): Options {
@@ -108,6 +114,7 @@ function options(): Options {
         redis: { type: "string" },
         soak: { type: "string" },
         workers: { type: "string" },
+        "no-floors": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -131,6 +138,7 @@ function options(): Options {
       redis: v.redis ?? (process.env.REDIS_URL?.trim() || "redis://127.0.0.1:6379"),
       soak: v.soak === undefined ? null : whole(v.soak, 0, "soak", 10),
       workers: whole(v.workers, 1, "workers", 1),
+      floors: !v["no-floors"],
     };
   } catch (err) {
     console.error(`bench: ${(err as Error).message}\n\n${USAGE}`);
@@ -172,9 +180,11 @@ async function startUpstream(latencyMs: number): Promise<Upstream> {
 // ---------------------------------------------------------------------------------------------
 
 interface Target {
-  label: "direct" | "Lumen";
+  label: "direct" | "Lumen" | "proxy" | "proxy+c";
   url: string;
   headers: Record<string, string>;
+  /** A floor (bench/bare-proxy.ts): its process, measured instead of Lumen's. */
+  pid?: number;
 }
 
 interface Phase {
@@ -257,8 +267,11 @@ function procStat(pid: number): { ppid: number; ticks: number } | null {
   }
 }
 
-/** Every descendant of this process (the Lumen server and what it started), with its CPU ticks; null without /proc. */
-function serverProcesses(): Array<{ pid: number; ticks: number }> | null {
+/**
+ * Every descendant of this process (the Lumen server and what it started), with its CPU ticks, leaving out
+ * the subtrees of `exclude` (the bare proxies); null without /proc.
+ */
+function serverProcesses(exclude: ReadonlySet<number> = new Set()): Array<{ pid: number; ticks: number }> | null {
   let entries: string[];
   try {
     entries = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e));
@@ -277,6 +290,7 @@ function serverProcesses(): Array<{ pid: number; ticks: number }> | null {
   const queue = [...(children.get(process.pid) ?? [])];
   while (queue.length) {
     const pid = queue.pop()!;
+    if (exclude.has(pid)) continue;
     out.push({ pid, ticks: ticks.get(pid) ?? 0 });
     queue.push(...(children.get(pid) ?? []));
   }
@@ -290,10 +304,14 @@ const TICK_MS = 10; // CLK_TCK 100 on Linux
  * process) and the PostgreSQL backends connected to the bench database. Null where /proc is missing.
  */
 class CpuMeter {
+  /** The bare proxies' processes: never counted as Lumen's. */
+  readonly floors = new Set<number>();
+
   constructor(private readonly db: Db) {}
 
-  async sample(): Promise<{ lumen: Map<number, number>; pg: Map<number, number> } | null> {
-    const servers = serverProcesses();
+  /** `lumen`: the CPU of the target's server — Lumen's process tree, or a bare proxy's own process. */
+  async sample(target: Target): Promise<{ lumen: Map<number, number>; pg: Map<number, number> } | null> {
+    const servers = target.pid !== undefined ? [{ pid: target.pid, ticks: procStat(target.pid)?.ticks ?? 0 }] : serverProcesses(this.floors);
     if (!servers) return null;
     const lumen = new Map(servers.map((p) => [p.pid, p.ticks]));
     const pg = new Map<number, number>();
@@ -319,7 +337,7 @@ async function runPhase(target: Target, streaming: boolean, n: number, concurren
   let errors = 0;
   let firstError: string | null = null;
   let next = 0;
-  const server0 = await meter?.sample();
+  const server0 = await meter?.sample(target);
   const cpu0 = cpuTimes();
   const own0 = process.cpuUsage();
   const t0 = performance.now();
@@ -341,7 +359,7 @@ async function runPhase(target: Target, streaming: boolean, n: number, concurren
   const own = process.cpuUsage(own0);
   const cpu1 = cpuTimes();
   const cpuBusy = cpu0 && cpu1 && cpu1.total > cpu0.total ? (cpu1.busy - cpu0.busy) / (cpu1.total - cpu0.total) : null;
-  const server1 = await meter?.sample();
+  const server1 = await meter?.sample(target);
   const serverCpu =
     server0 && server1 ? { lumenMs: CpuMeter.delta(server0.lumen, server1.lumen), pgMs: CpuMeter.delta(server0.pg, server1.pg) } : null;
   return { latencies, ttfts, wallMs, errors, firstError, cpuBusy, benchCpuMs: (own.user + own.system) / 1000, serverCpu };
@@ -376,6 +394,8 @@ interface Scenario {
   concurrency: number;
   n: number;
   direct: Phase;
+  /** The bare proxies (bench/bare-proxy.ts) measured in the same run: the floor under Lumen's numbers. */
+  floors: Array<{ label: string; phase: Phase }>;
   lumen: Phase;
   /** Request-log rows written during the Lumen phase (Lumen settles right after answering; counted once they are in). */
   logged: number;
@@ -397,6 +417,7 @@ function printScenario(s: Scenario) {
       }`,
     );
   row("direct", s.direct, d);
+  for (const f of s.floors) row(f.label, f.phase, { lat: pcts(f.phase.latencies), ttft: pcts(f.phase.ttfts) });
   row("Lumen", s.lumen, l);
   console.log(
     `  added  ${"".padStart(8)} │${plus(l.lat.p50 - d.lat.p50)}${plus(l.lat.p95 - d.lat.p95)}${plus(l.lat.p99 - d.lat.p99)}${
@@ -719,6 +740,37 @@ Memory soak: ${fmt(n)} requests at concurrency ${concurrency}, JSON and SSE alte
   return n;
 }
 
+/**
+ * The same measures for the bare proxies, and Lumen's distance to the durable one: what a Node.js gateway
+ * costs on this machine before it does anything of its own (bench/bare-proxy.ts).
+ */
+function printFloors(j1: Scenario, s1: Scenario, jn: Scenario, sn: Scenario) {
+  const p50 = (p: Phase) => pcts(p.latencies).p50;
+  const ttft = (p: Phase) => pcts(p.ttfts).p50;
+  const cpu = (p: Phase) => (p.serverCpu ? p.serverCpu.lumenMs / Math.max(1, p.latencies.length + p.errors) : NaN);
+  const pg = (p: Phase) => (p.serverCpu ? p.serverCpu.pgMs / Math.max(1, p.latencies.length + p.errors) : NaN);
+  const of = (s: Scenario, label: string) => (label === "Lumen" ? s.lumen : s.floors.find((f) => f.label === label)!.phase);
+  const f2 = (n: number) => `${n >= 0 ? "+" : ""}${n.toFixed(2)}`;
+  console.log(`\nFloors, same run (bench/bare-proxy.ts): proxy = node:http forwarding only; proxy+c = the same plus one durable`);
+  console.log(`insert per answer before its last bytes leave (SPEC §6's guarantee, as Lumen's settlement). Added = vs direct.`);
+  console.log(`            │ c=1 added p50 JSON    SSE │ added TTFT │ c=${jn.concurrency} ratio JSON    SSE │ CPU ms/req c=1 JSON    SSE │ c=${jn.concurrency} JSON    SSE │ PostgreSQL c=1 / c=${jn.concurrency}`);
+  for (const label of [...j1.floors.map((f) => f.label), "Lumen"]) {
+    const [a, b, c, d] = [of(j1, label), of(s1, label), of(jn, label), of(sn, label)];
+    console.log(
+      `  ${label.padEnd(9)} │ ${f2(p50(a) - p50(j1.direct)).padStart(18)} ${f2(p50(b) - p50(s1.direct)).padStart(6)} │ ${f2(ttft(b) - ttft(s1.direct)).padStart(10)} │ ${times(rps(c) / rps(jn.direct)).padStart(16)} ${times(
+        rps(d) / rps(sn.direct),
+      )} │ ${cpu(a).toFixed(2).padStart(19)} ${cpu(b).toFixed(2).padStart(6)} │ ${cpu(c).toFixed(2).padStart(10)} ${cpu(d).toFixed(2).padStart(6)} │ ${pg(a).toFixed(2)} / ${pg(c).toFixed(2)}`,
+    );
+  }
+  const durable = j1.floors.find((f) => f.label === "proxy+c");
+  if (durable) {
+    const beyond = (s: Scenario) => p50(s.lumen) - p50(s.floors.find((f) => f.label === "proxy+c")!.phase);
+    console.log(
+      `  Lumen beyond proxy+c: c=1 p50 JSON ${f2(beyond(j1))} ms, SSE ${f2(beyond(s1))} ms · CPU per request c=${jn.concurrency} JSON ${f2(cpu(jn.lumen) - cpu(of(jn, "proxy+c")))} ms, SSE ${f2(cpu(sn.lumen) - cpu(of(sn, "proxy+c")))} ms`,
+    );
+  }
+}
+
 /** p50 of 300 sequential autocommitted one-row inserts (each waits for its WAL flush), in ms. */
 async function commitRoundTrip(db: Db): Promise<number> {
   await db.execute(sql`create table if not exists bench_commit_probe (id bigserial primary key, at timestamptz not null default now())`);
@@ -729,6 +781,39 @@ async function commitRoundTrip(db: Db): Promise<number> {
     times.push(performance.now() - t);
   }
   return pcts(times).p50;
+}
+
+/**
+ * Starts bench/bare-proxy.ts in a child process on a free port: plain (`dbUrl` null) or recording each answer
+ * with one durable insert into `bench_bare_log` of the bench database before the answer ends.
+ */
+async function startBareProxy(label: "proxy" | "proxy+c", upstreamPort: number, dbUrl: string | null): Promise<{ target: Target; child: ChildProcess }> {
+  const port = await freePort();
+  const script = path.join(process.cwd(), "bench", "bare-proxy.ts");
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    env: { ...process.env, BARE_PORT: String(port), BARE_UPSTREAM: `http://127.0.0.1:${upstreamPort}`, BARE_DATABASE_URL: dbUrl ?? "", BARE_DB_POOL: process.env.DATABASE_POOL_SIZE ?? "" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`bare proxy (${label}) did not start within 30 s`)), 30_000);
+    child.once("exit", (code) => reject(new Error(`bare proxy (${label}) exited with code ${code}`)));
+    child.stdout!.on("data", (b: Buffer) => {
+      if (b.toString().includes("ready")) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return { target: { label, url: `http://127.0.0.1:${port}/v1/chat/completions`, headers: { "content-type": "application/json" }, pid: child.pid! }, child };
+}
+
+async function stopBareProxy(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 3_000);
+  await exited;
+  clearTimeout(timer);
 }
 
 async function waitForBuild(): Promise<void> {
@@ -747,6 +832,7 @@ async function main() {
   process.env.LUMEN_SECRET = SECRET;
   const run = new BenchRun({ keep: opt.keep });
   const upstream = await startUpstream(opt.latency);
+  const floorChildren: ChildProcess[] = [];
   try {
     const poolSize = Number(process.env.DATABASE_POOL_SIZE) || 10;
     const db = await run.open(poolSize);
@@ -765,6 +851,16 @@ async function main() {
     const json = { "content-type": "application/json" };
     const direct: Target = { label: "direct", url: `http://127.0.0.1:${upstream.port}/v1/chat/completions`, headers: json };
     const lumen: Target = { label: "Lumen", url: `${origin}/v1/chat/completions`, headers: { ...json, authorization: `Bearer ${apiKey}` } };
+    // The floors: the same hop without Lumen's work, and with one durable insert per answer.
+    const floors: Target[] = [];
+    if (opt.floors && opt.soak === null) {
+      await db.execute(sql`create table if not exists bench_bare_log (id bigserial primary key, at timestamptz not null default now(), status int not null, bytes int not null)`);
+      for (const [label, url] of [["proxy", null], ["proxy+c", run.url]] as const) {
+        const { target, child } = await startBareProxy(label, upstream.port, url);
+        floorChildren.push(child);
+        floors.push(target);
+      }
+    }
     const logCount = async () => Number((await rows<{ n: number }>(db, sql`select count(*)::int as n from request_log`))[0]?.n ?? 0);
     /** Log rows written since `before`: Lumen settles after answering, so the last ones may take a few ms. */
     const loggedSince = async (before: number, expected: number) => {
@@ -786,7 +882,7 @@ async function main() {
     let sentThroughLumen = 0;
     // Warm-up: JIT, route compilation, connection pools, the endpoint's first health check.
     for (const streaming of [false, true]) {
-      for (const target of [direct, lumen]) {
+      for (const target of [direct, ...floors, lumen]) {
         if (opt.warmup === 0) continue;
         const w = await runPhase(target, streaming, opt.warmup, Math.min(16, opt.concurrency));
         if (target === lumen) sentThroughLumen += opt.warmup;
@@ -795,6 +891,7 @@ async function main() {
     }
 
     const meter = new CpuMeter(db);
+    for (const f of floors) meter.floors.add(f.pid!);
     if (opt.soak !== null) {
       sentThroughLumen += await soak(lumen, opt.soak, opt.concurrency);
     } else {
@@ -809,10 +906,12 @@ async function main() {
         [opt.concurrency, opt.cn],
       ] as const) {
         const d = await runPhase(direct, streaming, n, concurrency, meter);
+        const floorPhases: Scenario["floors"] = [];
+        for (const f of floors) floorPhases.push({ label: f.label, phase: await runPhase(f, streaming, n, concurrency, meter) });
         const before = await logCount();
         const l = await runPhase(lumen, streaming, n, concurrency, meter);
         sentThroughLumen += n;
-        const s: Scenario = { streaming, concurrency, n, direct: d, lumen: l, logged: await loggedSince(before, n) };
+        const s: Scenario = { streaming, concurrency, n, direct: d, floors: floorPhases, lumen: l, logged: await loggedSince(before, n) };
         scenarios.push(s);
         printScenario(s);
       }
@@ -856,6 +955,7 @@ async function main() {
       )}`;
     console.log(cpuLine(opt.concurrency, TARGET_CPU_MS_CN, jn, sn));
     console.log(cpuLine(1, TARGET_CPU_MS_C1, j1, s1));
+    if (floors.length) printFloors(j1, s1, jn, sn);
 
     if (opt.limiter !== "none") {
       sentThroughLumen += await limiterSection(opt, { dir: run.tmpDir(), port, upstreamPort: upstream.port, lumen, meter });
@@ -904,6 +1004,7 @@ async function main() {
 
     if (opt.soak === null) await whereTheTimeGoes(db, origin, upstream.port, opt.concurrency);
   } finally {
+    await Promise.all(floorChildren.map(stopBareProxy));
     await upstream.close();
     await run.cleanup();
   }
