@@ -16,12 +16,24 @@ const PRICE_SCALE = 12;
 /** Micro-coins = tokens × price units / (1e6 tokens per million) / 10^(PRICE_SCALE − SCALE). */
 const DIVISOR = 1_000_000n * 10n ** BigInt(PRICE_SCALE - SCALE);
 
+/**
+ * Prices already read (config.yaml has a handful): reading one from its text takes a split, a template and
+ * parseCoins, paid twice by every request's settlement (bench/gateway profile). Bounded, since a reloaded
+ * config may bring new prices: emptied when it holds PRICE_MEMO_MAX.
+ */
+const priceMemo = new Map<number, bigint>();
+const PRICE_MEMO_MAX = 1_024;
+
 /** A price per million tokens in units of 10^−12 coins, exact from its decimal text. */
 function priceUnits(price: number): bigint {
+  const known = priceMemo.get(price);
+  if (known !== undefined) return known;
   // parseCoins reads decimal text exactly and keeps 6 decimals; shifting the exponent keeps 12.
   const [mantissa, exponent = "0"] = String(price).split(/e/i);
   const units = parseCoins(`${mantissa}e${Number(exponent) + PRICE_SCALE - SCALE}`);
   if (units < 0n) throw new RangeError(`not a price: ${price}`);
+  if (priceMemo.size >= PRICE_MEMO_MAX) priceMemo.clear();
+  priceMemo.set(price, units);
   return units;
 }
 

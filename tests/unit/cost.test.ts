@@ -47,6 +47,18 @@ describe("costOf", () => {
     expect(costOf(model(5, 5), 0, 0)).toBe("0.000000");
   });
 
+  it("prices stay exact when read again, also past the bound of remembered prices", () => {
+    // 1e6 tokens at price p cost exactly p. 3,000 distinct prices pass the memo's bound (1,024) twice over;
+    // a remembered price that belonged to another one would show here.
+    for (let round = 0; round < 2; round++) {
+      for (let i = 1; i <= 3_000; i++) {
+        const price = Number(`${i}.${String(i % 997).padStart(3, "0")}`);
+        expect(costOf(model(price, 0), 1_000_000, 0)).toBe(price.toFixed(6));
+        expect(costOf(model(0, price), 0, 2_000_000)).toBe((price * 2).toFixed(6));
+      }
+    }
+  });
+
   it("rejects token counts that are not whole numbers ≥ 0", () => {
     expect(() => costOf(model(1, 1), -1, 0)).toThrow(RangeError);
     expect(() => costOf(model(1, 1), 1.5, 0)).toThrow(RangeError);
