@@ -59,6 +59,9 @@ function preparing(client: Sql): Sql {
   });
 }
 
+/** The smallest PostgreSQL pool: a smaller `max` (DATABASE_POOL_SIZE) is raised to it. */
+export const MIN_POOL = 2;
+
 /** Opens a database and applies pending migrations (under an advisory lock on PostgreSQL). */
 export async function openDatabase(opts: OpenOptions): Promise<DbHandle> {
   if (opts.url) {
@@ -66,7 +69,9 @@ export async function openDatabase(opts: OpenOptions): Promise<DbHandle> {
     const { drizzle } = await import("drizzle-orm/postgres-js");
     const { migrate } = await import("drizzle-orm/postgres-js/migrator");
     const client = postgres(opts.url, {
-      max: opts.max ?? 10,
+      // At least 2: the migration below holds one connection for its advisory lock while the migrator runs
+      // on another (a pool of 1 waited for itself, and the server hung at start with DATABASE_POOL_SIZE=1).
+      max: Math.max(MIN_POOL, opts.max ?? 10),
       onnotice: () => {},
       connection: { application_name: "lumen" },
       // Recovery from an outage within a second: postgres.js's default backoff grows with every failed

@@ -61,6 +61,27 @@ describe("opening the database", () => {
     await again.close();
   });
 
+  it.runIf(Boolean(process.env.TEST_DATABASE_URL))("a pool of 1 (DATABASE_POOL_SIZE=1) opens and migrates instead of waiting for itself", async () => {
+    const created = await createServerDatabase(process.env.TEST_DATABASE_URL!);
+    try {
+      let timer: NodeJS.Timeout | undefined;
+      const hung = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error("openDatabase with max 1 did not finish within 20 s")), 20_000);
+      });
+      const handle = await Promise.race([openDatabase({ url: created.url, max: 1 }), hung]).finally(() => clearTimeout(timer));
+      // And it serves two statements at once (the gateway's settlement beside a page's query).
+      const [a, b] = await Promise.all([
+        rows<{ n: number }>(handle.db, sql`select count(*)::int as n from drizzle.__drizzle_migrations`),
+        rows<{ n: number }>(handle.db, sql`select count(*)::int as n from clients`),
+      ]);
+      expect(a[0]?.n).toBe(fs.readdirSync(path.join(process.cwd(), "drizzle")).filter((f) => f.endsWith(".sql")).length);
+      expect(b[0]?.n).toBe(0);
+      await handle.close();
+    } finally {
+      await created.drop();
+    }
+  }, 30_000);
+
   it.runIf(Boolean(process.env.TEST_DATABASE_URL))("two instances starting together migrate once", async () => {
     const created = await createServerDatabase(process.env.TEST_DATABASE_URL!);
     try {
