@@ -397,7 +397,7 @@ interface Scenario {
   /** The bare proxies (bench/bare-proxy.ts) measured in the same run: the floor under Lumen's numbers. */
   floors: Array<{ label: string; phase: Phase }>;
   lumen: Phase;
-  /** Request-log rows written during the Lumen phase (Lumen settles right after answering; counted once they are in). */
+  /** Request-log rows written during the Lumen phase (counted once they are in: a settlement whose commit outlived the answer's wait, api.db_timeout_ms, comes later). */
   logged: number;
 }
 
@@ -487,7 +487,8 @@ function writeConfig(dir: string, lumenPort: number, upstreamPort: number, pool:
 /**
  * Reference measurements, taken after the accounting check (their rows belong to another client):
  * the bare HTTP hop into Lumen (/healthz is served by Next) and the settlement statement alone, which the server
- * runs right after each answer (settleMode "after-answer"), grouped with concurrent ones (lib/coins/settle-queue.ts).
+ * runs before each answer's last bytes leave (settleMode "before-answer", SPEC §6), grouped with concurrent ones
+ * (lib/coins/settle-queue.ts).
  */
 async function whereTheTimeGoes(db: Db, origin: string, upstreamPort: number, concurrency: number) {
   const sequential = async (n: number, fn: () => Promise<unknown>) => {
@@ -862,7 +863,7 @@ async function main() {
       }
     }
     const logCount = async () => Number((await rows<{ n: number }>(db, sql`select count(*)::int as n from request_log`))[0]?.n ?? 0);
-    /** Log rows written since `before`: Lumen settles after answering, so the last ones may take a few ms. */
+    /** Log rows written since `before`: a settlement that outlived its answer's bounded wait may take a little longer. */
     const loggedSince = async (before: number, expected: number) => {
       let logged = (await logCount()) - before;
       for (let waited = 0; logged < expected && waited < 5_000; waited += 20) {
