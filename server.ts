@@ -123,7 +123,7 @@ async function main() {
   // The runtime's config and exposure checks run synchronously inside start(), so a refused start exits
   // before anything listens.
   const started = start(); // exits the process with a clear message on failure
-  // The bundle lives in <root>/.next; Next finds the build and next.config.ts from the project root.
+  // The bundle lives in <root>/.next; Next finds the build and next.config.mjs from the project root.
   const dir = path.resolve(__dirname, "..");
   type NextApp = ReturnType<typeof import("next").default>;
   let app: NextApp | null = null;

@@ -7,7 +7,7 @@ import path from "node:path";
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const buildId = path.join(root, ".next", "BUILD_ID");
 const server = path.join(root, ".next", "lumen-server.js");
-const sources = ["app", "components", "lib", "middleware.ts", "instrumentation.ts", "server.ts", "next.config.ts", "package-lock.json", "postcss.config.mjs"];
+const sources = ["app", "components", "lib", "middleware.ts", "instrumentation.ts", "server.ts", "next.config.mjs", "package-lock.json", "postcss.config.mjs"];
 
 function newestMtime(p) {
   let stat;

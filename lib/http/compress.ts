@@ -9,7 +9,7 @@
  * library (`compression`: gzip, deflate and brotli by Accept-Encoding, Vary, thresholds, no-transform)
  * does the encoding, and {@link coalesceWrites} hands it what Next wrote in one event-loop turn as one
  * chunk with one flush. Streaming keeps its meaning: a chunk is held back by at most one turn of the loop,
- * never until the end of the response. next.config.ts turns Next's compression off (`compress: false`).
+ * never until the end of the response. next.config.mjs turns Next's compression off (`compress: false`).
  */
 import type http from "node:http";
 import compression from "compression";

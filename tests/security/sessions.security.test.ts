@@ -95,7 +95,7 @@ describe("the origin comes from app.base_url, never from forwarded headers (trus
   });
 
   it("Auth.js builds its URLs from base_url, whatever Host and X-Forwarded-* say", async () => {
-    // Exactly base_url: Next no longer rewrites 127.0.0.1 to "localhost" (next.config.ts), so the
+    // Exactly base_url: Next no longer rewrites 127.0.0.1 to "localhost" (next.config.mjs), so the
     // OIDC redirect_uri is the one registered at the provider.
     const expected = baseURL();
     for (const headers of [forged, { host: "evil.example" }]) {

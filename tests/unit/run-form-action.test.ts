@@ -12,7 +12,7 @@ import { DomainError, forbidden, notFound, type DomainErrorCode } from "@/lib/er
 import { allMessages } from "@/lib/forms/action-state";
 import { NOT_UNDERSTOOD, runFormAction } from "@/lib/forms/run-form-action";
 
-// next.config.ts enables forbidden() (experimental.authInterrupts); the build defines this for the server.
+// next.config.mjs enables forbidden() (experimental.authInterrupts); the build defines this for the server.
 beforeAll(() => {
   process.env.__NEXT_EXPERIMENTAL_AUTH_INTERRUPTS = "true";
 });
