@@ -16,9 +16,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe("(b) caller disconnects mid-stream", () => {
   let rig: Rig;
   beforeAll(async () => {
-    // Tokens 300 ms apart: a caller that leaves is gone long before the next token, even on a loaded machine
-    // (what Lumen relayed is what it bills; a token already on the wire when the caller left counts).
-    rig = await startRig({ api: { upstream_timeout_s: 10 }, upstream: { slowChunkMs: 300 } });
+    // Tokens 600 ms apart: a caller that leaves is gone long before the next token, even on a loaded machine
+    // (what Lumen relayed is what it bills; a token already on the wire when the caller left counts, and the
+    // caller here counts only what it read). At 300 ms a process stalled that long (CI, once) let Lumen relay
+    // one more token before it saw the close, and the test compared 2 billed with 1 read.
+    rig = await startRig({ api: { upstream_timeout_s: 10 }, upstream: { slowChunkMs: 600 } });
   });
   afterAll(async () => rig?.cleanup());
 
