@@ -382,7 +382,10 @@ function pcts(samples: number[]): Pcts {
   return { p50: at(0.5), p95: at(0.95), p99: at(0.99) };
 }
 
-const perRequest = (cpuMs: number, p: Phase) => (cpuMs / Math.max(1, p.latencies.length + p.errors)).toFixed(2);
+const msPerRequest = (cpuMs: number, p: Phase) => cpuMs / Math.max(1, p.latencies.length + p.errors);
+const perRequest = (cpuMs: number, p: Phase) => msPerRequest(cpuMs, p).toFixed(2);
+/** A phase's server CPU per request: the target's server ("lumenMs") or PostgreSQL's backends ("pgMs"); NaN without /proc. */
+const serverCpuPerRequest = (p: Phase, which: "lumenMs" | "pgMs") => (p.serverCpu ? msPerRequest(p.serverCpu[which], p) : NaN);
 const rps = (p: Phase) => (p.latencies.length / p.wallMs) * 1000;
 const ms = (n: number) => (Number.isNaN(n) ? "-" : n.toFixed(2)).padStart(8);
 const plus = (n: number) => (Number.isNaN(n) ? "-" : `${n >= 0 ? "+" : ""}${n.toFixed(2)}`).padStart(8);
@@ -748,8 +751,8 @@ Memory soak: ${fmt(n)} requests at concurrency ${concurrency}, JSON and SSE alte
 function printFloors(j1: Scenario, s1: Scenario, jn: Scenario, sn: Scenario) {
   const p50 = (p: Phase) => pcts(p.latencies).p50;
   const ttft = (p: Phase) => pcts(p.ttfts).p50;
-  const cpu = (p: Phase) => (p.serverCpu ? p.serverCpu.lumenMs / Math.max(1, p.latencies.length + p.errors) : NaN);
-  const pg = (p: Phase) => (p.serverCpu ? p.serverCpu.pgMs / Math.max(1, p.latencies.length + p.errors) : NaN);
+  const cpu = (p: Phase) => serverCpuPerRequest(p, "lumenMs");
+  const pg = (p: Phase) => serverCpuPerRequest(p, "pgMs");
   const of = (s: Scenario, label: string) => (label === "Lumen" ? s.lumen : s.floors.find((f) => f.label === label)!.phase);
   const f2 = (n: number) => `${n >= 0 ? "+" : ""}${n.toFixed(2)}`;
   console.log(`\nFloors, same run (bench/bare-proxy.ts): proxy = node:http forwarding only; proxy+c = the same plus one durable`);
@@ -949,7 +952,7 @@ async function main() {
       `  added time to first token ≤ ${TARGET_ADDED_TTFT_MS} ms (p50, concurrency 1): ${f2(t3)} → ${yes(t3 <= TARGET_ADDED_TTFT_MS)}` +
         `   (at concurrency ${opt.concurrency}: ${f2(addedTtft(sn))})`,
     );
-    const cpu = (s: Scenario) => (s.lumen.serverCpu ? s.lumen.serverCpu.lumenMs / Math.max(1, s.lumen.latencies.length + s.lumen.errors) : NaN);
+    const cpu = (s: Scenario) => serverCpuPerRequest(s.lumen, "lumenMs");
     const cpuLine = (c: number, target: number, a: Scenario, b: Scenario) =>
       `  Lumen CPU per request at concurrency ${c} ≤ ${target} ms: JSON ${cpu(a).toFixed(2)} ms, SSE ${cpu(b).toFixed(2)} ms → ${yes(
         Math.max(cpu(a), cpu(b)) <= target,
