@@ -190,9 +190,15 @@ export class LumenServer {
     }
   }
 
-  /** Sends a signal without waiting (e.g. a second SIGTERM). */
+  /**
+   * Sends a signal without waiting (e.g. a first SIGTERM before a second). A stop signal starts the exit
+   * clock, so that an exit it alone caused is timed from it, not from an earlier stop of another process.
+   */
   signal(signal: NodeJS.Signals): void {
-    this.child?.kill(signal);
+    if (this.child && this.child.exitCode === null && this.child.signalCode === null) {
+      if (signal === "SIGTERM" || signal === "SIGINT" || signal === "SIGKILL") this.stopAt = performance.now();
+      this.child.kill(signal);
+    }
   }
 
   /** Resolves when the process has exited. */
