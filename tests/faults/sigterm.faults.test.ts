@@ -72,14 +72,23 @@ describe("(c) SIGTERM mid-burst", () => {
 
   it("a second SIGTERM exits at once", async () => {
     const server = await rig.restart();
+    const slowBefore = rig.upstream.seen.filter((s) => s.behaviour === "slow").length;
     const stream = rig.call({ model: "slow", stream: true, maxTokens: 100, timeoutMs: 20_000 });
-    await sleep(500);
+    // The precondition: the stream is running upstream when the first SIGTERM comes (the first one then
+    // waits for it; only the second makes the process leave). Waited for, not slept: on a loaded machine
+    // the restarted server can take longer than a fixed pause to admit it, and a stream still unadmitted
+    // at the signal is refused with 503 and leaves nothing in flight, so the process exits on the first.
+    const inFlight = await waitFor(() => rig.upstream.seen.filter((s) => s.behaviour === "slow").length > slowBefore, 10_000);
+    expect(inFlight, "the stream reached the upstream before the first SIGTERM").toBe(true);
+    await sleep(200);
     server.signal("SIGTERM");
     await sleep(300);
     const exit = await server.stop("SIGTERM", 20_000);
     const answer = await stream;
     console.log(`faults (c) second SIGTERM: exit ${JSON.stringify(exit)}, stream ${JSON.stringify(statusCounts([answer]))}`);
     expect.soft(exit.ms, "exit after the second SIGTERM").toBeLessThan(1_500);
+    // The first SIGTERM waited for the stream (grace 5 s): the exit came from the second.
+    expect.soft(answer.status, "the stream was answered (200) before the forced exit").toBe(200);
     // Whatever the forced exit left is returned by the sweeper; the ledger stays consistent.
     await withDb(rig.databaseUrl, (db) => sweepExpiredReservations(db, new Date(Date.now() + 3_600_000)));
     const ledger = await waitSettled(rig.databaseUrl, rig.seeded.clientId, { timeoutMs: 2_000 });
