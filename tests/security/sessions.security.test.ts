@@ -135,6 +135,7 @@ describe("session cookies", () => {
 
 describe("forged cookies", () => {
   let mint: (claims: Record<string, unknown>) => Promise<string>;
+  let mintSecret: string;
   beforeAll(async () => {
     // The suite knows the server's root secret, so it can sign a cookie exactly as the server would:
     // proof that a validly signed cookie without a live session is still refused.
@@ -142,7 +143,7 @@ describe("forged cookies", () => {
     process.env.LUMEN_CONFIG = inject("configFile");
     process.env.LUMEN_DATA_DIR = path.join(os.tmpdir(), `lumen-security-mint-${process.pid}`);
     const { sessionSecret } = await import("@/lib/secret");
-    const secret = sessionSecret();
+    const secret = (mintSecret = sessionSecret());
     mint = (claims) => encode({ token: claims, secret, salt: SESSION_COOKIE, maxAge: 3600 });
   });
 
@@ -165,6 +166,55 @@ describe("forged cookies", () => {
     const answer = await action("createClientAction", [{}, form({ name: "forged-client" })], { browser });
     expect(answer.status).toBe(307);
     expect(await snapshot()).toBe(before);
+  });
+
+  // Pages outside /clients (the sign-in page) read the cookie themselves (lib/auth/session-cookie.ts),
+  // without the middleware's Auth.js check in front: signed in there means redirected away from the form.
+  it.each(forgeries)("%s: the sign-in page shows its form (not signed in)", async (_name, make) => {
+    const res = await get("/signin", { email: "forger", cookie: `${SESSION_COOKIE}=${await make()}` });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('name="callbackUrl"');
+  });
+
+  it("a live session's cookie: the sign-in page sends it on, also when split in chunks as Auth.js writes long cookies", async () => {
+    const b = await signIn(`chunks-${randomUUID()}@example.com`);
+    const token = b.cookie.slice(SESSION_COOKIE.length + 1);
+    expect((await get("/signin", b)).status).toBe(307);
+    const half = Math.floor(token.length / 2);
+    // Sent out of order: the chunks' numbers decide (Auth.js's SessionStore rule, which the middleware uses).
+    const chunked: Browser = { email: b.email, cookie: `${SESSION_COOKIE}.1=${token.slice(half)}; ${SESSION_COOKIE}.0=${token.slice(0, half)}` };
+    expect((await get("/signin", chunked)).status).toBe(307);
+    expect((await get("/clients", chunked)).status).not.toBe(307);
+    const swapped: Browser = { email: b.email, cookie: `${SESSION_COOKIE}.0=${token.slice(half)}; ${SESSION_COOKIE}.1=${token.slice(0, half)}` };
+    expect((await get("/signin", swapped)).status).toBe(200);
+    expect((await get("/clients", swapped)).status).toBe(307);
+  });
+
+  it("a live session's token is only read from its cookie: not from Authorization, not under another cookie name", async () => {
+    const b = await signIn(`elsewhere-${randomUUID()}@example.com`);
+    const token = b.cookie.slice(SESSION_COOKIE.length + 1);
+    const bearer = await fetch(`${baseURL()}/signin`, { redirect: "manual", headers: { authorization: `Bearer ${token}` } });
+    expect(bearer.status).toBe(200);
+    // This server's base_url is http: Auth.js names the cookie without __Secure-.
+    expect((await get("/signin", { email: b.email, cookie: `__Secure-${SESSION_COOKIE}=${token}` })).status).toBe(200);
+    expect((await get("/clients", { email: b.email, cookie: `__Secure-${SESSION_COOKIE}=${token}` })).status).toBe(307);
+  });
+
+  it("a correctly signed cookie of a live session whose JWT has expired is refused by the page and the middleware", async () => {
+    const b = await signIn(`expired-jwt-${randomUUID()}@example.com`);
+    const db = sql();
+    try {
+      const [row] = await db`select s.id as sid, s.user_id as uid, u.session_version as sv from user_sessions s join users u on u.id = s.user_id where u.email = ${b.email}`;
+      const claims = { uid: row!.uid, sid: row!.sid, sv: Number(row!.sv) };
+      const live = `${SESSION_COOKIE}=${await mint(claims)}`;
+      expect((await get("/signin", { email: b.email, cookie: live })).status).toBe(307);
+      // exp a minute ago: beyond Auth.js's 15 s clock tolerance.
+      const expired = `${SESSION_COOKIE}=${await encode({ token: claims, secret: mintSecret, salt: SESSION_COOKIE, maxAge: -60 })}`;
+      expect((await get("/signin", { email: b.email, cookie: expired })).status).toBe(200);
+      expect((await get("/clients", { email: b.email, cookie: expired })).status).toBe(307);
+    } finally {
+      await db.end();
+    }
   });
 
   it("a correctly signed cookie naming the admin but no live session is refused", async () => {
