@@ -101,7 +101,12 @@ export async function openDatabase(opts: OpenOptions): Promise<DbHandle> {
   try {
     // The production server compiled the WebAssembly ahead (lib/db/pglite-warm.ts); else PGlite does.
     const pgliteWasmModule = (await processState().pgliteWasm) ?? undefined;
-    const client = new PGlite({ dataDir: opts.pgliteDir, extensions: { pg_trgm }, pgliteWasmModule });
+    const client = new PGlite({
+      dataDir: opts.pgliteDir,
+      extensions: { pg_trgm },
+      pgliteWasmModule,
+      startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
+    });
     await client.waitReady;
     markStartup("db_connected");
     const pg = drizzle(client, { schema });
@@ -127,6 +132,15 @@ export async function openDatabase(opts: OpenOptions): Promise<DbHandle> {
     throw err;
   }
 }
+
+/**
+ * PGlite's buffer cache. PostgreSQL's default, 128MB, is set up (zeroed) inside the WebAssembly memory
+ * on every open: ~0.35 s of start-up more than 32MB (measured: opening a small data folder, six runs
+ * each, 1.08–1.36 s at 128MB, 0.73–0.90 s at 32MB), and resident memory for good. The embedded
+ * database is a single process reading its files through the operating system's cache, which keeps
+ * them anyway; a large installation runs on PostgreSQL (DATABASE_URL), where this does not apply.
+ */
+export const PGLITE_SHARED_BUFFERS = "32MB";
 
 /**
  * Whether the database already has every migration of drizzle/meta/_journal.json, decided exactly as

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
-import { lockPgliteDir, migrationsFolder, openDatabase, rows } from "@/lib/db/client";
+import { lockPgliteDir, migrationsFolder, openDatabase, PGLITE_SHARED_BUFFERS, rows } from "@/lib/db/client";
 import { createServerDatabase } from "../helpers/db";
 
 describe("opening the database", () => {
@@ -20,6 +20,9 @@ describe("opening the database", () => {
     const again = await openDatabase({ pgliteDir: dir });
     const [r] = await rows<{ n: number }>(again.db, sql`select count(*)::int as n from clients`);
     expect(r?.n).toBe(0);
+    // Opened with Lumen's start parameters: the smaller buffer cache, and PGlite's own defaults kept.
+    const [settings] = await rows<{ sb: string; sp: string }>(again.db, sql`select current_setting('shared_buffers') as sb, current_setting('search_path') as sp`);
+    expect(settings).toEqual({ sb: PGLITE_SHARED_BUFFERS, sp: "public" });
     await again.close();
     expect(fs.existsSync(`${dir}.lock`)).toBe(false);
     release();
