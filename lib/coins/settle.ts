@@ -69,6 +69,21 @@ function itemJson({ admission, record: r }: SettleItem, ord: number) {
 }
 
 /**
+ * The statement's rows, from one JSON parameter. One request (every settlement at low load) is one JSON
+ * object read with `jsonb_to_record`, which the planner counts as one row; several are an array read
+ * with `jsonb_to_recordset`, which it counts as 100 whatever the array holds. The two texts are two
+ * prepared statements with their own plans. With the estimate of 100 for a single request, the plan
+ * joined clients and api_keys by scanning them whole wherever that looked cheaper than 100 index
+ * lookups, i.e. up to some 20,000 clients: measured on 2,000 clients and 4,000 keys, 1.73 ms of
+ * execution against 0.61 ms with index lookups (EXPLAIN ANALYZE of the prepared statement). For full
+ * batches the estimate is near the truth, and their plan is left as it is.
+ */
+function inputRows(todo: readonly SettleItem[]): SQL {
+  if (todo.length === 1) return sql`jsonb_to_record(${JSON.stringify(itemJson(todo[0]!, 0))}::jsonb)`;
+  return sql`jsonb_to_recordset(${JSON.stringify(todo.map(itemJson))}::jsonb)`;
+}
+
+/**
  * Records finished requests — one or many — in ONE SQL statement, hence one transaction. Each request
  * is keyed by its settlement id: its request-log row is inserted only when that id is new (unique
  * index on (settlement_id, created_at): the log is partitioned by created_at, so a retry must carry the
@@ -89,14 +104,13 @@ export async function settleMany(db: Db, items: readonly SettleItem[]): Promise<
   for (const item of items) checkItem(item);
   const todo = items.filter((item) => markFinished(item.admission));
   if (todo.length === 0) return;
-  const input = JSON.stringify(todo.map(itemJson));
   try {
     await db.execute(sql`
       with input as (
         select x.ord, x.settlement_id, x.request_id, x.reservation_id, x.lease_id, x.client_id, x.key_id, x.model, x.endpoint,
                x.status, x.input_tokens, x.output_tokens, x.coins, x.audio_seconds, x.duration_ms, x.ttft_ms, x.streamed,
                x.usage_estimated, x.error_code, x.at
-        from jsonb_to_recordset(${input}::jsonb) as x(ord int, settlement_id uuid, request_id text, reservation_id uuid, lease_id uuid,
+        from ${inputRows(todo)} as x(ord int, settlement_id uuid, request_id text, reservation_id uuid, lease_id uuid,
           client_id uuid, key_id uuid, model text, endpoint text, status int, input_tokens bigint, output_tokens bigint,
           coins numeric, audio_seconds numeric, duration_ms int, ttft_ms int, streamed boolean, usage_estimated boolean,
           error_code text, at timestamptz)
