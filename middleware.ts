@@ -1,9 +1,11 @@
 import NextAuth from "next-auth";
 import { NextRequest, NextResponse, type NextFetchEvent } from "next/server";
-import { baseAuthConfig } from "@/lib/auth/base-config";
+import { baseAuthConfig, sessionMaxAgeSeconds } from "@/lib/auth/base-config";
 import { originOf } from "@/lib/auth/redirects";
+import { checkSessionCookie, sessionCookieName, sessionCookieOptions } from "@/lib/auth/session-cookie";
 import { getConfig } from "@/lib/config";
 import { commonSecurityHeaders, contentSecurityPolicy, cspNonce } from "@/lib/http/security-headers";
+import { sessionSecret } from "@/lib/secret";
 
 /**
  * Every console page: security headers with a fresh CSP nonce (lib/http/security-headers.ts; Next
@@ -22,16 +24,48 @@ function next(req: NextRequest, csp: string): NextResponse {
 
 const isSection = (pathname: string) => pathname === "/clients" || pathname.startsWith("/clients/");
 
-// With a lazily built config, auth(handler) resolves to the wrapped handler.
-const signedInOnly = auth((req) => {
-  const csp = req.headers.get("content-security-policy") ?? "";
-  if (req.auth?.user) return next(req, csp);
+/** To sign-in, and back here after it. */
+function toSignIn(req: NextRequest): NextResponse {
   // On the public origin (app.base_url), never one from Host or X-Forwarded-*; Next turns a redirect
   // to the request's own origin into a relative Location.
   const target = new URL("/signin", originOf(getConfig().app.base_url));
   target.searchParams.set("callbackUrl", req.nextUrl.pathname + req.nextUrl.search);
   return NextResponse.redirect(target);
+}
+
+// Auth.js's own middleware: for a session token in chunks (lib/auth/session-cookie.ts leaves those to it).
+// With a lazily built config, auth(handler) resolves to the wrapped handler.
+const signedInOnly = auth((req) => {
+  const csp = req.headers.get("content-security-policy") ?? "";
+  return req.auth?.user ? next(req, csp) : toSignIn(req);
 }) as unknown as Promise<(req: NextRequest, ev: NextFetchEvent) => Promise<Response>>;
+
+/**
+ * A page of the section: signed out → sign-in; signed in → the page, with the session cookie's
+ * expiry rolled forward (checkSessionCookie: Auth.js's decoding and cookie, without its whole session
+ * request on every page).
+ */
+async function sectionPage(req: NextRequest, ev: NextFetchEvent, csp: string): Promise<Response> {
+  const config = getConfig();
+  const name = sessionCookieName(config.app.base_url);
+  const maxAge = sessionMaxAgeSeconds(config.auth.session_hours);
+  const check = await checkSessionCookie(req.cookies.getAll(), name, sessionSecret(), maxAge);
+  if (check.kind === "chunked") {
+    const headers = new Headers(req.headers);
+    headers.set("content-security-policy", csp);
+    return (await signedInOnly)(new NextRequest(req, { headers }), ev);
+  }
+  if (check.kind === "valid") {
+    const response = next(req, csp);
+    if (check.renewed) response.cookies.set(name, check.renewed, sessionCookieOptions(name, new Date(Date.now() + maxAge * 1000)));
+    return response;
+  }
+  const response = toSignIn(req);
+  if (check.kind === "invalid") {
+    for (const stale of check.names) response.cookies.set(stale, "", { ...sessionCookieOptions(stale, new Date(0)), maxAge: 0 });
+  }
+  return response;
+}
 
 export default async function middleware(req: NextRequest, ev: NextFetchEvent) {
   const config = getConfig();
@@ -42,9 +76,7 @@ export default async function middleware(req: NextRequest, ev: NextFetchEvent) {
   });
   let response: Response;
   if (isSection(req.nextUrl.pathname)) {
-    const headers = new Headers(req.headers);
-    headers.set("content-security-policy", csp);
-    response = await (await signedInOnly)(new NextRequest(req, { headers }), ev);
+    response = await sectionPage(req, ev, csp);
   } else {
     response = next(req, csp);
   }

@@ -3,6 +3,9 @@ import { getConfig } from "@/lib/config";
 import { sessionSecret } from "@/lib/secret";
 import { originOf, safeRedirectPath } from "./redirects";
 
+/** The session cookie's lifetime: `auth.session_hours` after its last use (rolling), at least a minute. */
+export const sessionMaxAgeSeconds = (sessionHours: number) => Math.max(60, Math.round(sessionHours * 3600));
+
 /**
  * The part of the Auth.js configuration that needs no database: shared by the middleware (which only
  * reads the session cookie) and the full configuration in `lib/auth/index.ts`. Built per request
@@ -20,7 +23,7 @@ export function baseAuthConfig(): NextAuthConfig {
   return {
     secret: sessionSecret(),
     trustHost: true,
-    session: { strategy: "jwt", maxAge: Math.max(60, Math.round(config.auth.session_hours * 3600)) },
+    session: { strategy: "jwt", maxAge: sessionMaxAgeSeconds(config.auth.session_hours) },
     basePath: "/api/auth",
     // Auth.js's sign-in errors show on the sign-in page, every other failure on the error page
     // (both say why: lib/auth/errors.ts).

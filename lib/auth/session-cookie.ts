@@ -1,4 +1,4 @@
-import { decode } from "next-auth/jwt";
+import { decode, encode } from "next-auth/jwt";
 import { originOf } from "./redirects";
 
 /**
@@ -13,8 +13,9 @@ import { originOf } from "./redirects";
  * same ones `auth()` would give; whether the session is still open is checked against the database
  * as before (lib/auth/sessions.ts).
  *
- * The middleware keeps calling Auth.js (it rolls the cookie's expiry, which only a response can do),
- * and the cookie is only ever written by Auth.js.
+ * The middleware (middleware.ts) checks the cookie the same way and rolls its expiry forward
+ * (checkSessionCookie): what Auth.js's middleware does, without re-encrypting the cookie on every
+ * page (only once it is a minute old). The cookie is otherwise written by Auth.js (sign-in, sign-out).
  */
 
 /**
@@ -52,4 +53,55 @@ export async function decodeSessionToken(token: string | null, secret: string, c
   } catch {
     return null;
   }
+}
+
+/** A valid session token younger than this is not re-issued (Auth.js re-issues it on every request). */
+export const RENEW_AFTER_SECONDS = 60;
+
+/**
+ * The longest token Auth.js writes as one cookie (its SessionStore's CHUNK_SIZE: 4,096 bytes less 160
+ * for the cookie's attributes); a longer one it splits into chunks.
+ */
+const MAX_SINGLE_COOKIE = 4096 - 160;
+
+/** The session cookie's attributes, as Auth.js sets them (defaultCookies in @auth/core). */
+export function sessionCookieOptions(name: string, expires: Date) {
+  return { httpOnly: true, sameSite: "lax" as const, path: "/", secure: name.startsWith("__Secure-"), expires };
+}
+
+export type SessionCookieCheck =
+  /** No session cookie: signed out. */
+  | { kind: "none" }
+  /** Cookies that do not decrypt (forged, another secret, expired): signed out; `names` are to be cleared, as Auth.js clears them. */
+  | { kind: "invalid"; names: string[] }
+  /** Signed in (as far as the cookie goes); `renewed`: the re-issued token to set, null while the one presented is fresh. */
+  | { kind: "valid"; renewed: string | null }
+  /** A token in chunks, or one whose renewal would need chunks: left to Auth.js, which writes those. */
+  | { kind: "chunked" };
+
+/**
+ * The middleware's check of the session cookie, as Auth.js's session request makes it: the token
+ * decrypted (decodeSessionToken), and a valid one re-issued with its expiry `maxAgeSeconds` from now
+ * (Auth.js: `session.maxAge`, lib/auth/base-config.ts), the same claims, a new `iat` and `jti`.
+ * Unlike Auth.js, a token issued less than RENEW_AFTER_SECONDS ago is not re-issued: its expiry then
+ * lags the last use by under a minute of `auth.session_hours`. Whether the session is still open is
+ * not the cookie's to say: pages and actions check that in the database (lib/auth/session.ts).
+ */
+export async function checkSessionCookie(
+  cookies: Iterable<{ name: string; value: string }>,
+  name: string,
+  secret: string,
+  maxAgeSeconds: number,
+  now = Date.now(),
+): Promise<SessionCookieCheck> {
+  const present = [...cookies].filter((c) => c.name.startsWith(name) && c.value);
+  if (present.length === 0) return { kind: "none" };
+  if (present.length > 1 || present[0]!.name !== name) return { kind: "chunked" };
+  const claims = await decodeSessionToken(present[0]!.value, secret, name);
+  if (!claims) return { kind: "invalid", names: [name] };
+  const issued = typeof claims.iat === "number" ? claims.iat : 0;
+  if (now / 1000 - issued < RENEW_AFTER_SECONDS) return { kind: "valid", renewed: null };
+  const renewed = await encode({ token: claims, secret, salt: name, maxAge: maxAgeSeconds });
+  if (renewed.length > MAX_SINGLE_COOKIE) return { kind: "chunked" };
+  return { kind: "valid", renewed };
 }

@@ -6,7 +6,9 @@
 import { randomUUID } from "node:crypto";
 import os from "node:os";
 import path from "node:path";
-import { encode } from "next-auth/jwt";
+import { hkdf } from "@panva/hkdf";
+import { base64url, calculateJwkThumbprint, EncryptJWT } from "jose";
+import { decode, encode } from "next-auth/jwt";
 import { beforeAll, describe, expect, it } from "vitest";
 import { inject } from "vitest";
 import { action, as, baseURL, form, get, SESSION_COOKIE, setCookies, signIn, snapshot, sql, type Browser } from "./http";
@@ -130,6 +132,68 @@ describe("session cookies", () => {
     expect(raw).not.toMatch(/;\s*Secure/i);
     const expires = Date.parse(/Expires=([^;]+)/i.exec(raw)![1]!);
     expect(Math.abs(expires - (Date.now() + 12 * 3_600_000))).toBeLessThan(5 * 60_000);
+  });
+});
+
+describe("the middleware rolls the session cookie forward (as Auth.js does, once it is a minute old)", () => {
+  let secret: string;
+  beforeAll(async () => {
+    process.env.LUMEN_SECRET = SECRET;
+    process.env.LUMEN_CONFIG = inject("configFile");
+    process.env.LUMEN_DATA_DIR = path.join(os.tmpdir(), `lumen-security-mint-${process.pid}`);
+    secret = (await import("@/lib/secret")).sessionSecret();
+  });
+
+  /** The cookie's token as Auth.js encrypts it (@auth/core/jwt encode), issued `ageSeconds` ago. */
+  async function issued(claims: Record<string, unknown>, ageSeconds: number, lifeSeconds: number): Promise<string> {
+    const key = await hkdf("sha256", secret, SESSION_COOKIE, `Auth.js Generated Encryption Key (${SESSION_COOKIE})`, 64);
+    const kid = await calculateJwkThumbprint({ kty: "oct", k: base64url.encode(key) }, "sha512");
+    const now = Math.floor(Date.now() / 1000);
+    return new EncryptJWT(claims)
+      .setProtectedHeader({ alg: "dir", enc: "A256CBC-HS512", kid })
+      .setIssuedAt(now - ageSeconds)
+      .setExpirationTime(now + lifeSeconds)
+      .setJti(randomUUID())
+      .encrypt(key);
+  }
+
+  it("a token issued two minutes ago: the page, and a new cookie that lasts auth.session_hours with Auth.js's flags", async () => {
+    const b = await signIn(`roll-${randomUUID()}@example.com`);
+    const claims = await decode({ token: b.cookie.slice(SESSION_COOKIE.length + 1), secret, salt: SESSION_COOKIE });
+    const old = await issued({ uid: claims!.uid, sid: claims!.sid, sv: claims!.sv, email: b.email }, 120, 600);
+    const res = await get("/clients", { email: b.email, cookie: `${SESSION_COOKIE}=${old}` });
+    expect([200, 403]).toContain(res.status);
+    const set = setCookies(res).get(SESSION_COOKIE);
+    expect(set).toBeDefined();
+    expect(set!.raw).toMatch(/;\s*HttpOnly/i);
+    expect(set!.raw).toMatch(/;\s*SameSite=Lax/i);
+    expect(set!.raw).toMatch(/;\s*Path=\//i);
+    expect(set!.raw).not.toMatch(/;\s*Secure/i);
+    const expires = Date.parse(/Expires=([^;]+)/i.exec(set!.raw)![1]!);
+    expect(Math.abs(expires - (Date.now() + 12 * 3_600_000))).toBeLessThan(5 * 60_000);
+    const renewed = await decode({ token: set!.pair.slice(SESSION_COOKIE.length + 1), secret, salt: SESSION_COOKIE });
+    expect(renewed).toMatchObject({ uid: claims!.uid, sid: claims!.sid, sv: claims!.sv, email: b.email });
+    expect(Math.abs(renewed!.exp! - (Date.now() / 1000 + 12 * 3600))).toBeLessThan(300);
+    // The new cookie is a session on its own.
+    expect((await get("/signin", { email: b.email, cookie: set!.pair })).status).toBe(307);
+  });
+
+  it("a fresh token: the page, and no new cookie", async () => {
+    const b = await signIn(`fresh-${randomUUID()}@example.com`);
+    const res = await get("/clients", b);
+    expect([200, 403]).toContain(res.status);
+    expect(setCookies(res).has(SESSION_COOKIE)).toBe(false);
+  });
+
+  it("a token that does not decrypt: sent to sign-in, and the cookie is cleared", async () => {
+    const res = await get("/clients/x?tab=keys", { email: "garbage", cookie: `${SESSION_COOKIE}=garbage` });
+    expect(res.status).toBe(307);
+    const location = new URL(res.headers.get("location")!, baseURL());
+    expect(location.origin + location.pathname).toBe(`${baseURL()}/signin`);
+    expect(location.searchParams.get("callbackUrl")).toBe("/clients/x?tab=keys");
+    const cleared = setCookies(res).get(SESSION_COOKIE);
+    expect(cleared?.pair).toBe(`${SESSION_COOKIE}=`);
+    expect(cleared!.raw).toMatch(/Max-Age=0|Expires=Thu, 01 Jan 1970/i);
   });
 });
 

@@ -1,7 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { encode } from "next-auth/jwt";
 import { describe, expect, it } from "vitest";
-import { decodeSessionToken, sessionCookieName, sessionTokenOf } from "@/lib/auth/session-cookie";
+import { decode } from "next-auth/jwt";
+import {
+  checkSessionCookie,
+  decodeSessionToken,
+  RENEW_AFTER_SECONDS,
+  sessionCookieName,
+  sessionCookieOptions,
+  sessionTokenOf,
+} from "@/lib/auth/session-cookie";
 
 const SECRET = "s".repeat(64);
 const NAME = "authjs.session-token";
@@ -59,5 +67,61 @@ describe("decodeSessionToken", () => {
   it("within Auth.js's 15 s clock tolerance a just-expired token still reads, as it does for Auth.js", async () => {
     const token = await encode({ token: claims, secret: SECRET, salt: NAME, maxAge: -5 });
     expect(await decodeSessionToken(token, SECRET, NAME)).toMatchObject(claims);
+  });
+});
+
+describe("checkSessionCookie: the middleware's check and roll of the cookie", () => {
+  const claims = { uid: randomUUID(), sid: randomUUID(), sv: 1, email: "a@example.com", name: "A" };
+  const DAY = 86_400;
+
+  it("no cookie (or an empty one): signed out, nothing to clear", async () => {
+    expect(await checkSessionCookie([cookie("x", "y")], NAME, SECRET, DAY)).toEqual({ kind: "none" });
+    expect(await checkSessionCookie([cookie(NAME, "")], NAME, SECRET, DAY)).toEqual({ kind: "none" });
+  });
+
+  it("a cookie that does not decrypt: signed out, and the cookie is to be cleared", async () => {
+    const other = await encode({ token: claims, secret: "t".repeat(64), salt: NAME, maxAge: 3600 });
+    for (const value of ["garbage", other, await encode({ token: claims, secret: SECRET, salt: NAME, maxAge: -60 })]) {
+      expect(await checkSessionCookie([cookie(NAME, value)], NAME, SECRET, DAY)).toEqual({ kind: "invalid", names: [NAME] });
+    }
+  });
+
+  it("a fresh token is valid and not re-issued", async () => {
+    const token = await encode({ token: claims, secret: SECRET, salt: NAME, maxAge: DAY });
+    expect(await checkSessionCookie([cookie(NAME, token)], NAME, SECRET, DAY)).toEqual({ kind: "valid", renewed: null });
+  });
+
+  it("a token older than a minute is re-issued: same claims, expiry maxAge from now, new iat and jti", async () => {
+    const token = await encode({ token: claims, secret: SECRET, salt: NAME, maxAge: 600 });
+    const later = Date.now() + (RENEW_AFTER_SECONDS + 5) * 1000;
+    const check = await checkSessionCookie([cookie(NAME, token)], NAME, SECRET, DAY, later);
+    expect(check.kind).toBe("valid");
+    const renewed = check.kind === "valid" ? check.renewed : null;
+    expect(renewed).toBeTruthy();
+    const before = (await decode({ token, secret: SECRET, salt: NAME }))!;
+    const after = (await decode({ token: renewed!, secret: SECRET, salt: NAME }))!;
+    expect(after).toMatchObject(claims);
+    expect(Math.abs(after.exp! - (Date.now() / 1000 + DAY))).toBeLessThan(5);
+    expect(after.jti).not.toBe(before.jti);
+    // encrypted for this cookie name only
+    expect(await decodeSessionToken(renewed!, SECRET, `__Secure-${NAME}`)).toBeNull();
+  });
+
+  it("chunks, or a cookie beside its chunks, are left to Auth.js", async () => {
+    expect(await checkSessionCookie([cookie(`${NAME}.0`, "a"), cookie(`${NAME}.1`, "b")], NAME, SECRET, DAY)).toEqual({ kind: "chunked" });
+    expect(await checkSessionCookie([cookie(NAME, "a"), cookie(`${NAME}.0`, "b")], NAME, SECRET, DAY)).toEqual({ kind: "chunked" });
+  });
+
+  it("a renewal too long for one cookie is left to Auth.js", async () => {
+    const long = { ...claims, name: "n".repeat(4000) };
+    const token = await encode({ token: long, secret: SECRET, salt: NAME, maxAge: 600 });
+    const later = Date.now() + (RENEW_AFTER_SECONDS + 5) * 1000;
+    expect(await checkSessionCookie([cookie(NAME, token)], NAME, SECRET, DAY, later)).toEqual({ kind: "chunked" });
+  });
+
+  it("cookie attributes as Auth.js sets them: HttpOnly, SameSite=Lax, Path=/, Secure only for the __Secure- name", () => {
+    const at = new Date();
+    expect(sessionCookieOptions(NAME, at)).toEqual({ httpOnly: true, sameSite: "lax", path: "/", secure: false, expires: at });
+    expect(sessionCookieOptions(`__Secure-${NAME}`, at).secure).toBe(true);
   });
 });
