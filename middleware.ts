@@ -26,8 +26,7 @@ const isSection = (pathname: string) => pathname === "/clients" || pathname.star
 
 /** To sign-in, and back here after it. */
 function toSignIn(req: NextRequest): NextResponse {
-  // On the public origin (app.base_url), never one from Host or X-Forwarded-*; Next turns a redirect
-  // to the request's own origin into a relative Location.
+  // On the public origin (app.base_url), never one from Host or X-Forwarded-*.
   const target = new URL("/signin", originOf(getConfig().app.base_url));
   target.searchParams.set("callbackUrl", req.nextUrl.pathname + req.nextUrl.search);
   return NextResponse.redirect(target);
