@@ -1,5 +1,4 @@
 import { decode, encode } from "next-auth/jwt";
-import { originOf } from "./redirects";
 
 /**
  * The console's session cookie, read the way Auth.js reads it, without the rest of Auth.js's session
@@ -23,9 +22,12 @@ import { originOf } from "./redirects";
  * AUTH_URL, which lib/auth/base-config.ts sets from `app.base_url`).
  */
 export function sessionCookieName(baseUrl: string): string {
-  const secure = new URL(originOf(baseUrl)).protocol === "https:";
-  return `${secure ? "__Secure-" : ""}authjs.session-token`;
+  return `${new URL(baseUrl).protocol === "https:" ? "__Secure-" : ""}authjs.session-token`;
 }
+
+/** The cookies Auth.js's SessionStore counts as the session's: every non-empty one whose name starts with `name`. */
+const sessionCookiesOf = (cookies: Iterable<{ name: string; value: string }>, name: string) =>
+  [...cookies].filter((c) => c.name.startsWith(name) && c.value);
 
 /**
  * The session token from the request's cookies: the cookie `name`, or its chunks `name.0`, `name.1`, …
@@ -34,8 +36,7 @@ export function sessionCookieName(baseUrl: string): string {
  * last dot), so that a page and the middleware always see the same token.
  */
 export function sessionTokenOf(cookies: Iterable<{ name: string; value: string }>, name: string): string | null {
-  const parts: { name: string; value: string }[] = [];
-  for (const c of cookies) if (c.name.startsWith(name) && c.value) parts.push(c);
+  const parts = sessionCookiesOf(cookies, name);
   if (parts.length === 0) return null;
   const suffix = (n: string) => parseInt(n.split(".").pop() || "0");
   parts.sort((a, b) => suffix(a.name) - suffix(b.name));
@@ -94,7 +95,7 @@ export async function checkSessionCookie(
   maxAgeSeconds: number,
   now = Date.now(),
 ): Promise<SessionCookieCheck> {
-  const present = [...cookies].filter((c) => c.name.startsWith(name) && c.value);
+  const present = sessionCookiesOf(cookies, name);
   if (present.length === 0) return { kind: "none" };
   if (present.length > 1 || present[0]!.name !== name) return { kind: "chunked" };
   const claims = await decodeSessionToken(present[0]!.value, secret, name);

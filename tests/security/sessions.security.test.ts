@@ -31,6 +31,17 @@ const HOSTILE_TARGETS = [
 /** [a short name for the test title, the target]. */
 const HOSTILE = HOSTILE_TARGETS.map((t) => [JSON.stringify(t).slice(0, 48), t] as const);
 
+/**
+ * The server's session secret: the suite knows its root secret, so it can sign and read cookies exactly
+ * as the server does.
+ */
+async function serverSessionSecret(): Promise<string> {
+  process.env.LUMEN_SECRET = SECRET;
+  process.env.LUMEN_CONFIG = inject("configFile");
+  process.env.LUMEN_DATA_DIR = path.join(os.tmpdir(), `lumen-security-mint-${process.pid}`);
+  return (await import("@/lib/secret")).sessionSecret();
+}
+
 const pathOf = (location: string | null) => (location ? new URL(location, baseURL()).pathname : null);
 const sameOrigin = (location: string | null) => location !== null && new URL(location, baseURL()).origin === baseURL();
 
@@ -138,10 +149,7 @@ describe("session cookies", () => {
 describe("the middleware rolls the session cookie forward (as Auth.js does, once it is a minute old)", () => {
   let secret: string;
   beforeAll(async () => {
-    process.env.LUMEN_SECRET = SECRET;
-    process.env.LUMEN_CONFIG = inject("configFile");
-    process.env.LUMEN_DATA_DIR = path.join(os.tmpdir(), `lumen-security-mint-${process.pid}`);
-    secret = (await import("@/lib/secret")).sessionSecret();
+    secret = await serverSessionSecret();
   });
 
   /** The cookie's token as Auth.js encrypts it (@auth/core/jwt encode), issued `ageSeconds` ago. */
@@ -201,13 +209,8 @@ describe("forged cookies", () => {
   let mint: (claims: Record<string, unknown>) => Promise<string>;
   let mintSecret: string;
   beforeAll(async () => {
-    // The suite knows the server's root secret, so it can sign a cookie exactly as the server would:
-    // proof that a validly signed cookie without a live session is still refused.
-    process.env.LUMEN_SECRET = SECRET;
-    process.env.LUMEN_CONFIG = inject("configFile");
-    process.env.LUMEN_DATA_DIR = path.join(os.tmpdir(), `lumen-security-mint-${process.pid}`);
-    const { sessionSecret } = await import("@/lib/secret");
-    const secret = (mintSecret = sessionSecret());
+    // Signed exactly as the server would: proof that a validly signed cookie without a live session is still refused.
+    const secret = (mintSecret = await serverSessionSecret());
     mint = (claims) => encode({ token: claims, secret, salt: SESSION_COOKIE, maxAge: 3600 });
   });
 
