@@ -12,6 +12,7 @@ import type { PoolConfig } from "@/lib/coins/pool";
 import { recordRefusal, settle, settleMany, type RequestRecord } from "@/lib/coins/settle";
 import { accountingTotals } from "@/lib/coins/audit";
 import { SettleQueue } from "@/lib/coins/settle-queue";
+import { dbErrorCode } from "@/lib/db/errors";
 import { backends, useBackend, useTwoInstances } from "../helpers/backend";
 import { insertClient } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
@@ -507,6 +508,108 @@ describe.each(backends())("coin accounting on $name", (backend) => {
       expect(await expectCountersAgree(db, c.clientId)).toMatchObject({ requests: "4", inputTokens: "12" });
       const [ghostRows] = await rows<{ n: number }>(db, sql`select count(*)::int as n from request_log where client_id = ${ghost.clientId}`);
       expect(ghostRows?.n).toBe(0);
+    });
+  });
+
+  // The log has no foreign keys (migration 0013): settlement checks each batch's clients and keys once, and
+  // triggers give deletions the keys' ON DELETE CASCADE (client) and SET NULL (key).
+  describe("the log's references", () => {
+    const logRowsOf = async (clientId: string) =>
+      (await rows<{ n: number; keys: number }>(db, sql`select count(*)::int as n, count(key_id)::int as keys from request_log where client_id = ${clientId}`))[0]!;
+
+    it("refuses a request of a key that does not exist with SQLSTATE 23503, and records the batch's others", async () => {
+      const c = await newClient(db);
+      const queue = new SettleQueue(db);
+      const unlimited = (): Admission => ({ kind: "unlimited" });
+      const ghostKey = { clientId: c.clientId, keyId: crypto.randomUUID() };
+      const results = await Promise.allSettled([
+        queue.settle(unlimited(), usageFor(c, 1, 1)),
+        queue.settle(unlimited(), usageFor(ghostKey, 2, 2)),
+        queue.settle(unlimited(), usageFor(c, 3, 3)),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+      expect(dbErrorCode((results[1] as PromiseRejectedResult).reason)).toBe("23503");
+      expect(await expectCountersAgree(db, c.clientId)).toMatchObject({ requests: "2", inputTokens: "4" });
+      expect(await logRowsOf(c.clientId)).toEqual({ n: 2, keys: 2 });
+    });
+
+    it("a deleted client takes its log rows along; a deleted key leaves its rows without it", async () => {
+      const a = await newClient(db);
+      const b = await newClient(db);
+      const spare = await insertKey(db, b.clientId, "spare");
+      const bSpare = { clientId: b.clientId, keyId: spare.row.id };
+      await settleMany(db, [
+        { admission: { kind: "unlimited" }, record: usageFor(a, 1, 1) },
+        { admission: { kind: "unlimited" }, record: usageFor(b, 2, 2) },
+        { admission: { kind: "unlimited" }, record: usageFor(bSpare, 3, 3) },
+        { admission: { kind: "unlimited" }, record: usageFor(bSpare, 4, 4) },
+      ]);
+      await db.execute(sql`delete from api_keys where id = ${spare.row.id}`);
+      expect(await logRowsOf(b.clientId)).toEqual({ n: 3, keys: 1 });
+      await db.execute(sql`delete from clients where id = ${a.clientId}`);
+      expect(await logRowsOf(a.clientId)).toEqual({ n: 0, keys: 0 });
+      expect(await logRowsOf(b.clientId)).toEqual({ n: 3, keys: 1 });
+    });
+
+    it.skipIf(backend.name !== "postgres")("a settlement that meets a client's deletion in progress waits for it, then fails and writes nothing", async () => {
+      const c = await newClient(db);
+      const queue = new SettleQueue(db);
+      let outcome: Promise<PromiseSettledResult<void>> | undefined;
+      await db.transaction(async (tx) => {
+        await tx.execute(sql`delete from clients where id = ${c.clientId}`);
+        outcome = queue.settle({ kind: "unlimited" }, usageFor(c, 1, 1)).then(
+          (value) => ({ status: "fulfilled", value }) as const,
+          (reason: unknown) => ({ status: "rejected", reason }) as const,
+        );
+        await sleep(300);
+        expect(queue.pending).toBe(1); // waiting for the deleted row's lock
+      });
+      const result = await outcome!;
+      expect(result.status).toBe("rejected");
+      expect(dbErrorCode((result as PromiseRejectedResult).reason)).toBe("23503");
+      expect(await logRowsOf(c.clientId)).toEqual({ n: 0, keys: 0 });
+    });
+
+    it.skipIf(backend.name !== "postgres")("a settlement that meets a key's deletion in progress waits for it, then fails: no row names a deleted key", async () => {
+      const c = await newClient(db);
+      const spare = await insertKey(db, c.clientId, "going");
+      const queue = new SettleQueue(db);
+      let outcome: Promise<PromiseSettledResult<void>> | undefined;
+      await db.transaction(async (tx) => {
+        await tx.execute(sql`delete from api_keys where id = ${spare.row.id}`);
+        outcome = queue.settle({ kind: "unlimited" }, usageFor({ clientId: c.clientId, keyId: spare.row.id }, 1, 1)).then(
+          (value) => ({ status: "fulfilled", value }) as const,
+          (reason: unknown) => ({ status: "rejected", reason }) as const,
+        );
+        await sleep(300);
+        expect(queue.pending).toBe(1);
+      });
+      const result = await outcome!;
+      expect(result.status).toBe("rejected");
+      expect(dbErrorCode((result as PromiseRejectedResult).reason)).toBe("23503");
+      const [dangling] = await rows<{ n: number }>(db, sql`select count(*)::int as n from request_log where key_id = ${spare.row.id}`);
+      expect(dangling?.n).toBe(0);
+      expect(await logRowsOf(c.clientId)).toEqual({ n: 0, keys: 0 });
+    });
+
+    it.skipIf(backend.name !== "postgres")("a client's deletion that meets a settlement in progress waits for it, then removes its row", async () => {
+      const c = await newClient(db);
+      const queue = new SettleQueue(db);
+      let settled: Promise<void> | undefined;
+      let deleted: Promise<unknown> | undefined;
+      await db.transaction(async (tx) => {
+        // Holds the settlement at its counter update, after it locked the client and wrote its log row.
+        await tx.execute(sql`select 1 from clients where id = ${c.clientId} for no key update`);
+        settled = queue.settle({ kind: "unlimited" }, usageFor(c, 1, 1));
+        await sleep(300);
+        deleted = db.execute(sql`delete from clients where id = ${c.clientId}`);
+        await sleep(300);
+      });
+      await settled;
+      await deleted;
+      expect(await logRowsOf(c.clientId)).toEqual({ n: 0, keys: 0 });
+      const [left] = await rows<{ n: number }>(db, sql`select count(*)::int as n from clients where id = ${c.clientId}`);
+      expect(left?.n).toBe(0);
     });
   });
 
