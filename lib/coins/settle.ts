@@ -99,12 +99,6 @@ function inputRows(todo: readonly SettleItem[]): SQL {
  * `at` (SettleQueue stamps both); one without either gets both now. An admission already settled
  * or released by this process is skipped. Locks follow lease-sql.ts's order: reservations, then the pools
  * in client order, then the leases in (client, holder) order.
- *
- * The log has no foreign keys (their check of every inserted row was ~30 % of a 64-request batch's time,
- * measured): the batch's clients and keys are locked once each (FOR KEY SHARE, the lock those checks took,
- * so a concurrent DELETE waits for this commit and its trigger then removes these rows, migration 0013),
- * and a request whose client or key does not exist fails the statement with SQLSTATE 23503 as the keys
- * did — SettleQueue then settles the batch's other requests one by one.
  */
 export async function settleMany(db: Db, items: readonly SettleItem[]): Promise<void> {
   for (const item of items) checkItem(item);
@@ -121,23 +115,12 @@ export async function settleMany(db: Db, items: readonly SettleItem[]): Promise<
           coins numeric, audio_seconds numeric, duration_ms int, ttft_ms int, streamed boolean, usage_estimated boolean,
           error_code text, at timestamptz)
       ),
-      owners as (
-        select c.id from clients c where c.id in (select client_id from input) order by c.id for key share
-      ),
-      key_owners as (
-        select k.id from api_keys k where k.id in (select key_id from input where key_id is not null) order by k.id for key share
-      ),
-      missing as (
-        select request_log_missing_reference() from input i
-        where not exists (select 1 from owners o where o.id = i.client_id)
-           or (i.key_id is not null and not exists (select 1 from key_owners k where k.id = i.key_id))
-      ),
       logged as (
         insert into request_log (created_at, client_id, key_id, model, endpoint, status, input_tokens, output_tokens,
           coins, audio_seconds, duration_ms, ttft_ms, streamed, usage_estimated, error_code, request_id, settlement_id)
         select at, client_id, key_id, model, endpoint, status, input_tokens, output_tokens, coins, audio_seconds,
           duration_ms, ttft_ms, streamed, usage_estimated, error_code, request_id, settlement_id
-        from input where (select count(*) from missing) = 0 order by ord
+        from input order by ord
         on conflict (settlement_id, created_at) do nothing
         returning settlement_id
       ),

@@ -511,8 +511,9 @@ describe.each(backends())("coin accounting on $name", (backend) => {
     });
   });
 
-  // The log has no foreign keys (migration 0013): settlement checks each batch's clients and keys once, and
-  // triggers give deletions the keys' ON DELETE CASCADE (client) and SET NULL (key).
+  // The log's foreign keys: a request of a client or key that does not exist is refused as a whole
+  // (23503), a client's deletion takes its rows (ON DELETE CASCADE), a key's leaves them without it (SET
+  // NULL), and a settlement racing a deletion never leaves a row naming what was deleted.
   describe("the log's references", () => {
     const logRowsOf = async (clientId: string) =>
       (await rows<{ n: number; keys: number }>(db, sql`select count(*)::int as n, count(key_id)::int as keys from request_log where client_id = ${clientId}`))[0]!;

@@ -99,13 +99,10 @@ export const requestLog = pgTable(
   {
     id: bigserial("id", { mode: "number" }).notNull(),
     createdAt: ts("created_at").notNull().defaultNow(),
-    // No foreign keys, on purpose: they checked every inserted row (two index lookups and row locks per
-    // request, ~30 % of a settlement batch's time). Migration 0013 keeps what they guaranteed: settlement
-    // locks each batch's clients and keys once and refuses a request of a client or key that does not
-    // exist (SQLSTATE 23503, as the keys did; lib/coins/settle.ts), and triggers on clients and api_keys
-    // delete a client's rows / clear a deleted key's id (ON DELETE CASCADE / SET NULL), TRUNCATE included.
-    clientId: uuid("client_id").notNull(),
-    keyId: uuid("key_id"),
+    clientId: uuid("client_id")
+      .notNull()
+      .references(() => clients.id, { onDelete: "cascade" }),
+    keyId: uuid("key_id").references(() => apiKeys.id, { onDelete: "set null" }),
     model: text("model").notNull(),
     endpoint: text("endpoint"),
     status: integer("status").notNull(),
