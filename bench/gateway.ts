@@ -1,5 +1,5 @@
 /**
- * `npm run bench:gateway -- [--latency 20] [--c1-requests 300] [--cn-requests 3000] [--concurrency 64] [--warmup 200] [--keep]`
+ * `npm run bench:gateway -- [--latency 20] [--c1-requests 300] [--cn-requests 3000] [--concurrency 64] [--warmup 2000] [--keep]`
  * `npm run bench:gateway -- --soak N` (memory: N requests, the server's RSS at every 10 %, issue 12)
  *
  * What Lumen's /v1 gateway adds to a request (issue 4, "bench/gateway"). A local OpenAI-compatible
@@ -35,7 +35,8 @@ const USAGE = `Usage: npm run bench:gateway -- [options]
   --c1-requests N      timed requests per mode at concurrency 1 (default 300)
   --cn-requests N      timed requests per mode at the high concurrency (default 3,000)
   --concurrency N      the high concurrency (default 64)
-  --warmup N           untimed requests per mode and target before timing (default 200)
+  --warmup N           untimed requests per mode and target before timing (default 2,000: with 200, Lumen's
+                       CPU per request at the high concurrency measured ~30 % higher, V8 still compiling)
   --pool COINS         give the bench client a coin pool of this size (refilled hourly) instead of an
                        unlimited one, so every request also reserves coins at admission (default: unlimited)
   --limiter WHICH      rate limiter cost: none, memory, redis or both (default both): in-process admissions,
@@ -127,7 +128,7 @@ function options(): Options {
       c1: whole(v["c1-requests"], 300, "c1-requests", 1),
       cn: whole(v["cn-requests"], 3_000, "cn-requests", 1),
       concurrency: whole(v.concurrency, 64, "concurrency", 2),
-      warmup: whole(v.warmup, 200, "warmup", 0),
+      warmup: whole(v.warmup, 2_000, "warmup", 0),
       keep: Boolean(v.keep),
       pool: v.pool === undefined ? null : whole(v.pool, 0, "pool", 1),
       limiter: (() => {
