@@ -164,6 +164,14 @@ async function seedBigClient(url: string, config: LumenConfig, keys: number, req
       update api_keys set revoked_at = least(now(), coalesce(last_used_at, created_at) + interval '3 hours'), revoked_by = ${admin?.id ?? null}
       where client_id = ${id} and random() < 0.08
         and id <> (select id from api_keys where client_id = ${id} order by requests desc limit 1)`;
+    // And the second newest, so that the first page of keys (newest first), which the "show revoked" variant
+    // reads, always has one: with 8 % drawn at random, its 25 rows had none in about one run of eight.
+    await pg`
+      update api_keys set revoked_at = least(now(), coalesce(last_used_at, created_at) + interval '3 hours'), revoked_by = ${admin?.id ?? null}
+      where id = (select id from api_keys where client_id = ${id}
+                    and id <> (select id from api_keys where client_id = ${id} order by requests desc limit 1)
+                  order by created_at desc, id desc offset 1 limit 1)
+        and revoked_at is null`;
     step("counters, key counters, client_model_usage, client_daily_usage set from the log");
     await seedActivity(pg, id, admin?.id ?? null);
     step("10,000 activity events");
