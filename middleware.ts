@@ -4,6 +4,7 @@ import { baseAuthConfig, sessionMaxAgeSeconds } from "@/lib/auth/base-config";
 import { originOf } from "@/lib/auth/redirects";
 import { checkSessionCookie, sessionCookieName, sessionCookieOptions } from "@/lib/auth/session-cookie";
 import { getConfig } from "@/lib/config";
+import type { LumenConfig } from "@/lib/config/schema";
 import { commonSecurityHeaders, contentSecurityPolicy, cspNonce } from "@/lib/http/security-headers";
 import { sessionSecret } from "@/lib/secret";
 
@@ -25,9 +26,9 @@ function next(req: NextRequest, csp: string): NextResponse {
 const isSection = (pathname: string) => pathname === "/clients" || pathname.startsWith("/clients/");
 
 /** To sign-in, and back here after it. */
-function toSignIn(req: NextRequest): NextResponse {
+function toSignIn(req: NextRequest, baseUrl: string): NextResponse {
   // On the public origin (app.base_url), never one from Host or X-Forwarded-*.
-  const target = new URL("/signin", originOf(getConfig().app.base_url));
+  const target = new URL("/signin", originOf(baseUrl));
   target.searchParams.set("callbackUrl", req.nextUrl.pathname + req.nextUrl.search);
   return NextResponse.redirect(target);
 }
@@ -36,7 +37,7 @@ function toSignIn(req: NextRequest): NextResponse {
 // With a lazily built config, auth(handler) resolves to the wrapped handler.
 const signedInOnly = auth((req) => {
   const csp = req.headers.get("content-security-policy") ?? "";
-  return req.auth?.user ? next(req, csp) : toSignIn(req);
+  return req.auth?.user ? next(req, csp) : toSignIn(req, getConfig().app.base_url);
 }) as unknown as Promise<(req: NextRequest, ev: NextFetchEvent) => Promise<Response>>;
 
 /**
@@ -44,8 +45,7 @@ const signedInOnly = auth((req) => {
  * expiry rolled forward (checkSessionCookie: Auth.js's decoding and cookie, without its whole session
  * request on every page).
  */
-async function sectionPage(req: NextRequest, ev: NextFetchEvent, csp: string): Promise<Response> {
-  const config = getConfig();
+async function sectionPage(req: NextRequest, ev: NextFetchEvent, csp: string, config: LumenConfig): Promise<Response> {
   const name = sessionCookieName(config.app.base_url);
   const maxAge = sessionMaxAgeSeconds(config.auth.session_hours);
   const check = await checkSessionCookie(req.cookies.getAll(), name, sessionSecret(), maxAge);
@@ -59,7 +59,7 @@ async function sectionPage(req: NextRequest, ev: NextFetchEvent, csp: string): P
     if (check.renewed) response.cookies.set(name, check.renewed, sessionCookieOptions(name, new Date(Date.now() + maxAge * 1000)));
     return response;
   }
-  const response = toSignIn(req);
+  const response = toSignIn(req, config.app.base_url);
   if (check.kind === "invalid") {
     for (const stale of check.names) response.cookies.set(stale, "", { ...sessionCookieOptions(stale, new Date(0)), maxAge: 0 });
   }
@@ -75,7 +75,7 @@ export default async function middleware(req: NextRequest, ev: NextFetchEvent) {
   });
   let response: Response;
   if (isSection(req.nextUrl.pathname)) {
-    response = await sectionPage(req, ev, csp);
+    response = await sectionPage(req, ev, csp, config);
   } else {
     response = next(req, csp);
   }

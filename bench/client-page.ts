@@ -159,19 +159,16 @@ async function seedBigClient(url: string, config: LumenConfig, keys: number, req
       insert into client_daily_usage (client_id, day, model, requests, input_tokens, output_tokens, coins_spent)
       select ${id}, day, model, sum(n), sum(i), sum(o), sum(c) from _agg group by day, model`;
     await pg`drop table _agg`;
-    // About 8% of the keys revoked, each after its last use (the most used key stays active).
+    // About 8% of the keys revoked, each after its last use (the most used key stays active), and the second
+    // newest too, so that the first page of keys (newest first), which the "show revoked" variant reads,
+    // always has one: with 8 % drawn at random alone, its 25 rows had none in about one run of eight.
     await pg`
+      with most_used as (select id from api_keys where client_id = ${id} order by requests desc limit 1),
+      second_newest as (select id from api_keys where client_id = ${id} and id <> (select id from most_used)
+                        order by created_at desc, id desc offset 1 limit 1)
       update api_keys set revoked_at = least(now(), coalesce(last_used_at, created_at) + interval '3 hours'), revoked_by = ${admin?.id ?? null}
-      where client_id = ${id} and random() < 0.08
-        and id <> (select id from api_keys where client_id = ${id} order by requests desc limit 1)`;
-    // And the second newest, so that the first page of keys (newest first), which the "show revoked" variant
-    // reads, always has one: with 8 % drawn at random, its 25 rows had none in about one run of eight.
-    await pg`
-      update api_keys set revoked_at = least(now(), coalesce(last_used_at, created_at) + interval '3 hours'), revoked_by = ${admin?.id ?? null}
-      where id = (select id from api_keys where client_id = ${id}
-                    and id <> (select id from api_keys where client_id = ${id} order by requests desc limit 1)
-                  order by created_at desc, id desc offset 1 limit 1)
-        and revoked_at is null`;
+      where client_id = ${id} and id <> (select id from most_used)
+        and (random() < 0.08 or id = (select id from second_newest))`;
     step("counters, key counters, client_model_usage, client_daily_usage set from the log");
     await seedActivity(pg, id, admin?.id ?? null);
     step("10,000 activity events");
