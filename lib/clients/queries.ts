@@ -1,7 +1,7 @@
 import { isUuid } from "@/lib/ids";
 import { and, asc, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
 import type { Executor } from "@/lib/db/client";
-import { clientManagers, clientNameSearch, clients, clientTotals } from "@/lib/db/schema";
+import { clientManagers, clients, clientTotals } from "@/lib/db/schema";
 import type { Viewer } from "@/lib/auth/permissions";
 import { PAGE_SIZE, type ClientListParams } from "./list-params";
 
@@ -191,10 +191,7 @@ export async function listClients(
   { searchCountCap = SEARCH_COUNT_CAP }: ListClientsOptions = {},
 ): Promise<ClientList> {
   const visible = visibleTo(viewer);
-  // Through client_name_search's trigram index (lib/db/tables/clients.ts says why it is not on clients).
-  const search = params.q
-    ? sql`${clients.id} in (select ${clientNameSearch.clientId} from ${clientNameSearch} where ${clientNameSearch.nameLower} like lower(${likeContains(params.q)}) escape '\\')`
-    : undefined;
+  const search = params.q ? sql`${lowerName} like lower(${likeContains(params.q)}) escape '\\'` : undefined;
   const where = and(visible, search);
 
   const summaryP = clientSummary(ex, viewer);

@@ -9,7 +9,7 @@ import type { requestLog } from "./tables/usage";
 import type { users, userSessions } from "./tables/users";
 
 export { users, userSessions } from "./tables/users";
-export { clients, clientManagers, clientNameSearch, clientTotals, consents } from "./tables/clients";
+export { clients, clientManagers, clientTotals, consents } from "./tables/clients";
 export { apiKeys, apiKeyRetiredSecrets } from "./tables/keys";
 export { coinLeases, coinPools, coinReservations, clientModelUsage, clientDailyUsage, requestLog, requestLogDropped } from "./tables/usage";
 export { auditEvents } from "./tables/audit";

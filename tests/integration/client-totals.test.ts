@@ -4,6 +4,8 @@
  * the aggregate over clients exactly, and the migration seeds them from the clients an install already has.
  */
 import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { inArray, sql } from "drizzle-orm";
 import { migrationsFolder, rows, type Db } from "@/lib/db/client";
@@ -12,7 +14,7 @@ import { settleMany, type SettleItem } from "@/lib/coins/settle";
 import { accountingMismatches, accountingTotals } from "@/lib/coins/audit";
 import { clientSummary } from "@/lib/clients/queries";
 import type { Viewer } from "@/lib/auth/permissions";
-import { createServerDatabase, migrationsBefore } from "../helpers/db";
+import { createServerDatabase } from "../helpers/db";
 import { backends, useBackend } from "../helpers/backend";
 import { insertClient, viewerFor } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
@@ -133,6 +135,20 @@ describe.each(backends())("client_totals ($name)", (backend) => {
     expect((await clientSummary(db, admin)).totalClients).toBe(0);
   });
 });
+
+/** The migrations up to (not including) `tag`, in a folder of their own. */
+function migrationsBefore(tag: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lumen-migrations-"));
+  const src = migrationsFolder();
+  fs.cpSync(src, dir, { recursive: true });
+  const journalFile = path.join(dir, "meta", "_journal.json");
+  const journal = JSON.parse(fs.readFileSync(journalFile, "utf8")) as { entries: { idx: number; tag: string }[] };
+  const at = journal.entries.findIndex((e) => e.tag === tag);
+  if (at < 0) throw new Error(`no migration ${tag}`);
+  journal.entries = journal.entries.slice(0, at);
+  fs.writeFileSync(journalFile, JSON.stringify(journal));
+  return dir;
+}
 
 describe("client_totals migration", () => {
   const older = migrationsBefore("0009_client_totals_triggers");

@@ -6,6 +6,9 @@
  * hits its own row.
  */
 import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { accountingMismatches, accountingTotals } from "@/lib/coins/audit";
@@ -14,7 +17,7 @@ import { SettleQueue } from "@/lib/coins/settle-queue";
 import { migrationsFolder, rows, type Db } from "@/lib/db/client";
 import { DEFAULT_PARTITION, listPartitions, maintainRequestLog, monthPartition } from "@/lib/db/partitions";
 import { backends, useBackend } from "../helpers/backend";
-import { migrationsBefore, openBare } from "../helpers/db";
+import { createServerDatabase } from "../helpers/db";
 import { insertClient } from "../helpers/fixtures";
 import { insertKey } from "../helpers/keys";
 
@@ -23,6 +26,54 @@ process.env.LUMEN_SECRET = "integration-test-secret-0123456789-abcdef";
 const PARTITIONS_MIGRATION = "0011_request_log_partitions";
 /** A retention that drops nothing in these tests (they run at dates years ahead). */
 const KEEP_ALL = 100_000;
+
+/** A copy of drizzle/ that stops before the partitioning migration: the schema of an existing install. */
+function migrationsBefore(tag: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "lumen-migrations-"));
+  const journal = JSON.parse(fs.readFileSync(path.join(migrationsFolder(), "meta/_journal.json"), "utf8")) as {
+    entries: Array<{ idx: number; tag: string }>;
+  };
+  const cut = journal.entries.findIndex((e) => e.tag === tag);
+  expect(cut).toBeGreaterThan(0);
+  journal.entries = journal.entries.slice(0, cut);
+  fs.mkdirSync(path.join(dir, "meta"));
+  fs.writeFileSync(path.join(dir, "meta/_journal.json"), JSON.stringify(journal));
+  for (const e of journal.entries) fs.copyFileSync(path.join(migrationsFolder(), `${e.tag}.sql`), path.join(dir, `${e.tag}.sql`));
+  return dir;
+}
+
+interface Opened {
+  db: Db;
+  migrate(folder: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A fresh database of `kind`, migrated by hand (openDatabase would apply every migration at once). */
+async function openBare(kind: "pglite" | "postgres"): Promise<Opened> {
+  if (kind === "pglite") {
+    const { PGlite } = await import("@electric-sql/pglite");
+    const { pg_trgm } = await import("@electric-sql/pglite/contrib/pg_trgm");
+    const { drizzle } = await import("drizzle-orm/pglite");
+    const { migrate } = await import("drizzle-orm/pglite/migrator");
+    const client = new PGlite({ extensions: { pg_trgm } });
+    const db = drizzle(client);
+    return { db: db as unknown as Db, migrate: (folder) => migrate(db, { migrationsFolder: folder }), close: () => client.close() };
+  }
+  const { default: postgres } = await import("postgres");
+  const { drizzle } = await import("drizzle-orm/postgres-js");
+  const { migrate } = await import("drizzle-orm/postgres-js/migrator");
+  const created = await createServerDatabase(process.env.TEST_DATABASE_URL!);
+  const client = postgres(created.url, { max: 2, onnotice: () => {} });
+  const db = drizzle(client);
+  return {
+    db: db as unknown as Db,
+    migrate: (folder) => migrate(db, { migrationsFolder: folder }),
+    async close() {
+      await client.end();
+      await created.drop();
+    },
+  };
+}
 
 const partitionOf = async (db: Db, where: ReturnType<typeof sql>) =>
   (await rows<{ p: string }>(db, sql`select tableoid::regclass::text as p from request_log where ${where}`)).map((r) => r.p);

@@ -29,7 +29,8 @@ export const clients = pgTable(
   },
   (t) => [
     uniqueIndex("clients_name_lower_idx").on(t.nameLower),
-    // No trigram index here: search reads client_name_search (below).
+    // Substring search (LIKE '%…%') through trigrams; needs the pg_trgm extension (see migrations).
+    index("clients_name_trgm_idx").using("gin", sql`${t.nameLower} gin_trgm_ops`),
     index("clients_created_at_idx").on(t.createdAt),
     // The Clients page's default (descending) sorts by usage read the first page straight from these
     // instead of sorting 100k rows. Their cost is one index write per settlement.
@@ -37,31 +38,6 @@ export const clients = pgTable(
     index("clients_requests_sort_idx").on(sql`${t.requests} desc`, t.nameLower, t.id),
     index("clients_tokens_sort_idx").on(sql`(${t.inputTokens} + ${t.outputTokens}) desc`, t.nameLower, t.id),
   ],
-);
-
-/**
- * The substring search of client names (LIKE '%…%', the Clients page's search box) through trigrams (the
- * pg_trgm extension, see migrations): one row per client, written only by triggers on `clients` (migration
- * 0013) when a client is created or renamed, and deleted with it.
- *
- * Why not a trigram index on `clients.name_lower`: the settlement updates every request's client row, and
- * that update cannot be HOT (the usage sort indexes above cover the counters it changes), so PostgreSQL adds
- * an entry to every index of `clients` for each one — to a GIN trigram index, one per trigram of the name.
- * Measured interleaved on PostgreSQL (one client named like the bench's, 10 rounds of 1,000 settlements
- * each way): 7–8 % less database CPU per settlement (median 1.10 → 1.02 ms). More for the long run: each
- * of those entries lands in the GIN pending list, which some settlement must flush into the index once it
- * passes gin_pending_list_limit, and which vacuum must clean — millions a day on a busy gateway. Here,
- * nothing a settlement writes is indexed by trigrams.
- */
-export const clientNameSearch = pgTable(
-  "client_name_search",
-  {
-    clientId: uuid("client_id")
-      .primaryKey()
-      .references(() => clients.id, { onDelete: "cascade" }),
-    nameLower: text("name_lower").notNull(),
-  },
-  (t) => [index("client_name_search_trgm_idx").using("gin", sql`${t.nameLower} gin_trgm_ops`)],
 );
 
 /**
