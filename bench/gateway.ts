@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { spawn, type ChildProcess } from "node:child_process";
 import { sql } from "drizzle-orm";
 import { stringify as stringifyYaml } from "yaml";
-import { rows, type Db } from "@/lib/db/client";
+import { MIN_POOL, openDatabase, rows, type Db } from "@/lib/db/client";
 import { apiKeys, clients } from "@/lib/db/schema";
 import { generateApiKey } from "@/lib/keys/api-key";
 import { parseConfigText, type LumenConfig } from "@/lib/config";
@@ -300,6 +300,17 @@ function serverProcesses(exclude: ReadonlySet<number> = new Set()): Array<{ pid:
 
 const TICK_MS = 10; // CLK_TCK 100 on Linux
 
+/** CPU ticks of every PostgreSQL backend connected to the bench database, by pid. */
+async function backendTicks(db: Db): Promise<Map<number, number>> {
+  const pg = new Map<number, number>();
+  const backends = await rows<{ pid: number }>(db, sql`select pid from pg_stat_activity where datname = current_database()`);
+  for (const { pid } of backends) {
+    const st = procStat(pid);
+    if (st) pg.set(pid, st.ticks);
+  }
+  return pg;
+}
+
 /**
  * Per-phase CPU of the processes the gateway path runs in: the Lumen server (every descendant of this
  * process) and the PostgreSQL backends connected to the bench database. Null where /proc is missing.
@@ -315,13 +326,7 @@ class CpuMeter {
     const servers = target.pid !== undefined ? [{ pid: target.pid, ticks: procStat(target.pid)?.ticks ?? 0 }] : serverProcesses(this.floors);
     if (!servers) return null;
     const lumen = new Map(servers.map((p) => [p.pid, p.ticks]));
-    const pg = new Map<number, number>();
-    const backends = await rows<{ pid: number }>(this.db, sql`select pid from pg_stat_activity where datname = current_database()`);
-    for (const { pid } of backends) {
-      const st = procStat(pid);
-      if (st) pg.set(pid, st.ticks);
-    }
-    return { lumen, pg };
+    return { lumen, pg: await backendTicks(this.db) };
   }
 
   static delta(a: Map<number, number>, b: Map<number, number>): number {
@@ -494,7 +499,7 @@ function writeConfig(dir: string, lumenPort: number, upstreamPort: number, pool:
  * runs before each answer's last bytes leave (settleMode "before-answer", SPEC §6), grouped with concurrent ones
  * (lib/coins/settle-queue.ts).
  */
-async function whereTheTimeGoes(db: Db, origin: string, upstreamPort: number, concurrency: number) {
+async function whereTheTimeGoes(db: Db, dbUrl: string, origin: string, upstreamPort: number, concurrency: number, upstreamLatencyMs: number) {
   const sequential = async (n: number, fn: () => Promise<unknown>) => {
     const samples: number[] = [];
     for (let i = 0; i < n; i++) {
@@ -551,6 +556,30 @@ async function whereTheTimeGoes(db: Db, origin: string, upstreamPort: number, co
   const burstRate = (burst / (performance.now() - t0)) * 1000;
   const b = pcts(burstSamples);
 
+  // The database's CPU per settlement statement, back to back and with a pause before each as long as the
+  // upstream's latency (what every statement has at concurrency 1): the same statement costs more after a
+  // wait (caches gone cold meanwhile), and that, more than the statement's work, is the PostgreSQL CPU per
+  // request at concurrency 1 in the tables above.
+  // On a pool of its own (postgres.js hands statements to its idle connections in turn, so the bench's ten
+  // would each wait between two of them even back to back).
+  const probe = await openDatabase({ url: dbUrl, max: MIN_POOL });
+  const pgCpuPerSettlement = async (count: number, pauseMs: number) => {
+    const before = await backendTicks(db);
+    for (let i = 0; i < count; i++) {
+      if (pauseMs > 0) await new Promise((r) => setTimeout(r, pauseMs));
+      await settle(probe.db, { kind: "unlimited" }, usage());
+    }
+    return CpuMeter.delta(before, await backendTicks(db)) / count;
+  };
+  let warm: number;
+  let cold: number;
+  try {
+    warm = await pgCpuPerSettlement(400, 0);
+    cold = await pgCpuPerSettlement(150, upstreamLatencyMs);
+  } finally {
+    await probe.close();
+  }
+
   const line = (label: string, p: Pcts) => console.log(`  ${label.padEnd(64)}${ms(p.p50)}${ms(p.p95)}${ms(p.p99)}`);
   console.log(`\nWhere the time goes (reference measurements, sequential unless said)`);
   console.log(`${"".padEnd(66)}  p50 ms   p95 ms   p99 ms`);
@@ -559,6 +588,9 @@ async function whereTheTimeGoes(db: Db, origin: string, upstreamPort: number, co
   line("`select 1` from this process", select1);
   line("settlement statement alone (lib/coins/settle), concurrency 1", settle1);
   line(`settlement statement alone, concurrency ${concurrency}: ${burstRate.toFixed(0)}/s`, b);
+  console.log(
+    `  PostgreSQL CPU per settlement statement: back to back ${warm.toFixed(2)} ms · after a ${upstreamLatencyMs} ms pause, as at concurrency 1: ${cold.toFixed(2)} ms`,
+  );
   console.log(
     "  (one client: every settlement updates the same clients, api_keys, per-model and per-day rows, so concurrent\n" +
       "   settlements of one client queue on those row locks, each held until its commit is flushed)",
@@ -1053,7 +1085,7 @@ async function main() {
       );
     }
 
-    if (opt.soak === null) await whereTheTimeGoes(db, origin, upstream.port, opt.concurrency);
+    if (opt.soak === null) await whereTheTimeGoes(db, run.url, origin, upstream.port, opt.concurrency, opt.latency);
   } finally {
     await Promise.all(floorChildren.map(stopBareProxy));
     await upstream.close();
