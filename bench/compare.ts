@@ -31,7 +31,7 @@ import { generateApiKey } from "@/lib/keys/api-key";
 import { parseConfigText } from "@/lib/config";
 import { formatMicro, parseCoins } from "@/lib/coins/decimal";
 import { accountingMismatches, accountingTotals } from "@/lib/coins/audit";
-import { BenchRun, fmt, hasBuild, runMain } from "./harness";
+import { BenchRun, descendants, fmt, hasBuild, procStat, runMain } from "./harness";
 import { freePort } from "../tests/helpers/net";
 import { fixedLatencyChat, startFakeUpstream } from "../tests/helpers/fake-upstream";
 
@@ -126,29 +126,8 @@ function options(): Options {
 
 /** CPU (user + system, ms) of a process and all its descendants (Linux /proc). */
 function treeCpuMs(root: number): number {
-  const children = new Map<number, number[]>();
-  const ticks = new Map<number, number>();
-  for (const entry of fs.readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      const pid = Number(entry);
-      const ppid = Number(f[1]);
-      ticks.set(pid, Number(f[11]) + Number(f[12]));
-      children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  let sum = 0;
-  const queue = [root];
-  while (queue.length > 0) {
-    const pid = queue.pop()!;
-    sum += ticks.get(pid) ?? 0;
-    queue.push(...(children.get(pid) ?? []));
-  }
-  return sum * 10; // CLK_TCK 100
+  const ticks = (procStat(root)?.ticks ?? 0) + (descendants(root) ?? []).reduce((sum, p) => sum + p.ticks, 0);
+  return ticks * 10; // CLK_TCK 100
 }
 
 interface Variant {

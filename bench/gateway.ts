@@ -25,7 +25,7 @@ import { costOf } from "@/lib/coins/cost";
 import { formatMicro, parseCoins } from "@/lib/coins/decimal";
 import { settle } from "@/lib/coins/settle";
 import { accountingMismatches, accountingTotals } from "@/lib/coins/audit";
-import { BenchRun, fmt, hasBuild, runMain } from "./harness";
+import { BenchRun, descendants, fmt, hasBuild, procStat, runMain } from "./harness";
 import { freePort } from "../tests/helpers/net";
 import { fixedLatencyChat, startFakeUpstream } from "../tests/helpers/fake-upstream";
 import { LIMITS, limiterCost, redisReachable, type LimiterCost } from "./limiter";
@@ -257,46 +257,11 @@ function cpuTimes(): { busy: number; total: number } | null {
   }
 }
 
-/** CPU ticks (utime + stime) of a process, or null when it is gone. Fields after the ")" of comm. */
-function procStat(pid: number): { ppid: number; ticks: number } | null {
-  try {
-    const text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Every descendant of this process (the Lumen server and what it started), with its CPU ticks, leaving out
  * the subtrees of `exclude` (the bare proxies); null without /proc.
  */
-function serverProcesses(exclude: ReadonlySet<number> = new Set()): Array<{ pid: number; ticks: number }> | null {
-  let entries: string[];
-  try {
-    entries = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e));
-  } catch {
-    return null;
-  }
-  const children = new Map<number, number[]>();
-  const ticks = new Map<number, number>();
-  for (const e of entries) {
-    const st = procStat(Number(e));
-    if (!st) continue;
-    ticks.set(Number(e), st.ticks);
-    children.set(st.ppid, [...(children.get(st.ppid) ?? []), Number(e)]);
-  }
-  const out: Array<{ pid: number; ticks: number }> = [];
-  const queue = [...(children.get(process.pid) ?? [])];
-  while (queue.length) {
-    const pid = queue.pop()!;
-    if (exclude.has(pid)) continue;
-    out.push({ pid, ticks: ticks.get(pid) ?? 0 });
-    queue.push(...(children.get(pid) ?? []));
-  }
-  return out;
-}
+const serverProcesses = (exclude: ReadonlySet<number> = new Set()) => descendants(process.pid, exclude);
 
 const TICK_MS = 10; // CLK_TCK 100 on Linux
 

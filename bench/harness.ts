@@ -203,6 +203,47 @@ export function runMain(main: () => Promise<void>): void {
 // ---------------------------------------------------------------------------------------------
 
 /** Whether a production build exists (.next/BUILD_ID and the server bundle, `npm run build`). */
+/** CPU ticks (utime + stime, CLK_TCK 100) of a process, or null when it is gone. Fields after the ")" of comm. */
+export function procStat(pid: number): { ppid: number; ticks: number } | null {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = text.slice(text.lastIndexOf(")") + 2).split(" ");
+    return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Every descendant of `root` (not `root` itself) with its CPU ticks, leaving out the subtrees of `exclude`;
+ * null without /proc.
+ */
+export function descendants(root: number, exclude: ReadonlySet<number> = new Set()): Array<{ pid: number; ticks: number }> | null {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync("/proc").filter((e) => /^\d+$/.test(e));
+  } catch {
+    return null;
+  }
+  const children = new Map<number, number[]>();
+  const ticks = new Map<number, number>();
+  for (const e of entries) {
+    const st = procStat(Number(e));
+    if (!st) continue;
+    ticks.set(Number(e), st.ticks);
+    children.set(st.ppid, [...(children.get(st.ppid) ?? []), Number(e)]);
+  }
+  const out: Array<{ pid: number; ticks: number }> = [];
+  const queue = [...(children.get(root) ?? [])];
+  while (queue.length) {
+    const pid = queue.pop()!;
+    if (exclude.has(pid)) continue;
+    out.push({ pid, ticks: ticks.get(pid) ?? 0 });
+    queue.push(...(children.get(pid) ?? []));
+  }
+  return out;
+}
+
 export const hasBuild = () =>
   fs.existsSync(path.join(process.cwd(), ".next", "BUILD_ID")) && fs.existsSync(path.join(process.cwd(), ".next", "lumen-server.js"));
 
